@@ -1,0 +1,117 @@
+//! The command line: clap types at the edge, turned into plain options for
+//! `ops`, results rendered through `report` and `ui`. One file per command
+//! group; each doc comment is the help text.
+
+pub mod gate;
+pub mod invocation;
+pub mod run;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::error::Result;
+use crate::repo::Repo;
+use crate::ui::{ColorChoice, Ui};
+
+const AFTER_LONG_HELP: &str = "\
+Exit codes:
+  0    success; every gate or check involved passed
+  1    a gate, check or verification failed
+  2    usage or input error (bad arguments, broken contract, unknown run, unsafe path)
+  3    the run's state does not allow this (no attempt in progress, run completed,
+       written by a newer orch, lock held too long)
+  4    a run paused for a person and needs one to continue
+  5    orch could not read or write what it needed
+  130  interrupted
+
+Environment:
+  ORCH_OFFLINE       skip url_reachable checks (like --offline)
+  ORCH_URL_TIMEOUT   seconds per url_reachable request (default 10)
+  ORCH_LOCK_TIMEOUT  seconds to wait for another orch writing the same run (default 60)
+  ORCH_SCRIPT_TIMEOUT  seconds a pre-script (default 30) or validator plugin (60) may run
+  ORCH_NOW, ORCH_SEED  fixed clock and id seed, for reproducible records
+  NO_COLOR, FORCE_COLOR  colour control (--color wins)";
+
+/// Run agent-driven, multi-gate workflows in a git repository and keep
+/// records you can trust.
+///
+/// A workflow is an ordered list of gates; each gate has a JSON contract
+/// (the files it must produce and the checks they must pass). orch validates
+/// each gate's contract, hashes its outputs with SHA-256 and records every
+/// attempt in committed JSON under orchestration/runs/<run-id>/record/.
+#[derive(Debug, Parser)]
+#[command(name = "orch", version, after_long_help = AFTER_LONG_HELP, propagate_version = true)]
+pub struct Cli {
+    /// Run as if orch was started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ColorArg> for ColorChoice {
+    fn from(c: ColorArg) -> Self {
+        match c {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start, list, show and complete runs.
+    Run(run::RunCommand),
+    /// Start, finish, fail and check gates.
+    Gate(gate::GateCommand),
+    /// Record agent invocations against a gate's attempt.
+    Invocation(invocation::InvocationCommand),
+}
+
+/// Runs the parsed command; returns the exit code.
+pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
+    if let Some(dir) = &cli.dir {
+        std::env::set_current_dir(dir).map_err(|e| {
+            crate::error::Error::read(dir.display(), e).hint("-C takes a directory to run in")
+        })?;
+    }
+    let repo = || Repo::discover(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
+    match cli.command {
+        Command::Run(cmd) => run::execute(cmd, &repo()?, ui),
+        Command::Gate(cmd) => gate::execute(cmd, &repo()?, ui),
+        Command::Invocation(cmd) => invocation::execute(cmd, &repo()?, ui),
+    }
+}
+
+/// `--depth`.
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum DepthArg {
+    Quick,
+    #[default]
+    Standard,
+    Deep,
+}
+
+impl From<DepthArg> for crate::contract::Depth {
+    fn from(d: DepthArg) -> Self {
+        match d {
+            DepthArg::Quick => Self::Quick,
+            DepthArg::Standard => Self::Standard,
+            DepthArg::Deep => Self::Deep,
+        }
+    }
+}

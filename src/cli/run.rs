@@ -1,0 +1,257 @@
+//! `orch run …`: create, list, inspect and complete runs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
+
+use crate::cli::DepthArg;
+use crate::error::{Error, Result};
+use crate::ops;
+use crate::record::RunStatus;
+use crate::record::store::Store;
+use crate::record::summary;
+use crate::repo::Repo;
+use crate::storage::layout;
+use crate::ui::{Ui, sanitize_line};
+use crate::{clock, exit, json, report};
+
+#[derive(Debug, Args)]
+pub struct RunCommand {
+    #[command(subcommand)]
+    pub action: RunAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunAction {
+    /// Create a run: RUN.json with every gate NOT_STARTED, and its logs folder.
+    ///
+    /// Prints the new run id on stdout (so `RUN=$(orch run start …)` works)
+    /// and what to do next on stderr.
+    Start(StartArgs),
+    /// List runs, newest first.
+    ///
+    /// A RUNNING run with no recorded activity for an hour or more is shown
+    /// as "running, idle 3d" rather than as live.
+    List(ListArgs),
+    /// Show a run's whole record: gates and attempts, validations with their
+    /// reasons, invocations, artifacts and events.
+    Show(ShowArgs),
+    /// Complete a run: set its final status and finished_at.
+    ///
+    /// Without --status the run PASSED if every blocking gate passed, else
+    /// FAILED. Attempts still in progress are closed as failed.
+    Complete(CompleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Workflow name (orchestration/workflows/<name>.json) or path to a workflow file.
+    #[arg(long, value_name = "NAME")]
+    pub workflow: String,
+    /// What this run is about; used in the run id and in `{slug}` (e.g. the-word-robot).
+    #[arg(long)]
+    pub slug: String,
+    /// Repo-relative directory for the run's outputs (`{artifact_path}`).
+    /// Defaults to the workflow's default_artifact_path when it has one.
+    #[arg(long, value_name = "PATH")]
+    pub artifact_path: Option<String>,
+    /// How deep the work goes; contracts scale thresholds by it.
+    #[arg(long, value_enum, default_value_t = DepthArg::Standard)]
+    pub depth: DepthArg,
+    /// The run's original prompt (a file in the repository); its SHA-256 is recorded.
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only runs with this status (QUEUED, RUNNING, AWAITING_INPUT, PASSED, FAILED, CANCELED).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Print the runs as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Run id, or any unique prefix or suffix of one.
+    #[arg(long, value_name = "ID")]
+    pub run: String,
+    /// Print RUN.json as orch reads it.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum FinalStatus {
+    Passed,
+    Failed,
+    Canceled,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// Run id, or any unique prefix or suffix of one.
+    #[arg(long, value_name = "ID")]
+    pub run: String,
+    /// Final status; computed from the gates when omitted.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub status: Option<FinalStatus>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn execute(cmd: RunCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
+    match cmd.action {
+        RunAction::Start(args) => start(args, repo, ui),
+        RunAction::List(args) => list(&args, repo, ui),
+        RunAction::Show(args) => show(&args, repo, ui),
+        RunAction::Complete(args) => complete(&args, repo, ui),
+    }
+}
+
+fn start(args: StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
+    let run = ops::run::start(
+        repo,
+        &ops::run::StartOptions {
+            workflow: args.workflow,
+            slug: args.slug,
+            artifact_path: args.artifact_path,
+            depth: args.depth.into(),
+            prompt_file: args.prompt_file,
+        },
+    )?;
+    if args.json {
+        ui.out(&json::to_pretty_string(&json!({
+            "run_id": run.run_id,
+            "record": layout::run_json(&run.run_id),
+            "workflow": run.workflow.name,
+            "slug": run.workflow.slug,
+            "artifact_path": run.workflow.artifact_path,
+            "depth": run.depth,
+            "gates": run.gates.iter().map(|g| &g.gate).collect::<Vec<_>>(),
+        })));
+    } else {
+        ui.line(&run.run_id);
+        let first = run.gates.first().map_or("G1", |g| g.gate.as_str());
+        ui.note(&format!(
+            "created {} ({} gates: {})",
+            layout::run_json(&run.run_id),
+            run.gates.len(),
+            run.gates
+                .iter()
+                .map(|g| g.gate.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        ui.note(&format!(
+            "next: orch gate start --run {} --gate {first} --agent <name>",
+            run.run_id
+        ));
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
+    let filter = match &args.status {
+        Some(s) => {
+            let status = RunStatus::parse_loose(s);
+            if let RunStatus::Other(_) = status {
+                return Err(Error::input(format!("unknown run status `{s}`"))
+                    .hint("one of QUEUED, RUNNING, AWAITING_INPUT, PASSED, FAILED, CANCELED"));
+            }
+            Some(status)
+        }
+        None => None,
+    };
+    let store = Store::new(repo);
+    let mut runs = Vec::new();
+    for entry in summary::list(&store)? {
+        match entry {
+            Ok(s) => runs.push(s),
+            Err((id, e)) => ui.warn(&format!("skipping run {id}: {e}")),
+        }
+    }
+    if let Some(status) = &filter {
+        runs.retain(|r| &r.status == status);
+    }
+    let now = clock::now();
+    if args.json {
+        let items: Vec<_> = runs
+            .iter()
+            .map(|r| {
+                let (passed, total) = r.gate_counts();
+                let (activity, idle) = report::run::activity(
+                    &r.status,
+                    r.last_activity(),
+                    r.finished_at.is_some(),
+                    now,
+                );
+                json!({
+                    "run_id": r.run_id,
+                    "workflow": r.workflow.name,
+                    "slug": r.workflow.slug,
+                    "status": r.status,
+                    "activity": activity,
+                    "idle_seconds": idle,
+                    "started_at": r.started_at,
+                    "finished_at": r.finished_at,
+                    "last_activity_at": r.last_activity(),
+                    "gates_passed": passed,
+                    "gates_total": total,
+                })
+            })
+            .collect();
+        ui.out(&json::to_pretty_string(&items));
+    } else if runs.is_empty() {
+        ui.note(&match &filter {
+            Some(s) => format!("no {s} runs"),
+            None => format!("no runs yet in {}", layout::RUNS_DIR),
+        });
+    } else {
+        ui.out(&report::run::render_list(ui, &runs, now));
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn show(args: &ShowArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
+    let store = Store::new(repo);
+    let run = ops::load_run(&store, &args.run)?;
+    if args.json {
+        ui.out(&json::to_pretty_string(&run));
+    } else {
+        ui.out(&report::run::render_show(ui, &run, clock::now()));
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn complete(args: &CompleteArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
+    let status = args.status.map(|s| match s {
+        FinalStatus::Passed => RunStatus::Passed,
+        FinalStatus::Failed => RunStatus::Failed,
+        FinalStatus::Canceled => RunStatus::Canceled,
+    });
+    let run = ops::run::complete(repo, &args.run, status)?;
+    if args.json {
+        ui.out(&json::to_pretty_string(&json!({
+            "run_id": run.run_id,
+            "status": run.status,
+            "finished_at": run.finished_at,
+        })));
+    } else {
+        let (passed, total) = run.gate_counts();
+        ui.line(&format!(
+            "{} {} ({passed}/{total} gates passed)",
+            sanitize_line(&run.run_id),
+            run.status
+        ));
+    }
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,939 @@
+//! Gate contracts: what a gate must produce and which checks its outputs
+//! must pass (FORMATS.md, "Gate contract"). Loading is strict on purpose: an
+//! unknown validation type, a missing or mistyped field, a regex that does
+//! not compile or an unknown path variable is an error with file, line and
+//! column — never a check that is silently skipped.
+
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use regex::{Regex, RegexBuilder};
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Result};
+use crate::repo::{Repo, is_safe_component};
+use crate::storage::layout;
+use crate::{hash, json};
+
+/// How deep a run goes; contracts scale thresholds by it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Depth {
+    Quick,
+    #[default]
+    Standard,
+    Deep,
+}
+
+impl Depth {
+    pub const ALL: [Depth; 3] = [Depth::Quick, Depth::Standard, Depth::Deep];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Depth::Quick => "quick",
+            Depth::Standard => "standard",
+            Depth::Deep => "deep",
+        }
+    }
+}
+
+impl std::fmt::Display for Depth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a failed check fails its gate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
+}
+
+/// A loaded, checked contract.
+#[derive(Clone, Debug)]
+pub struct Contract {
+    pub gate: String,
+    pub name: Option<String>,
+    pub blocking: bool,
+    pub description: Option<String>,
+    pub pre_scripts: Vec<PreScript>,
+    pub required_skills: Vec<RequiredSkill>,
+    pub required_outputs: RequiredOutputs,
+    pub validations: Vec<Validation>,
+    /// The file as shown to users.
+    pub shown: String,
+    /// SHA-256 of the contract file, so records can tell when it changed.
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PreScript {
+    pub path: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct RequiredSkill {
+    pub path: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub inject: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct RequiredOutputs {
+    #[serde(default)]
+    pub all_of: Vec<OutputSpec>,
+    #[serde(default)]
+    pub any_of: Vec<OutputSpec>,
+}
+
+/// One entry of `required_outputs`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct OutputSpec {
+    pub path: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub required: Option<bool>,
+    #[serde(default)]
+    pub required_for_depth: Option<Vec<Depth>>,
+    #[serde(default)]
+    pub optional_for_depth: Option<Vec<Depth>>,
+}
+
+impl OutputSpec {
+    /// Whether this `all_of` entry must exist at `depth`:
+    /// `required_for_depth` decides when present, then `required` (default
+    /// true); `optional_for_depth` always makes it optional.
+    pub fn required_at(&self, depth: Depth) -> bool {
+        if self
+            .optional_for_depth
+            .as_ref()
+            .is_some_and(|d| d.contains(&depth))
+        {
+            return false;
+        }
+        match &self.required_for_depth {
+            Some(depths) => depths.contains(&depth),
+            None => self.required.unwrap_or(true),
+        }
+    }
+}
+
+/// Per-depth thresholds.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    #[serde(default)]
+    pub quick: Option<u64>,
+    #[serde(default)]
+    pub standard: Option<u64>,
+    #[serde(default)]
+    pub deep: Option<u64>,
+}
+
+impl Thresholds {
+    pub fn get(&self, depth: Depth) -> Option<u64> {
+        match depth {
+            Depth::Quick => self.quick,
+            Depth::Standard => self.standard,
+            Depth::Deep => self.deep,
+        }
+    }
+}
+
+/// One validation of a contract.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    pub check: Check,
+    pub severity: Severity,
+    pub description: Option<String>,
+    /// Line and column of the validation in its contract file.
+    pub position: (usize, usize),
+    /// The validation as written (plugins receive it, templates resolved).
+    pub raw: Value,
+}
+
+/// What `file_exists` checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileTarget {
+    AnyOf,
+    AllRequired,
+    Path(String),
+}
+
+/// A frontmatter condition.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FrontmatterCheck {
+    Equals(Value),
+    Not(Value),
+    Min(f64),
+}
+
+/// The validation types (FORMATS.md, "Validation types and their meaning").
+#[derive(Clone, Debug)]
+pub enum Check {
+    FileExists(FileTarget),
+    DirExists {
+        target: String,
+    },
+    MinFileCount {
+        target: String,
+        pattern: glob::Pattern,
+        thresholds: Thresholds,
+    },
+    MinSources {
+        target: String,
+        thresholds: Thresholds,
+    },
+    MinSourcesAnyOf {
+        targets: Vec<String>,
+        thresholds: Thresholds,
+    },
+    ContainsHeadings {
+        target: String,
+        headings: Vec<String>,
+    },
+    ContainsText {
+        target: String,
+        patterns: Vec<String>,
+    },
+    NotContains {
+        target: String,
+        pattern: String,
+        missing_ok: bool,
+    },
+    RegexMatch {
+        target: String,
+        regex: Regex,
+        must_not_match: bool,
+    },
+    MinRegexCount {
+        target: String,
+        regex: Regex,
+        min_count: u64,
+    },
+    FrontmatterStatus {
+        target: String,
+        checks: Vec<(String, FrontmatterCheck)>,
+    },
+    UrlReachable {
+        target: String,
+        url_pattern: Option<Regex>,
+        max_failures: u64,
+        sample_size: Option<usize>,
+    },
+    /// A type provided by `orchestration/validators/<type>`.
+    Plugin {
+        kind: String,
+        program: PathBuf,
+    },
+}
+
+/// Every built-in type, with the fields it reads (for `lint`'s unknown-key warnings).
+pub const BUILTIN_TYPES: [(&str, &[&str]); 12] = [
+    ("file_exists", &["target"]),
+    ("dir_exists", &["target"]),
+    ("min_file_count", &["target", "pattern", "thresholds"]),
+    ("min_sources", &["target", "thresholds", "heuristic"]),
+    (
+        "min_sources_any_of",
+        &["targets", "thresholds", "heuristic"],
+    ),
+    ("contains_headings", &["target", "required_headings"]),
+    ("contains_text", &["target", "patterns"]),
+    (
+        "not_contains",
+        &["target", "pattern", "missing_ok", "configurable"],
+    ),
+    ("regex_match", &["target", "regex", "must_not_match"]),
+    ("min_regex_count", &["target", "regex", "min_count"]),
+    ("frontmatter_status", &["target", "checks"]),
+    (
+        "url_reachable",
+        &["target", "url_pattern", "max_failures", "sample_size"],
+    ),
+];
+
+impl Check {
+    pub fn type_name(&self) -> &str {
+        match self {
+            Check::FileExists(_) => "file_exists",
+            Check::DirExists { .. } => "dir_exists",
+            Check::MinFileCount { .. } => "min_file_count",
+            Check::MinSources { .. } => "min_sources",
+            Check::MinSourcesAnyOf { .. } => "min_sources_any_of",
+            Check::ContainsHeadings { .. } => "contains_headings",
+            Check::ContainsText { .. } => "contains_text",
+            Check::NotContains { .. } => "not_contains",
+            Check::RegexMatch { .. } => "regex_match",
+            Check::MinRegexCount { .. } => "min_regex_count",
+            Check::FrontmatterStatus { .. } => "frontmatter_status",
+            Check::UrlReachable { .. } => "url_reachable",
+            Check::Plugin { kind, .. } => kind,
+        }
+    }
+
+    /// Path templates this check reads.
+    pub fn path_templates(&self) -> Vec<&str> {
+        match self {
+            Check::FileExists(FileTarget::Path(t))
+            | Check::DirExists { target: t }
+            | Check::MinFileCount { target: t, .. }
+            | Check::MinSources { target: t, .. }
+            | Check::ContainsHeadings { target: t, .. }
+            | Check::ContainsText { target: t, .. }
+            | Check::NotContains { target: t, .. }
+            | Check::RegexMatch { target: t, .. }
+            | Check::MinRegexCount { target: t, .. }
+            | Check::FrontmatterStatus { target: t, .. }
+            | Check::UrlReachable { target: t, .. } => vec![t.as_str()],
+            Check::MinSourcesAnyOf { targets, .. } => targets.iter().map(String::as_str).collect(),
+            Check::FileExists(_) | Check::Plugin { .. } => Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawContract<'a> {
+    gate: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default = "default_true")]
+    blocking: bool,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    pre_scripts: Vec<PreScript>,
+    #[serde(default)]
+    required_skills: Vec<RequiredSkill>,
+    #[serde(default)]
+    required_outputs: RequiredOutputs,
+    #[serde(default, borrow)]
+    validations: Vec<&'a RawValue>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Contract {
+    /// Loads the contract at `path` (shown to users as `shown`).
+    pub fn load(repo: &Repo, path: &Path) -> Result<Contract> {
+        let shown = repo.display(path);
+        let text = json::read_text(path, &shown)?;
+        Self::parse(repo, &text, &shown)
+    }
+
+    /// Loads the contract a workflow gate names, checking that it is for that gate.
+    pub fn for_gate(repo: &Repo, gate: &str, rel_path: &str) -> Result<Contract> {
+        let path = repo
+            .contain(rel_path)
+            .map_err(|e| e.into_error(&format!("contract path for gate {gate}")))?;
+        if !path.abs.is_file() {
+            return Err(Error::input(format!(
+                "gate {gate}: contract `{}` does not exist",
+                path.rel
+            ))
+            .hint(format!(
+                "create it, or point the workflow gate's `contract` at it (default: {})",
+                layout::default_contract(gate)
+            )));
+        }
+        let contract = Self::load(repo, &path.abs)?;
+        if contract.gate != gate {
+            return Err(Error::input(format!(
+                "contract `{}` is for gate `{}`, not `{gate}`",
+                contract.shown, contract.gate
+            ))
+            .hint("fix the contract's `gate` field or the workflow's `contract` path"));
+        }
+        Ok(contract)
+    }
+
+    /// Parses and checks contract text.
+    pub fn parse(repo: &Repo, text: &str, shown: &str) -> Result<Contract> {
+        let raw: RawContract = json::parse(text, shown)?;
+        let top = (1, 1);
+        let mut path_fields: Vec<(&str, &str)> = Vec::new();
+        for o in raw
+            .required_outputs
+            .all_of
+            .iter()
+            .chain(&raw.required_outputs.any_of)
+        {
+            path_fields.push(("required_outputs path", &o.path));
+        }
+        for s in &raw.pre_scripts {
+            path_fields.push(("pre_scripts path", &s.path));
+            for a in &s.args {
+                path_fields.push(("pre_scripts arg", a));
+            }
+        }
+        for s in &raw.required_skills {
+            path_fields.push(("required_skills path", &s.path));
+        }
+        for (field, value) in path_fields {
+            check_variables(shown, find_pos(text, value).unwrap_or(top), field, value)?;
+        }
+        let validations = raw
+            .validations
+            .iter()
+            .map(|fragment| parse_validation(repo, text, shown, fragment))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Contract {
+            gate: raw.gate,
+            name: raw.name,
+            blocking: raw.blocking,
+            description: raw.description,
+            pre_scripts: raw.pre_scripts,
+            required_skills: raw.required_skills,
+            required_outputs: raw.required_outputs,
+            validations,
+            shown: shown.to_string(),
+            sha256: hash::bytes(text.as_bytes()),
+        })
+    }
+
+    /// Every output path template, `all_of` first.
+    pub fn output_templates(&self) -> Vec<String> {
+        self.required_outputs
+            .all_of
+            .iter()
+            .chain(&self.required_outputs.any_of)
+            .map(|o| o.path.clone())
+            .collect()
+    }
+}
+
+/// Best-effort position of a string value in the source, for messages.
+fn find_pos(text: &str, value: &str) -> Option<(usize, usize)> {
+    let quoted = serde_json::to_string(value).ok()?;
+    text.find(&quoted).map(|i| json::line_col(text, i))
+}
+
+fn check_variables(shown: &str, pos: (usize, usize), field: &str, value: &str) -> Result<()> {
+    if let Some(unknown) = template::unknown_variables(value).into_iter().next() {
+        return Err(json::error_at(
+            shown,
+            pos,
+            format!("unknown template variable `{unknown}` in {field} `{value}`"),
+        )
+        .hint(format!(
+            "known variables: {}",
+            template::VARIABLES.map(|v| format!("{{{v}}}")).join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(vec![s]),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                other => Err(de::Error::custom(format!(
+                    "expected a string, found `{other}`"
+                ))),
+            })
+            .collect(),
+        other => Err(de::Error::custom(format!(
+            "expected a string or a list of strings, found `{other}`"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+struct TargetSpec {
+    target: String,
+}
+
+#[derive(Deserialize)]
+struct MinFileCountSpec {
+    target: String,
+    #[serde(default)]
+    pattern: Option<String>,
+    thresholds: Thresholds,
+}
+
+#[derive(Deserialize)]
+struct MinSourcesSpec {
+    target: String,
+    thresholds: Thresholds,
+}
+
+#[derive(Deserialize)]
+struct MinSourcesAnyOfSpec {
+    targets: Vec<String>,
+    thresholds: Thresholds,
+}
+
+#[derive(Deserialize)]
+struct HeadingsSpec {
+    target: String,
+    required_headings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ContainsTextSpec {
+    target: String,
+    #[serde(deserialize_with = "one_or_many")]
+    patterns: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct NotContainsSpec {
+    target: String,
+    pattern: String,
+    #[serde(default)]
+    missing_ok: bool,
+}
+
+#[derive(Deserialize)]
+struct RegexSpec {
+    target: String,
+    regex: String,
+    #[serde(default)]
+    must_not_match: bool,
+}
+
+#[derive(Deserialize)]
+struct RegexCountSpec {
+    target: String,
+    regex: String,
+    min_count: u64,
+}
+
+#[derive(Deserialize)]
+struct FrontmatterSpec {
+    target: String,
+    checks: BTreeMap<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct UrlSpec {
+    target: String,
+    #[serde(default)]
+    url_pattern: Option<String>,
+    #[serde(default)]
+    max_failures: u64,
+    #[serde(default)]
+    sample_size: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+fn parse_validation(
+    repo: &Repo,
+    text: &str,
+    shown: &str,
+    fragment: &RawValue,
+) -> Result<Validation> {
+    let src = fragment.get();
+    let pos = json::line_col(text, json::fragment_offset(text, src));
+    let typed = |e: serde_json::Error| json::from_serde(&e, shown, pos);
+    let raw: Value = serde_json::from_str(src).map_err(typed)?;
+    if !raw.is_object() {
+        return Err(json::error_at(
+            shown,
+            pos,
+            "a validation must be a JSON object",
+        ));
+    }
+    let header: Header = serde_json::from_str(src).map_err(typed)?;
+    let kind = match header.kind {
+        Some(Value::String(k)) => k,
+        Some(other) => {
+            return Err(json::error_at(
+                shown,
+                pos,
+                format!("validation `type` must be a string, found `{other}`"),
+            ));
+        }
+        None => {
+            return Err(json::error_at(shown, pos, "validation has no `type`")
+                .hint(format!("known types: {}", builtin_names())));
+        }
+    };
+    let severity = match header.severity.as_deref() {
+        None | Some("error") => Severity::Error,
+        Some("warning") => Severity::Warning,
+        Some(other) => {
+            return Err(
+                json::error_at(shown, pos, format!("unknown severity `{other}`"))
+                    .hint("use \"error\" (fails the gate) or \"warning\" (reported only)"),
+            );
+        }
+    };
+    let regex = |pattern: &str, field: &str| -> Result<Regex> {
+        RegexBuilder::new(pattern)
+            .multi_line(true)
+            .build()
+            .map_err(|e| {
+                json::error_at(
+                    shown,
+                    pos,
+                    format!("`{field}` does not compile: {}", regex_reason(&e)),
+                )
+            })
+    };
+    let check = match kind.as_str() {
+        "file_exists" => {
+            let s: TargetSpec = serde_json::from_str(src).map_err(typed)?;
+            match s.target.as_str() {
+                "any_of" => Check::FileExists(FileTarget::AnyOf),
+                "all_required" => Check::FileExists(FileTarget::AllRequired),
+                _ => Check::FileExists(FileTarget::Path(s.target)),
+            }
+        }
+        "dir_exists" => {
+            let s: TargetSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::DirExists { target: s.target }
+        }
+        "min_file_count" => {
+            let s: MinFileCountSpec = serde_json::from_str(src).map_err(typed)?;
+            let text_pattern = s.pattern.unwrap_or_else(|| "*".to_string());
+            let pattern = glob::Pattern::new(&text_pattern).map_err(|e| {
+                json::error_at(shown, pos, format!("`pattern` is not a valid glob: {e}"))
+            })?;
+            Check::MinFileCount {
+                target: s.target,
+                pattern,
+                thresholds: s.thresholds,
+            }
+        }
+        "min_sources" => {
+            let s: MinSourcesSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::MinSources {
+                target: s.target,
+                thresholds: s.thresholds,
+            }
+        }
+        "min_sources_any_of" => {
+            let s: MinSourcesAnyOfSpec = serde_json::from_str(src).map_err(typed)?;
+            if s.targets.is_empty() {
+                return Err(json::error_at(shown, pos, "`targets` is empty"));
+            }
+            Check::MinSourcesAnyOf {
+                targets: s.targets,
+                thresholds: s.thresholds,
+            }
+        }
+        "contains_headings" => {
+            let s: HeadingsSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::ContainsHeadings {
+                target: s.target,
+                headings: s.required_headings,
+            }
+        }
+        "contains_text" => {
+            let s: ContainsTextSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::ContainsText {
+                target: s.target,
+                patterns: s.patterns,
+            }
+        }
+        "not_contains" => {
+            let s: NotContainsSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::NotContains {
+                target: s.target,
+                pattern: s.pattern,
+                missing_ok: s.missing_ok,
+            }
+        }
+        "regex_match" => {
+            let s: RegexSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::RegexMatch {
+                regex: regex(&s.regex, "regex")?,
+                target: s.target,
+                must_not_match: s.must_not_match,
+            }
+        }
+        "min_regex_count" => {
+            let s: RegexCountSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::MinRegexCount {
+                regex: regex(&s.regex, "regex")?,
+                target: s.target,
+                min_count: s.min_count,
+            }
+        }
+        "frontmatter_status" => {
+            let s: FrontmatterSpec = serde_json::from_str(src).map_err(typed)?;
+            let checks = s
+                .checks
+                .into_iter()
+                .map(|(key, v)| {
+                    Ok((
+                        key.clone(),
+                        frontmatter_check(&key, v).map_err(|m| json::error_at(shown, pos, m))?,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Check::FrontmatterStatus {
+                target: s.target,
+                checks,
+            }
+        }
+        "url_reachable" => {
+            let s: UrlSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::UrlReachable {
+                url_pattern: s
+                    .url_pattern
+                    .as_deref()
+                    .map(|p| regex(p, "url_pattern"))
+                    .transpose()?,
+                target: s.target,
+                max_failures: s.max_failures,
+                sample_size: s.sample_size,
+            }
+        }
+        other => match plugin(repo, other) {
+            Ok(program) => Check::Plugin {
+                kind: other.to_string(),
+                program,
+            },
+            Err(problem) => {
+                let e = json::error_at(shown, pos, format!("unknown validation type `{other}`"))
+                    .hint(format!("known types: {}", builtin_names()));
+                return Err(match problem {
+                    PluginProblem::Missing if is_safe_component(other) => e.hint(format!(
+                        "to add a type, provide an executable `{}` (see README, \"Validator plugins\")",
+                        layout::validator(other)
+                    )),
+                    PluginProblem::Missing => e,
+                    PluginProblem::NotExecutable(path) => {
+                        e.hint(format!("`{path}` exists but is not executable: run `chmod +x {path}`"))
+                    }
+                });
+            }
+        },
+    };
+    for template in check.path_templates() {
+        check_variables(
+            shown,
+            pos,
+            &format!("`{}` target", check.type_name()),
+            template,
+        )?;
+    }
+    Ok(Validation {
+        check,
+        severity,
+        description: header.description,
+        position: pos,
+        raw,
+    })
+}
+
+enum PluginProblem {
+    Missing,
+    NotExecutable(String),
+}
+
+/// Finds the executable that provides validation type `kind`.
+fn plugin(repo: &Repo, kind: &str) -> std::result::Result<PathBuf, PluginProblem> {
+    if !is_safe_component(kind) {
+        return Err(PluginProblem::Missing);
+    }
+    let rel = layout::validator(kind);
+    let path = repo.join(&rel);
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return Err(PluginProblem::Missing);
+    };
+    if !meta.is_file() {
+        return Err(PluginProblem::Missing);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Err(PluginProblem::NotExecutable(rel));
+        }
+    }
+    Ok(path)
+}
+
+fn builtin_names() -> String {
+    BUILTIN_TYPES
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The one-line reason from the regex crate's multi-line message.
+fn regex_reason(err: &regex::Error) -> String {
+    let text = err.to_string();
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map_or_else(
+            || text.lines().last().unwrap_or_default().trim().to_string(),
+            str::to_string,
+        )
+}
+
+fn frontmatter_check(key: &str, value: Value) -> std::result::Result<FrontmatterCheck, String> {
+    let usage = "use a value (\"PASS\"), {\"not\": value} or {\"min\": number}";
+    match value {
+        Value::Object(map) => {
+            let mut entries = map.into_iter();
+            match (entries.next(), entries.next()) {
+                (Some((op, v)), None) if op == "not" && is_scalar(&v) => {
+                    Ok(FrontmatterCheck::Not(v))
+                }
+                (Some((op, v)), None) if op == "min" => v
+                    .as_f64()
+                    .map(FrontmatterCheck::Min)
+                    .ok_or_else(|| format!("frontmatter check `{key}`: `min` needs a number")),
+                _ => Err(format!(
+                    "frontmatter check `{key}` is not understood; {usage}"
+                )),
+            }
+        }
+        v if is_scalar(&v) => Ok(FrontmatterCheck::Equals(v)),
+        _ => Err(format!(
+            "frontmatter check `{key}` is not understood; {usage}"
+        )),
+    }
+}
+
+fn is_scalar(v: &Value) -> bool {
+    matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> (tempfile::TempDir, Repo) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        let repo = Repo::discover(dir.path()).unwrap();
+        (dir, repo)
+    }
+
+    fn parse(text: &str) -> Result<Contract> {
+        let (_d, repo) = repo();
+        Contract::parse(&repo, text, "G9.contract.json")
+    }
+
+    #[test]
+    fn loads_every_builtin_type() {
+        let c = parse(
+            r###"{"gate": "G1", "required_outputs": {"all_of": [{"path": "{artifact_path}/a.md"}]},
+            "validations": [
+              {"type": "file_exists", "target": "all_required"},
+              {"type": "dir_exists", "target": "{artifact_path}"},
+              {"type": "min_file_count", "target": "{artifact_path}", "pattern": "*.md", "thresholds": {"quick": 1}},
+              {"type": "min_sources", "target": "{artifact_path}/a.md", "thresholds": {"standard": 2}},
+              {"type": "min_sources_any_of", "targets": ["{artifact_path}/a.md"], "thresholds": {"deep": 2}},
+              {"type": "contains_headings", "target": "{artifact_path}/a.md", "required_headings": ["## A"]},
+              {"type": "contains_text", "target": "{artifact_path}/a.md", "patterns": "x"},
+              {"type": "not_contains", "target": "{artifact_path}/a.md", "pattern": "x", "missing_ok": true},
+              {"type": "regex_match", "target": "{client_component}", "regex": "[\\u{1F300}-\\u{1F9FF}]", "must_not_match": true},
+              {"type": "min_regex_count", "target": "{artifact_path}/a.md", "regex": "a", "min_count": 2},
+              {"type": "frontmatter_status", "target": "{artifact_path}/a.md", "checks": {"status": {"not": "FAIL"}, "score": {"min": 8}, "kind": "x"}},
+              {"type": "url_reachable", "target": "{artifact_path}/a.md", "severity": "warning"}
+            ]}"###,
+        )
+        .unwrap();
+        assert_eq!(c.validations.len(), 12);
+        assert!(c.blocking);
+        assert_eq!(c.validations[11].severity, Severity::Warning);
+        assert!(
+            matches!(&c.validations[6].check, Check::ContainsText { patterns, .. } if patterns == &["x"])
+        );
+    }
+
+    #[test]
+    fn unknown_types_are_positioned_errors_with_a_way_out() {
+        let err =
+            parse("{\"gate\": \"G5\",\n \"validations\": [\n   {\"type\": \"viz_tech_match\"}]}")
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("G9.contract.json:3:4: unknown validation type `viz_tech_match`"),
+            "{err}"
+        );
+        assert!(
+            err.hints()
+                .iter()
+                .any(|h| h.contains("orchestration/validators/viz_tech_match")),
+            "{:?}",
+            err.hints()
+        );
+    }
+
+    #[test]
+    fn bad_fields_and_regexes_are_errors() {
+        let err = parse(r#"{"gate": "G1", "validations": [{"type": "regex_match", "target": "a", "regex": "[a-"}]}"#)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`regex` does not compile: unclosed character class"),
+            "{err}"
+        );
+        let err = parse(r#"{"gate": "G1", "validations": [{"type": "min_sources", "target": "a", "thresholds": {"Standard": 3}}]}"#)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `Standard`"),
+            "{err}"
+        );
+        let err = parse(r#"{"gate": "G1", "validations": [{"type": "dir_exists"}]}"#).unwrap_err();
+        assert!(err.to_string().contains("missing field `target`"), "{err}");
+        let err =
+            parse(r#"{"gate": "G1", "validations": [{"type": "dir_exists", "target": "{slgu}"}]}"#)
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown template variable `{slgu}`"),
+            "{err}"
+        );
+        let err = parse(r#"{"gate": "G1", "validations": [{"type": "dir_exists", "target": "x", "severity": "fatal"}]}"#)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown severity `fatal`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn depth_rules_for_outputs() {
+        let o: OutputSpec = serde_json::from_str(
+            r#"{"path": "a", "required_for_depth": ["deep"], "optional_for_depth": ["quick"]}"#,
+        )
+        .unwrap();
+        assert!(o.required_at(Depth::Deep));
+        assert!(!o.required_at(Depth::Standard));
+        let o: OutputSpec =
+            serde_json::from_str(r#"{"path": "a", "optional_for_depth": ["quick"]}"#).unwrap();
+        assert!(o.required_at(Depth::Standard));
+        assert!(!o.required_at(Depth::Quick));
+        let o: OutputSpec = serde_json::from_str(r#"{"path": "a", "required": false}"#).unwrap();
+        assert!(!o.required_at(Depth::Deep));
+    }
+}

@@ -1,0 +1,37 @@
+//! Every environment variable orch reads, declared once with what it means.
+//! Flags that have an environment twin name it in their `--help`.
+
+/// Fixed "now" (RFC 3339, e.g. `2026-01-19T14:30:12Z`) for reproducible
+/// records in tests and demos.
+pub const NOW: &str = "ORCH_NOW";
+/// Seed for the random parts of run and invocation ids, for reproducible
+/// records in tests and demos.
+pub const SEED: &str = "ORCH_SEED";
+/// Any value but `0`/`false`: skip `url_reachable` checks (same as `--offline`).
+pub const OFFLINE: &str = "ORCH_OFFLINE";
+/// Seconds each `url_reachable` request may take (default 10).
+pub const URL_TIMEOUT: &str = "ORCH_URL_TIMEOUT";
+/// Seconds to wait for another orch process to release a run's lock (default 60).
+pub const LOCK_TIMEOUT: &str = "ORCH_LOCK_TIMEOUT";
+/// Seconds a validator plugin or pre-script may run (defaults 60 and 30).
+pub const SCRIPT_TIMEOUT: &str = "ORCH_SCRIPT_TIMEOUT";
+/// Standard switch to turn colour off (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Turn colour on even when output is not a terminal.
+pub const FORCE_COLOR: &str = "FORCE_COLOR";
+
+/// Reads a variable as a number of seconds, falling back to `default` when it
+/// is unset or not a positive number.
+pub fn seconds(name: &str, default: f64) -> std::time::Duration {
+    let secs = std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .unwrap_or(default);
+    std::time::Duration::from_secs_f64(secs)
+}
+
+/// True when the variable is set to anything but empty, `0` or `false`.
+pub fn flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE" | "no"))
+}

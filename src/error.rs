@@ -1,0 +1,110 @@
+//! The errors orch reports: each knows its exit code and the hints that help
+//! a user recover. The CLI renders them in one place (`error:` / `hint:`).
+
+use std::fmt;
+use std::io;
+
+use crate::exit;
+
+/// Every failure that stops an orch command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A JSON file that does not parse or does not have the expected shape.
+    #[error("{path}:{line}:{column}: {message}")]
+    Json {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+        hints: Vec<String>,
+    },
+    /// A file that could not be read.
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    /// A file or directory that could not be written.
+    #[error("cannot write `{path}`: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    /// Bad arguments or input: an unknown run, an unsafe path, a missing file.
+    #[error("{message}")]
+    Input { message: String, hints: Vec<String> },
+    /// The record's state does not allow the operation.
+    #[error("{message}")]
+    Conflict { message: String, hints: Vec<String> },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn input(message: impl fmt::Display) -> Self {
+        Error::Input {
+            message: message.to_string(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub fn conflict(message: impl fmt::Display) -> Self {
+        Error::Conflict {
+            message: message.to_string(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub fn read(path: impl fmt::Display, source: io::Error) -> Self {
+        Error::Read {
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    pub fn write(path: impl fmt::Display, source: io::Error) -> Self {
+        Error::Write {
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    /// Adds a `hint:` line shown under the error.
+    #[must_use]
+    pub fn hint(mut self, hint: impl fmt::Display) -> Self {
+        match &mut self {
+            Error::Json { hints, .. }
+            | Error::Input { hints, .. }
+            | Error::Conflict { hints, .. } => {
+                hints.push(hint.to_string());
+                self
+            }
+            Error::Read { path, source } => Error::Input {
+                message: format!("cannot read `{path}`: {source}"),
+                hints: vec![hint.to_string()],
+            },
+            Error::Write { .. } => self,
+        }
+    }
+
+    pub fn hints(&self) -> &[String] {
+        match self {
+            Error::Json { hints, .. }
+            | Error::Input { hints, .. }
+            | Error::Conflict { hints, .. } => hints,
+            Error::Read { .. } | Error::Write { .. } => &[],
+        }
+    }
+
+    /// The documented exit code for this error (see `exit`).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Json { .. } | Error::Input { .. } => exit::USAGE,
+            Error::Read { source, .. } if source.kind() == io::ErrorKind::NotFound => exit::USAGE,
+            Error::Read { .. } | Error::Write { .. } => exit::IO,
+            Error::Conflict { .. } => exit::CONFLICT,
+        }
+    }
+}

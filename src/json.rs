@@ -1,0 +1,128 @@
+//! JSON the way orch promises it: a file that does not parse is reported
+//! with file, line and column; what orch writes is deterministic (2-space
+//! indentation, fields in declaration order, trailing newline).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Reads a whole text file; `shown` is how the path appears in messages.
+pub fn read_text(path: &Path, shown: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::read(shown, e))
+}
+
+/// Parses `text` (the content of `shown`) into `T`.
+pub fn parse<'a, T: Deserialize<'a>>(text: &'a str, shown: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| from_serde(&e, shown, (1, 1)))
+}
+
+/// Turns a serde_json error into an `Error::Json`. `base` is the line and
+/// column where the parsed text starts inside the file (for fragments).
+pub fn from_serde(err: &serde_json::Error, shown: &str, base: (usize, usize)) -> Error {
+    let (line, column) = relocate(base, (err.line(), err.column()));
+    let mut message = err.to_string();
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let message = if err.is_syntax() || err.is_eof() {
+        format!("invalid JSON: {message}")
+    } else {
+        message
+    };
+    Error::Json {
+        path: shown.to_string(),
+        line,
+        column,
+        message,
+        hints: Vec::new(),
+    }
+}
+
+/// A positioned error about a fragment of a JSON file.
+pub fn error_at(shown: &str, pos: (usize, usize), message: impl Into<String>) -> Error {
+    Error::Json {
+        path: shown.to_string(),
+        line: pos.0,
+        column: pos.1,
+        message: message.into(),
+        hints: Vec::new(),
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// Maps a (line, column) inside a fragment to the file, given where the
+/// fragment starts.
+pub fn relocate(base: (usize, usize), inner: (usize, usize)) -> (usize, usize) {
+    match inner {
+        (0, _) => base,
+        (1, col) => (base.0, base.1 + col.saturating_sub(1)),
+        (line, col) => (base.0 + line - 1, col),
+    }
+}
+
+/// Where a borrowed fragment (`&RawValue`) starts inside its source text.
+pub fn fragment_offset(source: &str, fragment: &str) -> usize {
+    (fragment.as_ptr() as usize).saturating_sub(source.as_ptr() as usize)
+}
+
+/// Pretty JSON with a trailing newline: the on-disk form of every record.
+pub fn to_pretty<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("records serialize");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Pretty JSON as a string, for `--json` output.
+pub fn to_pretty_string<T: Serialize + ?Sized>(value: &T) -> String {
+    String::from_utf8(to_pretty(value)).expect("serde_json writes UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let text = "{\n  \"é\": 1,\n  x\n}";
+        let offset = text.find('x').unwrap();
+        assert_eq!(line_col(text, offset), (3, 3));
+        assert_eq!(line_col(text, 0), (1, 1));
+    }
+
+    #[test]
+    fn syntax_errors_carry_position() {
+        let err = parse::<serde_json::Value>("{\n  \"a\": 1,\n}\n", "x.json").unwrap_err();
+        let Error::Json {
+            line,
+            column,
+            message,
+            ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!((*line, *column), (3, 1));
+        assert!(
+            message.starts_with("invalid JSON: trailing comma"),
+            "{message}"
+        );
+        assert_eq!(err.to_string(), format!("x.json:3:1: {message}"));
+    }
+
+    #[test]
+    fn fragments_are_relocated() {
+        assert_eq!(relocate((10, 5), (1, 3)), (10, 7));
+        assert_eq!(relocate((10, 5), (2, 3)), (11, 3));
+    }
+}

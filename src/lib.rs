@@ -1,0 +1,51 @@
+//! orch runs multi-step, agent-driven workflows inside a git repository and
+//! keeps a durable, reviewable record of every run.
+//!
+//! The layers: `cli` (clap types, rendering) calls `ops` (plain functions
+//! over plain options), which use the concepts — `workflow`, `contract`,
+//! `validate`, `record`, `storage`, `hash`, `exec`. Nothing below `cli`
+//! knows about the command line.
+
+pub mod cli;
+pub mod clock;
+pub mod contract;
+pub mod env;
+pub mod error;
+pub mod exec;
+pub mod exit;
+pub mod hash;
+pub mod json;
+pub mod ops;
+pub mod par;
+pub mod record;
+pub mod repo;
+pub mod report;
+pub mod storage;
+pub mod ui;
+pub mod validate;
+pub mod workflow;
+
+use clap::Parser;
+
+/// The whole program: parse arguments, run, report, exit.
+pub fn main() -> std::process::ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return std::process::ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            });
+        }
+    };
+    let ui = ui::Ui::new(cli.color.into());
+    match cli::execute(cli, &ui) {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            ui.error(&e.to_string(), e.hints());
+            std::process::ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The `orch` binary: parse, run, exit. Everything else lives in the library.
+
+fn main() -> std::process::ExitCode {
+    orch::main()
+}

@@ -1,0 +1,392 @@
+//! Gate attempts: start one, finish it (pre-scripts, validations, hashes,
+//! record), fail it by hand, or check a contract without any run.
+
+use std::path::{Path, PathBuf};
+
+use crate::contract::template::Vars;
+use crate::contract::{Contract, Depth};
+use crate::error::{Error, Result};
+use crate::exec::{self, Spec};
+use crate::record::store::Store;
+use crate::record::{
+    Attempt, AttemptStatus, ContractRef, Event, EventType, GateStatus, PreScriptResult, RunRecord,
+};
+use crate::repo::Repo;
+use crate::storage::layout;
+use crate::validate::{self, Context, Evaluation};
+use crate::workflow::LoadedWorkflow;
+use crate::{clock, env};
+
+/// A started attempt, and the earlier gates that have not passed (worth a warning).
+pub struct Started {
+    pub run_id: String,
+    pub attempt: u32,
+    pub earlier_not_passed: Vec<String>,
+}
+
+/// `orch gate start`.
+pub fn start(repo: &Repo, query: &str, gate: &str, agent: &str) -> Result<Started> {
+    let store = Store::new(repo);
+    let id = store.resolve(query)?;
+    let by = super::actor(repo);
+    store.update(&id, |txn| {
+        super::ensure_open(&txn.run)?;
+        let earlier_not_passed = earlier_not_passed(&txn.run, gate);
+        let g = gate_mut(&mut txn.run, gate)?;
+        if let Some(a) = g.latest().filter(|a| a.status == AttemptStatus::Running) {
+            return Err(Error::conflict(format!(
+                "{gate} attempt {} is still in progress",
+                a.attempt
+            ))
+            .hint(format!(
+                "finish it: orch gate finish --run {id} --gate {gate}"
+            ))
+            .hint(format!(
+                "or give it up: orch gate fail --run {id} --gate {gate} --reason \"…\""
+            )));
+        }
+        let n = g.next_attempt_number();
+        let now = clock::now_timestamp();
+        g.attempts
+            .push(Attempt::begin(n, &now, Some(agent.to_string()), by.clone()));
+        g.status = GateStatus::Running;
+        txn.run.status = crate::record::RunStatus::Running;
+        let mut event = Event::new(
+            &now,
+            EventType::GateStarted,
+            format!("Gate {gate} attempt {n} started with agent {agent}"),
+        )
+        .gate(gate, Some(n));
+        event.agent = Some(agent.to_string());
+        txn.run.events.push(event);
+        txn.touch(gate, n);
+        Ok(Started {
+            run_id: id.clone(),
+            attempt: n,
+            earlier_not_passed,
+        })
+    })
+}
+
+fn earlier_not_passed(run: &RunRecord, gate: &str) -> Vec<String> {
+    run.gates
+        .iter()
+        .take_while(|g| g.gate != gate)
+        .filter(|g| g.status != GateStatus::Pass)
+        .map(|g| g.gate.clone())
+        .collect()
+}
+
+fn gate_mut<'a>(run: &'a mut RunRecord, gate: &str) -> Result<&'a mut crate::record::GateRecord> {
+    let known: Vec<String> = run.gates.iter().map(|g| g.gate.clone()).collect();
+    let id = run.run_id.clone();
+    run.gate_mut(gate).ok_or_else(|| {
+        Error::input(format!("run `{id}` has no gate `{gate}`"))
+            .hint(format!("its gates are: {}", known.join(", ")))
+    })
+}
+
+/// The attempt in progress for `gate`, or a conflict explaining how to start one.
+fn running_attempt(run: &RunRecord, gate: &str) -> Result<u32> {
+    let g = run.gate(gate).ok_or_else(|| {
+        Error::input(format!("run `{}` has no gate `{gate}`", run.run_id)).hint(format!(
+            "its gates are: {}",
+            run.gates
+                .iter()
+                .map(|g| g.gate.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    match g.latest() {
+        Some(a) if a.status == AttemptStatus::Running => Ok(a.attempt),
+        latest => {
+            let what = latest.map_or_else(
+                || "has not been started".to_string(),
+                |a| {
+                    format!(
+                        "has no attempt in progress (attempt {} is {})",
+                        a.attempt, a.status
+                    )
+                },
+            );
+            Err(Error::conflict(format!("{gate} {what}")).hint(format!(
+                "start an attempt first: orch gate start --run {} --gate {gate} --agent <name>",
+                run.run_id
+            )))
+        }
+    }
+}
+
+/// The outcome of `gate finish`.
+pub struct Finished {
+    pub run_id: String,
+    pub gate_name: String,
+    pub attempt: Attempt,
+    pub evaluation: Evaluation,
+    pub blocking: bool,
+    pub run_status: crate::record::RunStatus,
+}
+
+/// `orch gate finish`: runs pre-scripts, evaluates the contract, records the
+/// attempt. The evaluation runs without the run's lock (it may take a while:
+/// URL checks); the record is then updated under the lock, after checking
+/// the attempt is still the one in progress.
+pub fn finish(repo: &Repo, query: &str, gate: &str, offline: bool) -> Result<Finished> {
+    let store = Store::new(repo);
+    let id = store.resolve(query)?;
+    let run = store.load(&id)?;
+    super::ensure_open(&run)?;
+    let n = running_attempt(&run, gate)?;
+    let wf = super::run_workflow(repo, &run)?;
+    let wf_gate = wf.gate(gate)?;
+    let contract_rel = wf_gate.contract_path();
+    let contract = Contract::for_gate(repo, gate, &contract_rel)?;
+    let artifact = repo
+        .contain(&run.workflow.artifact_path)
+        .map_err(|e| e.into_error("artifact path in RUN.json"))?;
+    let vars = Vars::new(repo, &run.workflow.slug, &artifact.rel);
+    let logs = repo.join(&format!(
+        "{}/gates/{gate}/attempt-{n}",
+        layout::logs_dir(&id)
+    ));
+    let pre_scripts = run_pre_scripts(repo, &contract, &vars, gate, &logs)?;
+    let ctx = Context {
+        repo,
+        vars: &vars,
+        depth: run.depth,
+        offline,
+    };
+    let evaluation = validate::evaluate(&contract, &ctx)?;
+    let gate_name = wf_gate.display_name().to_string();
+    store.update(&id, |txn| {
+        super::ensure_open(&txn.run)?;
+        if running_attempt(&txn.run, gate)? != n {
+            return Err(Error::conflict(format!(
+                "{gate} attempt {n} was changed by another orch process while it was being validated"
+            ))
+            .hint("run `orch run show` to see the current state"));
+        }
+        let now = clock::now_timestamp();
+        let depth = txn.run.depth;
+        let g = gate_mut(&mut txn.run, gate)?;
+        let blocking = g.blocking.unwrap_or(contract.blocking);
+        let a = g.latest_mut().expect("checked above");
+        a.status = if evaluation.passed { AttemptStatus::Pass } else { AttemptStatus::Fail };
+        a.finished_at = Some(now.clone());
+        a.contract = Some(ContractRef {
+            path: contract_rel.clone(),
+            sha256: contract.sha256.clone(),
+        });
+        a.depth = Some(depth);
+        a.required_outputs = contract.output_templates();
+        a.pre_scripts.clone_from(&pre_scripts);
+        a.artifacts.clone_from(&evaluation.artifacts);
+        a.validations.clone_from(&evaluation.results);
+        a.failure_reason.clone_from(&evaluation.failure_reason);
+        let attempt = a.clone();
+        g.status = if evaluation.passed { GateStatus::Pass } else { GateStatus::Fail };
+        let event = if evaluation.passed {
+            Event::new(&now, EventType::GatePassed, format!("Gate {gate} passed on attempt {n}"))
+        } else {
+            Event::new(
+                &now,
+                EventType::GateFailed,
+                format!("Gate {gate} failed: {}", evaluation.failure_reason.as_deref().unwrap_or("")),
+            )
+        };
+        txn.run.events.push(event.gate(gate, Some(n)));
+        txn.run.index_artifacts(gate, n, &evaluation.artifacts, &now);
+        txn.run.refresh_status();
+        txn.touch(gate, n);
+        Ok(Finished {
+            run_id: id.clone(),
+            gate_name: gate_name.clone(),
+            attempt,
+            evaluation: evaluation.clone(),
+            blocking,
+            run_status: txn.run.status.clone(),
+        })
+    })
+}
+
+/// `orch gate fail`: fails the attempt in progress, or records a new failed
+/// attempt when none is in progress (a reviewer rejecting a passed gate).
+pub fn fail(
+    repo: &Repo,
+    query: &str,
+    gate: &str,
+    reason: &str,
+    agent: Option<&str>,
+) -> Result<(String, Attempt)> {
+    if reason.trim().is_empty() {
+        return Err(Error::input("--reason must not be empty")
+            .hint("say why the gate failed; reviewers read it"));
+    }
+    let store = Store::new(repo);
+    let id = store.resolve(query)?;
+    let by = super::actor(repo);
+    store.update(&id, |txn| {
+        super::ensure_open(&txn.run)?;
+        let now = clock::now_timestamp();
+        let g = gate_mut(&mut txn.run, gate)?;
+        if g.latest()
+            .is_none_or(|a| a.status != AttemptStatus::Running)
+        {
+            let n = g.next_attempt_number();
+            g.attempts.push(Attempt::begin(
+                n,
+                &now,
+                agent.map(str::to_string),
+                by.clone(),
+            ));
+        }
+        let a = g.latest_mut().expect("an attempt exists");
+        a.status = AttemptStatus::Fail;
+        a.finished_at = Some(now.clone());
+        a.failure_reason = Some(reason.to_string());
+        a.manual_failure = true;
+        let attempt = a.clone();
+        g.status = GateStatus::Fail;
+        txn.run.events.push(
+            Event::new(
+                &now,
+                EventType::GateFailed,
+                format!("Gate {gate} failed (manual): {reason}"),
+            )
+            .gate(gate, Some(attempt.attempt)),
+        );
+        txn.run.refresh_status();
+        txn.touch(gate, attempt.attempt);
+        Ok((id.clone(), attempt))
+    })
+}
+
+/// Where `gate check` finds its contract.
+pub enum ContractSource {
+    /// A contract file, as given on the command line.
+    File(PathBuf),
+    /// The gate of a workflow (name or path).
+    Workflow(String),
+    /// `orchestration/gates/contracts/<gate>.contract.json`.
+    Default,
+}
+
+/// `orch gate check`.
+pub struct CheckOptions {
+    pub gate: String,
+    pub source: ContractSource,
+    pub slug: String,
+    pub artifact_path: String,
+    pub depth: Depth,
+    pub offline: bool,
+}
+
+/// Evaluates a contract against the working tree; writes nothing.
+pub fn check(repo: &Repo, opts: &CheckOptions) -> Result<(Contract, Evaluation)> {
+    super::check_slug(&opts.slug)?;
+    let artifact = repo
+        .contain(&opts.artifact_path)
+        .map_err(|e| e.into_error("artifact path"))?;
+    let contract = match &opts.source {
+        ContractSource::File(path) => {
+            let c = Contract::load(repo, path)?;
+            if c.gate != opts.gate {
+                return Err(Error::input(format!(
+                    "contract `{}` is for gate `{}`, not `{}`",
+                    c.shown, c.gate, opts.gate
+                )));
+            }
+            c
+        }
+        ContractSource::Workflow(spec) => {
+            let wf = LoadedWorkflow::find(repo, spec)?;
+            let g = wf.gate(&opts.gate)?;
+            Contract::for_gate(repo, &opts.gate, &g.contract_path())?
+        }
+        ContractSource::Default => {
+            Contract::for_gate(repo, &opts.gate, &layout::default_contract(&opts.gate))?
+        }
+    };
+    let vars = Vars::new(repo, &opts.slug, &artifact.rel);
+    let ctx = Context {
+        repo,
+        vars: &vars,
+        depth: opts.depth,
+        offline: opts.offline,
+    };
+    let evaluation = validate::evaluate(&contract, &ctx)?;
+    Ok((contract, evaluation))
+}
+
+/// Runs a contract's pre-scripts (from the repository root, 30 s each). A
+/// failing script is recorded and reported, not fatal: validations decide.
+fn run_pre_scripts(
+    repo: &Repo,
+    contract: &Contract,
+    vars: &Vars,
+    gate: &str,
+    logs: &Path,
+) -> Result<Vec<PreScriptResult>> {
+    let mut results = Vec::new();
+    for (i, script) in contract.pre_scripts.iter().enumerate() {
+        let path = vars
+            .path(&script.path)
+            .map_err(|e| Error::input(format!("pre-script `{}`: {e}", script.path)))?;
+        let args: Vec<String> = script.args.iter().map(|a| vars.text(a)).collect();
+        let mut result = PreScriptResult {
+            path: path.rel.clone(),
+            args: args.clone(),
+            status: "missing".into(),
+            exit_code: None,
+            duration_ms: 0,
+        };
+        if !path.abs.is_file() {
+            results.push(result);
+            continue;
+        }
+        let (program, mut command_line): (PathBuf, Vec<String>) =
+            match path.abs.extension().and_then(|e| e.to_str()) {
+                Some("js" | "mjs" | "cjs") => ("node".into(), vec![path.rel.clone()]),
+                Some("sh") => ("sh".into(), vec![path.rel.clone()]),
+                Some("py") => ("python3".into(), vec![path.rel.clone()]),
+                _ => (path.abs.clone(), Vec::new()),
+            };
+        command_line.extend(args);
+        let outcome = exec::process::run(&Spec {
+            program,
+            args: command_line,
+            cwd: repo.root().to_path_buf(),
+            env: vec![
+                ("ORCH_GATE".into(), gate.to_string()),
+                ("ORCH_SLUG".into(), vars.slug().to_string()),
+                (
+                    "ORCH_ARTIFACT_PATH".into(),
+                    vars.artifact_path().to_string(),
+                ),
+                ("ORCH_REPO_ROOT".into(), repo.root().display().to_string()),
+            ],
+            stdin: Vec::new(),
+            timeout: env::seconds(env::SCRIPT_TIMEOUT, 30.0),
+            capture_limit: 1024 * 1024,
+        });
+        result.exit_code = outcome.exit.code();
+        result.duration_ms = u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX);
+        result.status = match &outcome.exit {
+            e if e.success() => "ok",
+            exec::Exit::TimedOut => "timeout",
+            exec::Exit::SpawnFailed(_) => "error",
+            _ => "failed",
+        }
+        .into();
+        let log = logs.join(format!("pre-script-{}.log", i + 1));
+        if std::fs::create_dir_all(logs).is_ok() {
+            let mut text = format!("$ {} ({})\n", path.rel, outcome.exit.describe());
+            text.push_str(&String::from_utf8_lossy(&outcome.stdout));
+            text.push_str(&String::from_utf8_lossy(&outcome.stderr));
+            let _ = std::fs::write(&log, text);
+        }
+        results.push(result);
+    }
+    Ok(results)
+}

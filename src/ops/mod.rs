@@ -1,0 +1,98 @@
+//! What orch does, as plain functions over plain options: the command line
+//! is one caller, tests and the pipeline are others. Nothing here knows
+//! about clap or about how results are printed.
+
+pub mod gate;
+pub mod invocation;
+pub mod run;
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+use crate::record::Actor;
+use crate::record::RunRecord;
+use crate::record::store::Store;
+use crate::repo::{Repo, is_safe_component};
+use crate::workflow::LoadedWorkflow;
+
+/// Who is running orch, as git would name the author of a commit:
+/// `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL`, else `user.name`/`user.email`.
+pub fn actor(repo: &Repo) -> Option<Actor> {
+    static ACTOR: OnceLock<Option<Actor>> = OnceLock::new();
+    ACTOR
+        .get_or_init(|| {
+            let mut actor = Actor {
+                name: std::env::var("GIT_AUTHOR_NAME")
+                    .ok()
+                    .filter(|s| !s.is_empty()),
+                email: std::env::var("GIT_AUTHOR_EMAIL")
+                    .ok()
+                    .filter(|s| !s.is_empty()),
+            };
+            if actor.name.is_none() || actor.email.is_none() {
+                let out = Command::new("git")
+                    .args(["config", "--get-regexp", r"^user\.(name|email)$"])
+                    .current_dir(repo.root())
+                    .output()
+                    .ok()
+                    .filter(|o| o.status.success())
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
+                for line in out.lines() {
+                    match line.split_once(' ') {
+                        Some(("user.name", v)) if actor.name.is_none() => {
+                            actor.name = Some(v.to_string());
+                        }
+                        Some(("user.email", v)) if actor.email.is_none() => {
+                            actor.email = Some(v.to_string());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            (!actor.is_empty()).then_some(actor)
+        })
+        .clone()
+}
+
+/// Refuses a slug that cannot be a single path component.
+pub fn check_slug(slug: &str) -> Result<()> {
+    if is_safe_component(slug) {
+        Ok(())
+    } else {
+        Err(Error::input(format!("slug `{slug}` is not a safe path component"))
+            .hint("use letters, digits, `.`, `_` and `-`, not starting with `.` or `-` (e.g. `the-word-robot`)"))
+    }
+}
+
+/// The workflow a run follows: the file it recorded, else by name.
+pub fn run_workflow(repo: &Repo, run: &RunRecord) -> Result<LoadedWorkflow> {
+    match &run.workflow.path {
+        Some(rel) => {
+            let path = repo
+                .contain(rel)
+                .map_err(|e| e.into_error("workflow path"))?;
+            LoadedWorkflow::load(repo, &path.abs)
+        }
+        None => LoadedWorkflow::find(repo, &run.workflow.name),
+    }
+}
+
+/// Loads a run by id, prefix or suffix.
+pub fn load_run(store: &Store, query: &str) -> Result<RunRecord> {
+    let id = store.resolve(query)?;
+    store.load(&id)
+}
+
+/// Refuses changes to a completed run.
+pub fn ensure_open(run: &RunRecord) -> Result<()> {
+    match &run.finished_at {
+        Some(at) => Err(Error::conflict(format!(
+            "run `{}` was completed ({}) at {at}",
+            run.run_id, run.status
+        ))
+        .hint("a completed run's record is final; start a new run with `orch run start`")),
+        None => Ok(()),
+    }
+}

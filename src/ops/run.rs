@@ -1,0 +1,197 @@
+//! Starting and completing runs.
+
+use std::path::PathBuf;
+
+use crate::contract::template::Vars;
+use crate::contract::{Contract, Depth};
+use crate::error::{Error, Result};
+use crate::record::store::Store;
+use crate::record::{
+    AttemptStatus, Event, EventType, FORMAT_VERSION, GateRecord, GateStatus, PromptRef, RunRecord,
+    RunStatus, WorkflowRef, id,
+};
+use crate::repo::Repo;
+use crate::workflow::LoadedWorkflow;
+use crate::{clock, hash};
+
+/// `orch run start`.
+pub struct StartOptions {
+    pub workflow: String,
+    pub slug: String,
+    pub artifact_path: Option<String>,
+    pub depth: Depth,
+    /// As given on the command line (relative to the current directory).
+    pub prompt_file: Option<PathBuf>,
+}
+
+/// Creates a run: `RUN.json` with every gate `NOT_STARTED`, and the logs folder.
+/// Every contract of the workflow is loaded first, so a broken one stops the
+/// run before it exists.
+pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
+    super::check_slug(&opts.slug)?;
+    let wf = LoadedWorkflow::find(repo, &opts.workflow)?;
+    let Some(wf_rel) = wf.rel.clone() else {
+        return Err(Error::input(format!("workflow `{}` is outside the repository", wf.shown))
+            .hint("a run's workflow must be committed with it: copy it under orchestration/workflows/"));
+    };
+    let artifact_path = artifact_path(repo, &wf, opts)?;
+    let gates = wf
+        .def
+        .gates
+        .iter()
+        .map(|g| {
+            let contract = Contract::for_gate(repo, &g.gate, &g.contract_path())?;
+            Ok(GateRecord {
+                gate: g.gate.clone(),
+                name: Some(g.display_name().to_string()),
+                status: GateStatus::NotStarted,
+                blocking: Some(contract.blocking),
+                attempts: Vec::new(),
+                extra: serde_json::Map::new(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let prompt = opts
+        .prompt_file
+        .as_ref()
+        .map(|p| prompt_ref(repo, p))
+        .transpose()?;
+    let store = Store::new(repo);
+    let now = clock::now();
+    let stamp = clock::timestamp(now);
+    for _ in 0..8 {
+        let run = RunRecord {
+            format_version: FORMAT_VERSION,
+            run_id: id::new_run_id(now, &opts.slug),
+            workflow: WorkflowRef {
+                name: wf.def.workflow.clone(),
+                version: wf.def.version.clone(),
+                path: Some(wf_rel.clone()),
+                slug: opts.slug.clone(),
+                artifact_path: artifact_path.clone(),
+                extra: serde_json::Map::new(),
+            },
+            depth: opts.depth,
+            prompt: prompt.clone(),
+            status: RunStatus::Running,
+            started_at: stamp.clone(),
+            finished_at: None,
+            created_by: super::actor(repo),
+            gates: gates.clone(),
+            invocations: Vec::new(),
+            artifacts_index: Vec::new(),
+            validations: Vec::new(),
+            events: vec![Event::new(
+                &stamp,
+                EventType::RunStarted,
+                format!("Run initialized for {}/{}", wf.def.workflow, opts.slug),
+            )],
+            extra: serde_json::Map::new(),
+        };
+        if store.create(&run)? {
+            return Ok(run);
+        }
+    }
+    Err(
+        Error::conflict("could not find a free run id after 8 tries")
+            .hint("unset ORCH_SEED if it is set, or wait a millisecond"),
+    )
+}
+
+fn artifact_path(repo: &Repo, wf: &LoadedWorkflow, opts: &StartOptions) -> Result<String> {
+    let raw = match (&opts.artifact_path, &wf.def.default_artifact_path) {
+        (Some(p), _) => p.clone(),
+        (None, Some(template)) => {
+            Vars::new(repo, &opts.slug, "")
+                .expand(template)
+                .map_err(|e| {
+                    Error::input(format!(
+                        "workflow `{}`: default_artifact_path: {e}",
+                        wf.shown
+                    ))
+                })?
+        }
+        (None, None) => {
+            return Err(Error::input("--artifact-path is required").hint(format!(
+                "workflow `{}` declares no default_artifact_path",
+                wf.def.workflow
+            )));
+        }
+    };
+    let path = repo
+        .contain(&raw)
+        .map_err(|e| e.into_error("artifact path"))?;
+    if path.rel.is_empty() {
+        return Err(Error::input(
+            "the artifact path must be a directory below the repository root",
+        )
+        .hint("e.g. --artifact-path essays/the-word-robot"));
+    }
+    Ok(path.rel)
+}
+
+fn prompt_ref(repo: &Repo, given: &PathBuf) -> Result<PromptRef> {
+    let shown = given.display().to_string();
+    let abs = std::fs::canonicalize(given).map_err(|e| {
+        Error::read(&shown, e)
+            .hint("--prompt-file names a text file with the run's original prompt")
+    })?;
+    let Some(rel) = repo.relative(&abs) else {
+        return Err(Error::input(format!("prompt file `{shown}` is outside the repository"))
+            .hint("the record names the prompt by its repo-relative path: keep the prompt in the repository"));
+    };
+    let sha256 = hash::file(&abs).map_err(|e| Error::read(&rel, e))?;
+    Ok(PromptRef { file: rel, sha256 })
+}
+
+/// `orch run complete`: closes the run. Without a status, PASSED when every
+/// blocking gate passed, else FAILED. Attempts still in progress are closed
+/// as failed, so nothing is left dangling.
+pub fn complete(repo: &Repo, query: &str, status: Option<RunStatus>) -> Result<RunRecord> {
+    let store = Store::new(repo);
+    let id = store.resolve(query)?;
+    store.update(&id, |txn| {
+        super::ensure_open(&txn.run)?;
+        let now = clock::now_timestamp();
+        let mut closed = Vec::new();
+        for gate in &mut txn.run.gates {
+            if let Some(a) = gate
+                .latest_mut()
+                .filter(|a| a.status == AttemptStatus::Running)
+            {
+                a.status = AttemptStatus::Fail;
+                a.finished_at = Some(now.clone());
+                a.failure_reason =
+                    Some("the run was completed before this attempt finished".into());
+                let n = a.attempt;
+                gate.status = GateStatus::Fail;
+                closed.push((gate.gate.clone(), n));
+            }
+        }
+        for (gate, n) in closed {
+            txn.touch(&gate, n);
+        }
+        let computed = if txn
+            .run
+            .gates
+            .iter()
+            .filter(|g| g.blocking.unwrap_or(true))
+            .all(|g| g.status == GateStatus::Pass)
+        {
+            RunStatus::Passed
+        } else {
+            RunStatus::Failed
+        };
+        let status = status.unwrap_or(computed);
+        txn.run.status = status.clone();
+        txn.run.finished_at = Some(now.clone());
+        let mut event = Event::new(
+            &now,
+            EventType::RunCompleted,
+            format!("Run completed with status: {status}"),
+        );
+        event.status = Some(status.to_string());
+        txn.run.events.push(event);
+        Ok(txn.run.clone())
+    })
+}

@@ -1,0 +1,567 @@
+//! The committed run record: `RUN.json` and one file per gate attempt
+//! (FORMATS.md, "RUN.json" and "Attempt file"). Fields serialise in the
+//! order declared here, so records diff cleanly. Fields orch does not know
+//! (older runners, newer orch) are kept and written back, except the
+//! absolute paths the Node runner wrote, which are read and dropped.
+
+pub mod id;
+pub mod store;
+pub mod summary;
+
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::contract::{Depth, Severity};
+
+/// The record format this orch writes. Records with a higher number are
+/// read-only to it. Records without the field (the Node runner's) are 0.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Declares a status enum stored as a string; unknown strings are kept.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(from = "String", into = "String")]
+        pub enum $name {
+            $($variant,)*
+            /// A value this orch does not know (written by another tool or version).
+            Other(String),
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)*
+                    $name::Other(s) => s,
+                }
+            }
+
+            /// Case-insensitive parse, for command-line filters.
+            pub fn parse_loose(s: &str) -> $name {
+                $name::from(s.to_ascii_uppercase())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                match s.as_str() {
+                    $($text => $name::$variant,)*
+                    _ => $name::Other(s),
+                }
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_string()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// Where a run is in its life.
+    RunStatus {
+        Queued = "QUEUED",
+        Running = "RUNNING",
+        AwaitingInput = "AWAITING_INPUT",
+        Passed = "PASSED",
+        Failed = "FAILED",
+        Canceled = "CANCELED",
+    }
+}
+
+string_enum! {
+    /// A gate's status in `RUN.json`.
+    GateStatus {
+        NotStarted = "NOT_STARTED",
+        Running = "RUNNING",
+        Pass = "PASS",
+        Fail = "FAIL",
+        Blocked = "BLOCKED",
+    }
+}
+
+string_enum! {
+    /// An attempt's status.
+    AttemptStatus {
+        Running = "RUNNING",
+        Pass = "PASS",
+        Fail = "FAIL",
+        Blocked = "BLOCKED",
+        Interrupted = "INTERRUPTED",
+    }
+}
+
+string_enum! {
+    /// The outcome of one agent invocation.
+    InvocationStatus {
+        Running = "RUNNING",
+        Success = "SUCCESS",
+        Fail = "FAIL",
+    }
+}
+
+string_enum! {
+    /// Event types (FORMATS.md lists those seen in real records).
+    EventType {
+        RunStarted = "RUN_STARTED",
+        GateStarted = "GATE_STARTED",
+        InvocationRecorded = "INVOCATION_RECORDED",
+        GatePassed = "GATE_PASSED",
+        GateFailed = "GATE_FAILED",
+        RunCompleted = "RUN_COMPLETED",
+    }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The person who did something, from git's identity.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl Actor {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.email.is_none()
+    }
+
+    /// `Name <email>`, or whichever part is known.
+    pub fn display(&self) -> String {
+        match (&self.name, &self.email) {
+            (Some(n), Some(e)) => format!("{n} <{e}>"),
+            (Some(n), None) => n.clone(),
+            (None, Some(e)) => format!("<{e}>"),
+            (None, None) => "unknown".to_string(),
+        }
+    }
+}
+
+/// `RUN.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunRecord {
+    #[serde(default)]
+    pub format_version: u32,
+    pub run_id: String,
+    pub workflow: WorkflowRef,
+    #[serde(default)]
+    pub depth: Depth,
+    #[serde(default)]
+    pub prompt: Option<PromptRef>,
+    pub status: RunStatus,
+    pub started_at: String,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<Actor>,
+    #[serde(default)]
+    pub gates: Vec<GateRecord>,
+    #[serde(default)]
+    pub invocations: Vec<Invocation>,
+    #[serde(default)]
+    pub artifacts_index: Vec<IndexedArtifact>,
+    #[serde(default)]
+    pub validations: Vec<Value>,
+    #[serde(default)]
+    pub events: Vec<Event>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Which workflow a run follows, for what.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WorkflowRef {
+    pub name: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Repo-relative workflow file, when orch started the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub slug: String,
+    pub artifact_path: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The prompt file a run was started with.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PromptRef {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// A gate's entry in `RUN.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GateRecord {
+    pub gate: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub status: GateStatus,
+    /// From the contract when the run started; absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocking: Option<bool>,
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl GateRecord {
+    pub fn latest(&self) -> Option<&Attempt> {
+        self.attempts.iter().max_by_key(|a| a.attempt)
+    }
+
+    pub fn latest_mut(&mut self) -> Option<&mut Attempt> {
+        self.attempts.iter_mut().max_by_key(|a| a.attempt)
+    }
+
+    pub fn next_attempt_number(&self) -> u32 {
+        self.attempts.iter().map(|a| a.attempt).max().unwrap_or(0) + 1
+    }
+}
+
+/// The contract an attempt was judged by.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContractRef {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// One attempt at a gate: inline in `RUN.json` and, identical, in
+/// `record/gates/<gate>/attempt-<n>.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Attempt {
+    pub attempt: u32,
+    pub status: AttemptStatus,
+    pub started_at: String,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    #[serde(default)]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<Actor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<Depth>,
+    #[serde(default)]
+    pub invocation_ids: Vec<String>,
+    #[serde(default)]
+    pub required_outputs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre_scripts: Vec<PreScriptResult>,
+    #[serde(default)]
+    pub artifacts: Vec<Artifact>,
+    #[serde(default)]
+    pub validations: Vec<ValidationResult>,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    /// Failed by a person (`orch gate fail`), not by validation.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub manual_failure: bool,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Attempt {
+    /// A new attempt in progress.
+    pub fn begin(number: u32, now: &str, agent: Option<String>, by: Option<Actor>) -> Self {
+        Attempt {
+            attempt: number,
+            status: AttemptStatus::Running,
+            started_at: now.to_string(),
+            finished_at: None,
+            agent,
+            started_by: by,
+            prompt_sha256: None,
+            contract: None,
+            depth: None,
+            invocation_ids: Vec::new(),
+            required_outputs: Vec::new(),
+            pre_scripts: Vec::new(),
+            artifacts: Vec::new(),
+            validations: Vec::new(),
+            failure_reason: None,
+            manual_failure: false,
+            extra: Map::new(),
+        }
+    }
+}
+
+/// What happened when a contract's pre-script ran.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PreScriptResult {
+    pub path: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// `ok`, `failed`, `timeout`, `missing` or `error`.
+    pub status: String,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub duration_ms: u64,
+}
+
+/// An output hashed when an attempt finished.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Artifact {
+    pub path: String,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    #[serde(default = "yes")]
+    pub exists: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The Node runner's machine path: read so it is not kept, never written.
+    #[serde(default, skip_serializing, rename = "absolute_path")]
+    _absolute_path: Option<IgnoredAny>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Artifact {
+    pub fn new(path: String, sha256: String, size: u64) -> Self {
+        Artifact {
+            path,
+            sha256: Some(sha256),
+            exists: true,
+            size: Some(size),
+            _absolute_path: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+/// The outcome of one validation, with the detail needed to see why.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ValidationResult {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub pass: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skipped: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// One line: counts against thresholds, missing strings, failing URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The Node runner's machine paths: read so they are not kept, never written.
+    #[serde(default, skip_serializing, rename = "absolute_path")]
+    _absolute_path: Option<IgnoredAny>,
+    #[serde(default, skip_serializing, rename = "resolved_path")]
+    _resolved_path: Option<IgnoredAny>,
+    /// Type-specific facts (`count`, `threshold`, `missing`, `failed`, …).
+    #[serde(flatten)]
+    pub details: Map<String, Value>,
+}
+
+impl ValidationResult {
+    pub fn new(kind: &str, severity: Severity, description: Option<String>) -> Self {
+        ValidationResult {
+            kind: kind.to_string(),
+            path: None,
+            pass: false,
+            severity: Some(severity),
+            skipped: false,
+            description,
+            reason: None,
+            _absolute_path: None,
+            _resolved_path: None,
+            details: Map::new(),
+        }
+    }
+
+    /// True when this result fails its gate (a failed, non-skipped error).
+    pub fn is_blocking_failure(&self) -> bool {
+        !self.pass && !self.skipped && self.severity != Some(Severity::Warning)
+    }
+
+    pub fn is_warning(&self) -> bool {
+        (!self.pass && self.severity == Some(Severity::Warning)) || self.skipped
+    }
+}
+
+/// One agent invocation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Invocation {
+    #[serde(alias = "invocation_id")]
+    pub id: String,
+    pub gate: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    #[serde(default)]
+    pub agent: Option<String>,
+    pub status: InvocationStatus,
+    #[serde(default, alias = "started_at")]
+    pub timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_by: Option<Actor>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The latest known hash of every output, across gates.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IndexedArtifact {
+    pub path: String,
+    pub sha256: String,
+    pub gate: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    pub recorded_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Something that happened to a run, in order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub timestamp: String,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Event {
+    pub fn new(timestamp: &str, kind: EventType, message: String) -> Self {
+        Event {
+            timestamp: timestamp.to_string(),
+            kind,
+            gate: None,
+            attempt: None,
+            agent: None,
+            invocation_id: None,
+            status: None,
+            message: Some(message),
+            extra: Map::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn gate(mut self, gate: &str, attempt: Option<u32>) -> Self {
+        self.gate = Some(gate.to_string());
+        self.attempt = attempt;
+        self
+    }
+}
+
+/// The attempt file: the attempt, with the format version in front.
+#[derive(Serialize)]
+pub struct AttemptFile<'a> {
+    pub format_version: u32,
+    #[serde(flatten)]
+    pub attempt: &'a Attempt,
+}
+
+impl RunRecord {
+    pub fn gate(&self, code: &str) -> Option<&GateRecord> {
+        self.gates.iter().find(|g| g.gate == code)
+    }
+
+    pub fn gate_mut(&mut self, code: &str) -> Option<&mut GateRecord> {
+        self.gates.iter_mut().find(|g| g.gate == code)
+    }
+
+    /// (passed, total) gates.
+    pub fn gate_counts(&self) -> (usize, usize) {
+        let passed = self
+            .gates
+            .iter()
+            .filter(|g| g.status == GateStatus::Pass)
+            .count();
+        (passed, self.gates.len())
+    }
+
+    pub fn is_completed(&self) -> bool {
+        self.finished_at.is_some()
+    }
+
+    /// While a run is open its status follows its gates: FAILED while a
+    /// blocking gate's latest attempt failed, RUNNING otherwise.
+    pub fn refresh_status(&mut self) {
+        if self.is_completed() {
+            return;
+        }
+        let failed = self.gates.iter().any(|g| {
+            g.blocking.unwrap_or(true) && matches!(g.status, GateStatus::Fail | GateStatus::Blocked)
+        });
+        self.status = if failed {
+            RunStatus::Failed
+        } else {
+            RunStatus::Running
+        };
+    }
+
+    /// Records the hashes of an attempt's artifacts in `artifacts_index`.
+    pub fn index_artifacts(&mut self, gate: &str, attempt: u32, artifacts: &[Artifact], now: &str) {
+        for a in artifacts {
+            let Some(sha) = &a.sha256 else { continue };
+            match self.artifacts_index.iter_mut().find(|e| e.path == a.path) {
+                Some(entry) => {
+                    if entry.sha256 != *sha || entry.gate != gate {
+                        entry.updated_at = Some(now.to_string());
+                    }
+                    entry.sha256.clone_from(sha);
+                    entry.gate = gate.to_string();
+                    entry.attempt = Some(attempt);
+                }
+                None => self.artifacts_index.push(IndexedArtifact {
+                    path: a.path.clone(),
+                    sha256: sha.clone(),
+                    gate: gate.to_string(),
+                    attempt: Some(attempt),
+                    recorded_at: now.to_string(),
+                    updated_at: None,
+                    extra: Map::new(),
+                }),
+            }
+        }
+    }
+
+    /// The time of the last recorded activity.
+    pub fn last_activity(&self) -> &str {
+        self.events
+            .last()
+            .map_or(&self.started_at, |e| &e.timestamp)
+    }
+}

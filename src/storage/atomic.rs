@@ -1,0 +1,81 @@
+//! The only way orch writes a record: a temporary file in the same
+//! directory, flushed to disk, renamed over the target, then the directory
+//! flushed. A reader sees the old file or the new one, never half of one;
+//! a crash loses at most the write in flight.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Prefix of orch's temporary files; a crashed writer may leave one behind,
+/// and the next writer under the run's lock removes it.
+pub const TEMP_PREFIX: &str = ".orch-tmp-";
+
+/// Atomically replaces `path` with `bytes`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "path has no parent directory")
+    })?;
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// Flushes a directory entry (the rename) to disk.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Removes temporary files a crashed writer left in `dir` (not recursive).
+/// Only call while holding the lock that guards `dir`.
+pub fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_content_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("sub/RUN.json");
+        write_atomic(&target, b"one").unwrap();
+        write_atomic(&target, b"two").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["RUN.json"]);
+    }
+
+    #[test]
+    fn stale_temps_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".orch-tmp-abc"), b"x").unwrap();
+        std::fs::write(dir.path().join("keep.json"), b"x").unwrap();
+        remove_stale_temps(dir.path());
+        assert!(!dir.path().join(".orch-tmp-abc").exists());
+        assert!(dir.path().join("keep.json").exists());
+    }
+}

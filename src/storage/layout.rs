@@ -1,0 +1,61 @@
+//! Where orch's files live inside a repository (FORMATS.md, "Where things
+//! live"). Every path orch builds for its own layout comes from here.
+
+/// Committed and ignored run folders live under this directory.
+pub const RUNS_DIR: &str = "orchestration/runs";
+/// Workflow definitions, first place looked.
+pub const WORKFLOWS_DIR: &str = "orchestration/workflows";
+/// Where the Node runner kept workflows; orch looks here second.
+pub const LEGACY_WORKFLOWS_DIR: &str = "orchestration/runner/workflows";
+/// Gate contracts.
+pub const CONTRACTS_DIR: &str = "orchestration/gates/contracts";
+/// Prompt templates named by a workflow gate's `prompt_template`.
+pub const PROMPTS_DIR: &str = "orchestration/prompts";
+/// Executables that provide extra validation types.
+pub const VALIDATORS_DIR: &str = "orchestration/validators";
+
+pub fn run_dir(run_id: &str) -> String {
+    format!("{RUNS_DIR}/{run_id}")
+}
+
+/// The committed part of a run.
+pub fn record_dir(run_id: &str) -> String {
+    format!("{RUNS_DIR}/{run_id}/record")
+}
+
+pub fn run_json(run_id: &str) -> String {
+    format!("{RUNS_DIR}/{run_id}/record/RUN.json")
+}
+
+pub fn attempt_file(run_id: &str, gate: &str, attempt: u32) -> String {
+    format!("{RUNS_DIR}/{run_id}/record/gates/{gate}/attempt-{attempt}.json")
+}
+
+/// The gitignored part of a run: packets, agent output, locks.
+pub fn logs_dir(run_id: &str) -> String {
+    format!("{RUNS_DIR}/{run_id}/logs")
+}
+
+/// The lock that serialises writers of one run (outside the committed record).
+pub fn lock_file(run_id: &str) -> String {
+    format!("{RUNS_DIR}/{run_id}/logs/run.lock")
+}
+
+pub fn default_contract(gate: &str) -> String {
+    format!("{CONTRACTS_DIR}/{gate}.contract.json")
+}
+
+pub fn workflow_candidates(name: &str) -> [String; 2] {
+    [
+        format!("{WORKFLOWS_DIR}/{name}.json"),
+        format!("{LEGACY_WORKFLOWS_DIR}/{name}.json"),
+    ]
+}
+
+pub fn prompt_template(name: &str) -> String {
+    format!("{PROMPTS_DIR}/{name}.md")
+}
+
+pub fn validator(kind: &str) -> String {
+    format!("{VALIDATORS_DIR}/{kind}")
+}

@@ -1,0 +1,134 @@
+//! Validator plugins: a validation type orch does not know is provided by
+//! an executable `orchestration/validators/<type>`. It receives the
+//! validation (known variables substituted) and the run's context as JSON on
+//! stdin, runs in the repository root, and answers with
+//! `{"pass": bool, "reason": "…", "path": "…", "details": {…}}` on stdout.
+//! Anything else — no answer, bad JSON, a crash, a timeout — fails the check
+//! with the reason, never passes it.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::contract::template::Vars;
+use crate::contract::{Depth, Validation};
+use crate::env;
+use crate::exec::{self, Spec};
+
+/// Version of the stdin/stdout protocol, sent as `protocol`.
+pub const PROTOCOL: u32 = 1;
+
+#[derive(Deserialize)]
+struct Answer {
+    pass: bool,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    details: Map<String, Value>,
+}
+
+/// The plugin's verdict.
+pub struct Verdict {
+    pub pass: bool,
+    pub reason: String,
+    pub path: Option<String>,
+    pub details: Map<String, Value>,
+}
+
+/// Substitutes known variables in every string of a JSON value.
+fn resolve(value: &Value, vars: &Vars) -> Value {
+    match value {
+        Value::String(s) => Value::String(vars.text(s)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, vars)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolve(v, vars)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Runs the plugin for one validation.
+pub fn run(
+    program: &Path,
+    validation: &Validation,
+    vars: &Vars,
+    depth: Depth,
+    gate: &str,
+    repo_root: &Path,
+) -> Verdict {
+    let input = json!({
+        "protocol": PROTOCOL,
+        "gate": gate,
+        "validation": resolve(&validation.raw, vars),
+        "context": {
+            "slug": vars.slug(),
+            "artifact_path": vars.artifact_path(),
+            "client_component": vars.client_component(),
+            "depth": depth,
+        }
+    });
+    let outcome = exec::process::run(&Spec {
+        program: program.to_path_buf(),
+        args: Vec::new(),
+        cwd: repo_root.to_path_buf(),
+        env: Vec::new(),
+        stdin: serde_json::to_vec(&input).unwrap_or_default(),
+        timeout: env::seconds(env::SCRIPT_TIMEOUT, 60.0),
+        capture_limit: 1024 * 1024,
+    });
+    let failed = |reason: String| Verdict {
+        pass: false,
+        reason,
+        path: None,
+        details: Map::new(),
+    };
+    let name = program
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    if !outcome.exit.success() {
+        let tail = outcome
+            .stderr_tail()
+            .map(|t| format!(": {t}"))
+            .unwrap_or_default();
+        if outcome.exit.code().is_none() {
+            return failed(format!(
+                "validator `{name}` {}{tail}",
+                outcome.exit.describe()
+            ));
+        }
+    }
+    let text = String::from_utf8_lossy(&outcome.stdout);
+    let answer = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| serde_json::from_str::<Answer>(l.trim()).ok())
+        .or_else(|| serde_json::from_str::<Answer>(text.trim()).ok());
+    let Some(a) = answer else {
+        let tail = outcome
+            .stderr_tail()
+            .map(|t| format!(": {t}"))
+            .unwrap_or_default();
+        return failed(format!(
+            "validator `{name}` gave no JSON answer on stdout ({}){tail}",
+            outcome.exit.describe()
+        ));
+    };
+    let pass = a.pass && outcome.exit.success();
+    let reason = match a.reason {
+        Some(r) => r,
+        None if pass => "passed".to_string(),
+        None => format!("failed ({})", outcome.exit.describe()),
+    };
+    Verdict {
+        pass,
+        reason,
+        path: a.path,
+        details: a.details,
+    }
+}

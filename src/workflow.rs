@@ -1,0 +1,250 @@
+//! Workflow definitions: the ordered gates of a pipeline, where each gate's
+//! contract and prompt template live, and (optionally) how it is executed.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Result};
+use crate::json;
+use crate::repo::{Repo, is_safe_component};
+use crate::storage::layout;
+
+/// A workflow file (FORMATS.md, "Workflow").
+#[derive(Clone, Debug, Serialize)]
+pub struct Workflow {
+    pub workflow: String,
+    pub version: Option<String>,
+    pub description: Option<String>,
+    /// Used by `run start` when `--artifact-path` is not given; may use `{slug}`.
+    pub default_artifact_path: Option<String>,
+    pub gates: Vec<WorkflowGate>,
+}
+
+/// One gate of a workflow.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct WorkflowGate {
+    pub gate: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub agent: Option<String>,
+    #[serde(default)]
+    pub contract: Option<String>,
+    #[serde(default)]
+    pub prompt_template: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub phase: Option<String>,
+}
+
+impl WorkflowGate {
+    /// The repo-relative contract path: the one named, or the conventional one.
+    pub fn contract_path(&self) -> String {
+        self.contract
+            .clone()
+            .unwrap_or_else(|| layout::default_contract(&self.gate))
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.gate)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawWorkflow<'a> {
+    workflow: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    default_artifact_path: Option<String>,
+    #[serde(borrow)]
+    gates: Vec<&'a RawValue>,
+}
+
+/// A workflow and where it was read from.
+#[derive(Clone, Debug)]
+pub struct LoadedWorkflow {
+    pub def: Workflow,
+    /// The file as shown to users.
+    pub shown: String,
+    /// Repo-relative path when the file is inside the repository.
+    pub rel: Option<String>,
+}
+
+impl LoadedWorkflow {
+    /// Finds a workflow by name (`orchestration/workflows/<name>.json`, then the
+    /// Node runner's `orchestration/runner/workflows/<name>.json`) or by path
+    /// (anything ending in `.json` or containing `/`).
+    pub fn find(repo: &Repo, spec: &str) -> Result<LoadedWorkflow> {
+        let is_path = Path::new(spec)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            || spec.contains('/');
+        if is_path {
+            let path = PathBuf::from(spec);
+            return Self::load(repo, &path);
+        }
+        if !is_safe_component(spec) {
+            return Err(Error::input(format!("`{spec}` is not a valid workflow name"))
+                .hint("a workflow name is a file name under orchestration/workflows/, without `.json`"));
+        }
+        let candidates = layout::workflow_candidates(spec);
+        for rel in &candidates {
+            let path = repo.join(rel);
+            if path.is_file() {
+                return Self::load(repo, &path);
+            }
+        }
+        let available = available(repo);
+        let mut err = Error::input(format!("no workflow named `{spec}`")).hint(format!(
+            "looked for {} and {}",
+            candidates[0], candidates[1]
+        ));
+        if !available.is_empty() {
+            err = err.hint(format!("available workflows: {}", available.join(", ")));
+        }
+        Err(err)
+    }
+
+    /// Loads a workflow file.
+    pub fn load(repo: &Repo, path: &Path) -> Result<LoadedWorkflow> {
+        let shown = repo.display(path);
+        let text = json::read_text(path, &shown)?;
+        let def = parse(&text, &shown)?;
+        let abs = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir().map_or_else(|_| path.to_path_buf(), |d| d.join(path))
+        };
+        let rel = std::fs::canonicalize(&abs)
+            .ok()
+            .and_then(|p| repo.relative(&p));
+        Ok(LoadedWorkflow { def, shown, rel })
+    }
+
+    pub fn gate(&self, code: &str) -> Result<&WorkflowGate> {
+        self.def
+            .gates
+            .iter()
+            .find(|g| g.gate == code)
+            .ok_or_else(|| {
+                Error::input(format!(
+                    "workflow `{}` has no gate `{code}`",
+                    self.def.workflow
+                ))
+                .hint(format!(
+                    "its gates are: {}",
+                    self.def
+                        .gates
+                        .iter()
+                        .map(|g| g.gate.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    }
+}
+
+/// Parses and checks a workflow's text.
+pub fn parse(text: &str, shown: &str) -> Result<Workflow> {
+    let raw: RawWorkflow = json::parse(text, shown)?;
+    if raw.gates.is_empty() {
+        return Err(json::error_at(shown, (1, 1), "workflow has no gates"));
+    }
+    let mut gates: Vec<WorkflowGate> = Vec::with_capacity(raw.gates.len());
+    for fragment in &raw.gates {
+        let pos = json::line_col(text, json::fragment_offset(text, fragment.get()));
+        let gate: WorkflowGate =
+            serde_json::from_str(fragment.get()).map_err(|e| json::from_serde(&e, shown, pos))?;
+        if !is_safe_component(&gate.gate) {
+            return Err(json::error_at(
+                shown,
+                pos,
+                format!(
+                    "gate code `{}` cannot be used as a directory name",
+                    gate.gate
+                ),
+            )
+            .hint("use letters, digits, `.`, `_` and `-` (e.g. `G4.1`)"));
+        }
+        if gates.iter().any(|g| g.gate == gate.gate) {
+            return Err(json::error_at(
+                shown,
+                pos,
+                format!("gate `{}` appears twice", gate.gate),
+            ));
+        }
+        gates.push(gate);
+    }
+    Ok(Workflow {
+        workflow: raw.workflow,
+        version: raw.version,
+        description: raw.description,
+        default_artifact_path: raw.default_artifact_path,
+        gates,
+    })
+}
+
+fn available(repo: &Repo) -> Vec<String> {
+    let mut names: Vec<String> = [layout::WORKFLOWS_DIR, layout::LEGACY_WORKFLOWS_DIR]
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(repo.join(dir)).ok())
+        .flat_map(Iterator::flatten)
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".json")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_gates_in_order() {
+        let wf = parse(
+            r#"{"workflow": "w", "gates": [{"gate": "G1", "name": "One"}, {"gate": "G2"}]}"#,
+            "w.json",
+        )
+        .unwrap();
+        assert_eq!(wf.gates.len(), 2);
+        assert_eq!(
+            wf.gates[1].contract_path(),
+            "orchestration/gates/contracts/G2.contract.json"
+        );
+    }
+
+    #[test]
+    fn bad_gate_codes_are_positioned() {
+        let err = parse(
+            "{\"workflow\": \"w\", \"gates\": [\n  {\"gate\": \"../G1\"}]}",
+            "w.json",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("w.json:2:3: gate code `../G1`"),
+            "{err}"
+        );
+        let err = parse(
+            "{\"workflow\": \"w\", \"gates\": [{\"gate\": 1}]}",
+            "w.json",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("invalid type: integer `1`, expected a string"),
+            "{err}"
+        );
+    }
+}
