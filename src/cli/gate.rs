@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::FalseyValueParser;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -67,7 +68,7 @@ pub struct FinishArgs {
     #[arg(long)]
     pub gate: String,
     /// Skip url_reachable checks (recorded as skipped, shown as warnings).
-    #[arg(long, env = env::OFFLINE)]
+    #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
     pub offline: bool,
     /// Print the recorded attempt as JSON.
     #[arg(long)]
@@ -114,7 +115,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = DepthArg::Standard)]
     pub depth: DepthArg,
     /// Skip url_reachable checks (reported as skipped).
-    #[arg(long, env = env::OFFLINE)]
+    #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
     pub offline: bool,
     /// Print the evaluation as JSON.
     #[arg(long)]

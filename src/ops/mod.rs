@@ -39,17 +39,17 @@ pub fn actor(repo: &Repo) -> Option<Actor> {
                     .filter(|o| o.status.success())
                     .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
                     .unwrap_or_default();
+                // Listed from the widest scope to the narrowest: the last value wins, as in git.
+                let (mut name, mut email) = (None, None);
                 for line in out.lines() {
                     match line.split_once(' ') {
-                        Some(("user.name", v)) if actor.name.is_none() => {
-                            actor.name = Some(v.to_string());
-                        }
-                        Some(("user.email", v)) if actor.email.is_none() => {
-                            actor.email = Some(v.to_string());
-                        }
+                        Some(("user.name", v)) => name = Some(v.to_string()),
+                        Some(("user.email", v)) => email = Some(v.to_string()),
                         _ => {}
                     }
                 }
+                actor.name = actor.name.or(name);
+                actor.email = actor.email.or(email);
             }
             (!actor.is_empty()).then_some(actor)
         })

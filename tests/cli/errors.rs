@@ -1,0 +1,313 @@
+//! Every error class: one `error:` line with a hint, a documented exit code,
+//! no panic, and nothing half-written.
+
+use crate::common::TestRepo;
+
+fn check(repo: &TestRepo, gate: &str) -> crate::common::Out {
+    repo.orch(&[
+        "gate",
+        "check",
+        "--gate",
+        gate,
+        "--slug",
+        "s",
+        "--artifact-path",
+        "out",
+    ])
+}
+
+#[test]
+fn broken_json_names_file_line_and_column() {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/gates/contracts/G1.contract.json",
+        "{\n  \"gate\": \"G1\",\n  \"validations\": [],\n}\n",
+    );
+    let out = check(&repo, "G1");
+    assert_eq!(
+        out.code(2).one_error(),
+        "error: orchestration/gates/contracts/G1.contract.json:4:1: invalid JSON: trailing comma"
+    );
+    repo.write(
+        "orchestration/gates/contracts/G1.contract.json",
+        "{\"gate\": \"G1\", \"blocking\": \"yes\"}",
+    );
+    let out = check(&repo, "G1");
+    assert_eq!(
+        out.code(2).one_error(),
+        "error: orchestration/gates/contracts/G1.contract.json:1:32: invalid type: string \"yes\", expected a boolean"
+    );
+}
+
+#[test]
+fn broken_workflow_json_is_positioned_too() {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/workflows/w.json",
+        "{\"workflow\": \"w\",\n \"gates\": [\n  {\"gate\": \"G1\" \"name\": \"x\"}]}",
+    );
+    let out = repo.orch(&[
+        "run",
+        "start",
+        "--workflow",
+        "w",
+        "--slug",
+        "s",
+        "--artifact-path",
+        "out",
+    ]);
+    assert_eq!(
+        out.code(2).one_error(),
+        "error: orchestration/workflows/w.json:3:17: invalid JSON: expected `,` or `}`"
+    );
+}
+
+#[test]
+fn unknown_validation_types_are_errors_not_skips() {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/gates/contracts/G1.contract.json",
+        "{\"gate\": \"G1\", \"validations\": [\n  {\"type\": \"viz_tech_match\", \"severity\": \"error\"}\n]}",
+    );
+    let out = check(&repo, "G1");
+    assert_eq!(
+        out.code(2).one_error(),
+        "error: orchestration/gates/contracts/G1.contract.json:2:3: unknown validation type `viz_tech_match`"
+    );
+    out.stderr_has("hint: known types: file_exists, dir_exists")
+        .stderr_has(
+            "hint: to add a type, provide an executable `orchestration/validators/viz_tech_match`",
+        );
+}
+
+#[test]
+fn unknown_template_variables_are_errors() {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/gates/contracts/G1.contract.json",
+        r#"{"gate": "G1", "required_outputs": {"all_of": [{"path": "{artifact_dir}/x.md"}]}}"#,
+    );
+    let out = check(&repo, "G1");
+    assert_eq!(
+        out.code(2).one_error(),
+        "error: orchestration/gates/contracts/G1.contract.json:1:57: unknown template variable `{artifact_dir}` in required_outputs path `{artifact_dir}/x.md`"
+    );
+    out.stderr_has("hint: known variables: {slug}, {artifact_path}, {client_component}");
+}
+
+#[test]
+fn paths_that_leave_the_repository_are_refused() {
+    let repo = TestRepo::new();
+    for (target, message) in [
+        (
+            "../outside.md",
+            "error: unsafe validation target: `../outside.md` leaves the repository",
+        ),
+        (
+            "{artifact_path}/../../x",
+            "error: unsafe validation target: `out/../../x` leaves the repository",
+        ),
+        (
+            "/etc/passwd",
+            "error: unsafe validation target: `/etc/passwd` is an absolute path; paths must be relative to the repository root",
+        ),
+    ] {
+        repo.write(
+            "orchestration/gates/contracts/G1.contract.json",
+            &format!(r#"{{"gate": "G1", "validations": [{{"type": "contains_text", "target": "{target}", "patterns": "root"}}]}}"#),
+        );
+        let out = check(&repo, "G1");
+        assert_eq!(out.code(2).one_error(), message);
+        out.stderr_has("hint: orch only reads, hashes and writes files inside the repository");
+    }
+    let out = repo.orch(&[
+        "gate",
+        "check",
+        "--gate",
+        "G1",
+        "--slug",
+        "s",
+        "--artifact-path",
+        "../elsewhere",
+    ]);
+    assert_eq!(
+        out.code(2).one_error(),
+        "error: unsafe artifact path: `../elsewhere` leaves the repository"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_pointing_outside_are_never_followed() {
+    let repo = TestRepo::shipped();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("SOURCES.md"), "### secret\n").unwrap();
+    std::fs::create_dir_all(repo.path().join("essays/robot")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), repo.path().join("essays/robot/research")).unwrap();
+    let run = repo.start_run("robot");
+    repo.orch(&[
+        "gate", "start", "--run", &run, "--gate", "G2", "--agent", "a",
+    ])
+    .ok();
+    let before = repo.read(&format!("orchestration/runs/{run}/record/RUN.json"));
+    let out = repo.orch(&["gate", "finish", "--run", &run, "--gate", "G2"]);
+    let line = out.code(2).one_error();
+    assert!(
+        line.starts_with("error: unsafe required output: `essays/robot/research/SOURCES.md` goes through symlink `essays/robot/research`"),
+        "{line}"
+    );
+    // Nothing recorded: the attempt is still in progress and RUN.json is untouched.
+    assert_eq!(
+        repo.read(&format!("orchestration/runs/{run}/record/RUN.json")),
+        before
+    );
+    assert_eq!(repo.attempt_json(&run, "G2", 1)["status"], "RUNNING");
+    assert!(!before.contains("secret"));
+}
+
+#[test]
+fn a_slug_must_be_a_safe_path_component() {
+    let repo = TestRepo::shipped();
+    for slug in ["../x", "a/b", ".hidden", "with space"] {
+        let out = repo.orch(&["run", "start", "--workflow", "visual-essay", "--slug", slug]);
+        assert_eq!(
+            out.code(2).one_error(),
+            format!("error: slug `{slug}` is not a safe path component")
+        );
+    }
+    assert!(repo.files_under("orchestration/runs").is_empty());
+}
+
+#[test]
+fn a_missing_run_workflow_or_contract_is_a_usage_error() {
+    let repo = TestRepo::shipped();
+    let out = repo.orch(&[
+        "gate", "start", "--run", "run_nope", "--gate", "G1", "--agent", "a",
+    ]);
+    assert_eq!(
+        out.code(2).one_error(),
+        "error: no run matches `run_nope`: there are no runs yet"
+    );
+    let out = repo.orch(&["run", "start", "--workflow", "nope", "--slug", "s"]);
+    assert_eq!(out.code(2).one_error(), "error: no workflow named `nope`");
+    out.stderr_has("hint: available workflows: visual-essay");
+    let out = check(&repo, "G7");
+    assert_eq!(
+        out.code(2).one_error(),
+        "error: gate G7: contract `orchestration/gates/contracts/G7.contract.json` does not exist"
+    );
+}
+
+#[test]
+fn outside_a_git_repository_orch_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::common::BIN)
+        .args(["run", "list"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is not inside a git repository"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: orch keeps its records in a git work tree"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_record_written_by_a_newer_orch_is_read_only() {
+    let repo = TestRepo::shipped();
+    let run = repo.start_run("robot");
+    let path = format!("orchestration/runs/{run}/record/RUN.json");
+    let newer = repo
+        .read(&path)
+        .replace("\"format_version\": 1", "\"format_version\": 99");
+    repo.write(&path, &newer);
+    let out = repo.orch(&[
+        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
+    ]);
+    let line = out.code(3).one_error();
+    assert!(
+        line.contains("was written by a newer orch (record format 99)"),
+        "{line}"
+    );
+    out.stderr_has("hint: upgrade orch");
+    assert_eq!(repo.read(&path), newer);
+    repo.orch(&["run", "show", "--run", &run]).ok();
+}
+
+#[test]
+fn corrupt_records_are_errors_not_panics() {
+    let repo = TestRepo::shipped();
+    for content in ["", "null", "[]", "{\"run_id\": 5}", "\u{0}\u{1}binary"] {
+        repo.write("orchestration/runs/run_bad/record/RUN.json", content);
+        let out = repo.orch(&["run", "show", "--run", "run_bad"]);
+        let line = out.code(2).one_error();
+        assert!(
+            line.starts_with("error: orchestration/runs/run_bad/record/RUN.json:"),
+            "{line}"
+        );
+        repo.orch(&[
+            "gate", "start", "--run", "run_bad", "--gate", "G1", "--agent", "a",
+        ])
+        .code(2);
+        assert_eq!(
+            repo.read("orchestration/runs/run_bad/record/RUN.json"),
+            content
+        );
+    }
+    let out = repo.orch(&["run", "show", "--run", "run_"]);
+    out.code(2);
+    std::fs::create_dir_all(repo.path().join("orchestration/runs/run_empty")).unwrap();
+    let out = repo.orch(&["run", "show", "--run", "run_empty"]);
+    assert_eq!(
+        out.code(2).one_error(),
+        "error: run `run_empty` has no record: `orchestration/runs/run_empty/record/RUN.json` is missing"
+    );
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let repo = TestRepo::shipped();
+    let out = repo.orch(&["run", "start", "--workflow", "visual-essay"]);
+    out.code(2).stderr_has("--slug <SLUG>");
+    repo.orch(&[
+        "gate",
+        "check",
+        "--gate",
+        "G1",
+        "--slug",
+        "s",
+        "--artifact-path",
+        "a",
+        "--depth",
+        "extreme",
+    ])
+    .code(2)
+    .stderr_has("invalid value 'extreme'");
+    repo.orch(&["frobnicate"]).code(2);
+    repo.orch(&["--help"]).ok().stdout_has("Exit codes:");
+    repo.orch(&["--version"]).ok().stdout_has("orch ");
+}
+
+#[test]
+fn untrusted_text_is_sanitised_before_reaching_the_terminal() {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/gates/contracts/G1.contract.json",
+        r#"{"gate": "G1", "validations": [{"type": "regex_match", "target": "out/a.md", "regex": "evil.*", "must_not_match": true}]}"#,
+    )
+    .write("out/a.md", "evil\u{1b}[2J\u{1b}]0;pwned\u{7}\n");
+    let out = check(&repo, "G1");
+    out.code(1);
+    assert!(
+        !out.stdout.contains('\u{1b}'),
+        "escape sequence reached the terminal: {:?}",
+        out.stdout
+    );
+    out.stdout_has("matched `evil");
+}

@@ -1,0 +1,109 @@
+//! `orch invocation record`.
+
+use crate::common::TestRepo;
+
+#[test]
+fn record_appends_and_links_to_the_current_attempt() {
+    let repo = TestRepo::shipped();
+    let run = repo.start_run("robot");
+    let out = repo.orch(&[
+        "invocation",
+        "record",
+        "--run",
+        &run,
+        "--gate",
+        "G1",
+        "--agent",
+        "claude",
+    ]);
+    assert_eq!(
+        out.code(3).one_error(),
+        "error: G1 has no attempt to link the invocation to"
+    );
+
+    repo.orch(&[
+        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
+    ])
+    .ok();
+    let out = repo.orch(&[
+        "invocation",
+        "record",
+        "--run",
+        &run,
+        "--gate",
+        "G1",
+        "--agent",
+        "claude",
+        "--status",
+        "fail",
+    ]);
+    let id = out.ok().stdout.trim().to_string();
+    assert!(id.starts_with("inv_"), "{id}");
+    let v = repo
+        .orch(&[
+            "invocation",
+            "record",
+            "--run",
+            &run,
+            "--gate",
+            "G1",
+            "--agent",
+            "codex",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(v["status"], "SUCCESS");
+    assert_eq!(v["attempt"], 1);
+
+    let r = repo.run_json(&run);
+    let invs = r["invocations"].as_array().unwrap();
+    assert_eq!(invs.len(), 2);
+    assert_eq!(invs[0]["id"], id.as_str());
+    assert_eq!(invs[0]["gate"], "G1");
+    assert_eq!(invs[0]["agent"], "claude");
+    assert_eq!(invs[0]["status"], "FAIL");
+    assert!(invs[0]["timestamp"].is_string());
+    assert_eq!(
+        r["gates"][0]["attempts"][0]["invocation_ids"],
+        serde_json::json!([id, v["id"]])
+    );
+    assert_eq!(
+        repo.attempt_json(&run, "G1", 1)["invocation_ids"],
+        r["gates"][0]["attempts"][0]["invocation_ids"]
+    );
+    let ev = r["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(ev["type"], "INVOCATION_RECORDED");
+    assert_eq!(ev["invocation_id"], v["id"]);
+}
+
+#[test]
+fn record_after_a_gate_finished_updates_its_attempt_file() {
+    let repo = TestRepo::shipped();
+    let run = repo.start_run("robot");
+    repo.orch(&[
+        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
+    ])
+    .ok();
+    repo.do_work("G1", "robot");
+    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"])
+        .ok();
+    let id = repo
+        .orch(&[
+            "invocation",
+            "record",
+            "--run",
+            &run,
+            "--gate",
+            "G1",
+            "--agent",
+            "late",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let file = repo.attempt_json(&run, "G1", 1);
+    assert_eq!(file["status"], "PASS");
+    assert_eq!(file["invocation_ids"], serde_json::json!([id]));
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real `orch` binary in temporary git repositories,
+//! asserting on the files it writes, its exit codes and its messages.
+
+mod common;
+mod compat;
+mod concurrency;
+mod errors;
+mod gate;
+mod invocation;
+mod plugins;
+mod quickstart;
+mod run;
+mod url;
+mod validations;

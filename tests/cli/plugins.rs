@@ -1,0 +1,145 @@
+//! Validator plugins: `orchestration/validators/<type>` provides a type orch
+//! does not know, over JSON on stdin and stdout.
+
+use crate::common::TestRepo;
+
+#[cfg(unix)]
+fn executable(repo: &TestRepo, rel: &str, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    repo.write(rel, script);
+    std::fs::set_permissions(
+        repo.path().join(rel),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_plugin_provides_an_unknown_type() {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/gates/contracts/G1.contract.json",
+        r#"{"gate": "G1", "validations": [{"type": "word_count", "target": "{artifact_path}/essay.md", "min_words": 3, "note": "{slug}"}]}"#,
+    );
+    // The plugin echoes what it received so the test can see the protocol.
+    executable(
+        &repo,
+        "orchestration/validators/word_count",
+        r#"#!/usr/bin/env python3
+import json, sys
+req = json.load(sys.stdin)
+v = req["validation"]
+words = len(open(v["target"]).read().split())
+ok = words >= v["min_words"]
+print("some log line")
+print(json.dumps({"pass": ok, "reason": f"{words} words (min {v['min_words']})", "path": v["target"],
+                  "details": {"words": words, "note": v["note"], "depth": req["context"]["depth"], "protocol": req["protocol"]}}))
+"#,
+    );
+    repo.write("out/essay.md", "two words");
+    let out = repo.orch(&[
+        "gate",
+        "check",
+        "--gate",
+        "G1",
+        "--slug",
+        "s",
+        "--artifact-path",
+        "out",
+        "--json",
+    ]);
+    let v = out.code(1).json();
+    let r = &v["validations"][0];
+    assert_eq!(r["type"], "word_count");
+    assert_eq!(r["pass"], false);
+    assert_eq!(r["reason"], "2 words (min 3)");
+    assert_eq!(r["path"], "out/essay.md");
+    assert_eq!(r["words"], 2);
+    assert_eq!(r["note"], "s");
+    assert_eq!(r["depth"], "standard");
+    assert_eq!(r["protocol"], 1);
+    repo.write("out/essay.md", "now three words");
+    repo.orch(&[
+        "gate",
+        "check",
+        "--gate",
+        "G1",
+        "--slug",
+        "s",
+        "--artifact-path",
+        "out",
+    ])
+    .ok()
+    .stdout_has("✓ word_count")
+    .stdout_has("3 words (min 3)");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_plugin_that_misbehaves_fails_the_check_with_the_reason() {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/gates/contracts/G1.contract.json",
+        r#"{"gate": "G1", "validations": [{"type": "flaky"}]}"#,
+    );
+    for (script, reason) in [
+        (
+            "#!/bin/sh\necho 'not json'\n",
+            "validator `flaky` gave no JSON answer on stdout (exit code 0)",
+        ),
+        (
+            "#!/bin/sh\necho 'boom' >&2\nexit 4\n",
+            "validator `flaky` gave no JSON answer on stdout (exit code 4): boom",
+        ),
+        (
+            "#!/bin/sh\necho '{\"pass\": true}'\nexit 2\n",
+            "failed (exit code 2)",
+        ),
+    ] {
+        executable(&repo, "orchestration/validators/flaky", script);
+        let v = repo
+            .orch(&[
+                "gate",
+                "check",
+                "--gate",
+                "G1",
+                "--slug",
+                "s",
+                "--artifact-path",
+                "out",
+                "--json",
+            ])
+            .code(1)
+            .json();
+        assert_eq!(v["validations"][0]["pass"], false);
+        assert_eq!(v["validations"][0]["reason"], reason);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_plugin_that_is_not_executable_is_named_in_the_error() {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/gates/contracts/G1.contract.json",
+        r#"{"gate": "G1", "validations": [{"type": "lazy"}]}"#,
+    )
+    .write("orchestration/validators/lazy", "#!/bin/sh\n");
+    let out = repo.orch(&[
+        "gate",
+        "check",
+        "--gate",
+        "G1",
+        "--slug",
+        "s",
+        "--artifact-path",
+        "out",
+    ]);
+    assert!(
+        out.code(2)
+            .one_error()
+            .ends_with("unknown validation type `lazy`")
+    );
+    out.stderr_has("hint: `orchestration/validators/lazy` exists but is not executable: run `chmod +x orchestration/validators/lazy`");
+}
