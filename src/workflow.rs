@@ -19,7 +19,54 @@ pub struct Workflow {
     pub description: Option<String>,
     /// Used by `run start` when `--artifact-path` is not given; may use `{slug}`.
     pub default_artifact_path: Option<String>,
+    /// Bound on attempts in one `orch run`/`resume` (retries and rewinds
+    /// included); default three per gate.
+    pub max_attempts: Option<u32>,
     pub gates: Vec<WorkflowGate>,
+}
+
+impl Workflow {
+    pub fn attempt_budget(&self) -> u32 {
+        let gates = u32::try_from(self.gates.len()).unwrap_or(u32::MAX);
+        self.max_attempts
+            .unwrap_or(gates.saturating_mul(3))
+            .max(gates)
+    }
+
+    pub fn index_of(&self, gate: &str) -> Option<usize> {
+        self.gates.iter().position(|g| g.gate == gate)
+    }
+}
+
+/// How a gate's work is done when it names a command (else a person does it).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ExecutorSpec {
+    /// The program and its arguments; no shell unless you write `sh -c`.
+    pub command: Vec<String>,
+    /// Seconds the agent may run in all (default 1800).
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+    /// Seconds the agent may go without printing anything (default: no limit).
+    #[serde(default)]
+    pub idle_timeout_s: Option<f64>,
+    /// Bytes of stdout and of stderr kept in the logs (default 10 MiB each).
+    #[serde(default)]
+    pub max_output_bytes: Option<u64>,
+    /// Times an agent that reports `{"status": "continue"}` is run again (default 3).
+    #[serde(default)]
+    pub max_continues: Option<u32>,
+    /// Prices to estimate cost when the agent does not report it.
+    #[serde(default)]
+    pub pricing: Option<Pricing>,
+}
+
+/// US dollars per million tokens.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+pub struct Pricing {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+    #[serde(default)]
+    pub cached_input_per_mtok: Option<f64>,
 }
 
 /// One gate of a workflow.
@@ -38,6 +85,15 @@ pub struct WorkflowGate {
     pub description: Option<String>,
     #[serde(default)]
     pub phase: Option<String>,
+    /// Runs a command-line agent; without it a person does the gate.
+    #[serde(default)]
+    pub executor: Option<ExecutorSpec>,
+    /// Extra attempts after a failure (default 0 for people, 1 for agents).
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// On failure, go back to this (earlier) gate instead of retrying this one.
+    #[serde(default)]
+    pub retry_from: Option<String>,
 }
 
 impl WorkflowGate {
@@ -62,6 +118,8 @@ struct RawWorkflow<'a> {
     description: Option<String>,
     #[serde(default)]
     default_artifact_path: Option<String>,
+    #[serde(default)]
+    max_attempts: Option<u32>,
     #[serde(borrow)]
     gates: Vec<&'a RawValue>,
 }
@@ -179,6 +237,7 @@ pub fn parse(text: &str, shown: &str) -> Result<Workflow> {
                 format!("gate `{}` appears twice", gate.gate),
             ));
         }
+        check_execution(shown, pos, &gate, &gates)?;
         gates.push(gate);
     }
     Ok(Workflow {
@@ -186,8 +245,56 @@ pub fn parse(text: &str, shown: &str) -> Result<Workflow> {
         version: raw.version,
         description: raw.description,
         default_artifact_path: raw.default_artifact_path,
+        max_attempts: raw.max_attempts,
         gates,
     })
+}
+
+/// Checks a gate's execution settings against the gates before it.
+fn check_execution(
+    shown: &str,
+    pos: (usize, usize),
+    gate: &WorkflowGate,
+    earlier: &[WorkflowGate],
+) -> Result<()> {
+    if let Some(target) = &gate.retry_from
+        && *target != gate.gate
+        && !earlier.iter().any(|g| g.gate == *target)
+    {
+        return Err(json::error_at(
+            shown,
+            pos,
+            format!(
+                "gate `{}`: retry_from `{target}` is not an earlier gate",
+                gate.gate
+            ),
+        )
+        .hint("retry_from names a gate that comes before this one in `gates`"));
+    }
+    if let Some(exec) = &gate.executor {
+        if exec.command.first().is_none_or(|p| p.trim().is_empty()) {
+            return Err(
+                json::error_at(shown, pos, format!("gate `{}`: executor.command is empty", gate.gate))
+                    .hint("give the program and its arguments, e.g. [\"claude\", \"-p\", \"--output-format\", \"json\"]"),
+            );
+        }
+        for (name, v) in [
+            ("timeout_s", exec.timeout_s),
+            ("idle_timeout_s", exec.idle_timeout_s),
+        ] {
+            if v.is_some_and(|s| !s.is_finite() || s <= 0.0) {
+                return Err(json::error_at(
+                    shown,
+                    pos,
+                    format!(
+                        "gate `{}`: executor.{name} must be a positive number of seconds",
+                        gate.gate
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn available(repo: &Repo) -> Vec<String> {
@@ -222,6 +329,35 @@ mod tests {
         assert_eq!(
             wf.gates[1].contract_path(),
             "orchestration/gates/contracts/G2.contract.json"
+        );
+    }
+
+    #[test]
+    fn retry_from_must_name_an_earlier_gate() {
+        let err = parse(
+            r#"{"workflow": "w", "gates": [{"gate": "G1", "retry_from": "G2"}, {"gate": "G2"}]}"#,
+            "w.json",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("retry_from `G2` is not an earlier gate"),
+            "{err}"
+        );
+        let wf = parse(
+            r#"{"workflow": "w", "gates": [{"gate": "G1"}, {"gate": "G2", "retry_from": "G1", "executor": {"command": ["true"]}}]}"#,
+            "w.json",
+        )
+        .unwrap();
+        assert_eq!(wf.attempt_budget(), 6);
+        let err = parse(
+            r#"{"workflow": "w", "gates": [{"gate": "G1", "executor": {"command": []}}]}"#,
+            "w.json",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("executor.command is empty"),
+            "{err}"
         );
     }
 

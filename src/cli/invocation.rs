@@ -4,7 +4,8 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::error::Result;
 use crate::ops;
-use crate::record::InvocationStatus;
+use crate::ops::invocation::Details;
+use crate::record::{InvocationStatus, Usage};
 use crate::repo::Repo;
 use crate::ui::Ui;
 use crate::{exit, json};
@@ -43,6 +44,18 @@ pub struct RecordArgs {
     /// How the invocation ended.
     #[arg(long, value_enum, ignore_case = true, default_value_t = StatusArg::Success)]
     pub status: StatusArg,
+    /// The agent's session or thread id, if it reported one.
+    #[arg(long, value_name = "ID")]
+    pub session_id: Option<String>,
+    /// Input tokens the agent reported.
+    #[arg(long, value_name = "N")]
+    pub input_tokens: Option<u64>,
+    /// Output tokens the agent reported.
+    #[arg(long, value_name = "N")]
+    pub output_tokens: Option<u64>,
+    /// Cost in US dollars the agent reported (recorded as `reported`).
+    #[arg(long, value_name = "USD")]
+    pub cost_usd: Option<f64>,
     /// Print the recorded invocation as JSON.
     #[arg(long)]
     pub json: bool,
@@ -55,8 +68,30 @@ pub fn execute(cmd: InvocationCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
                 StatusArg::Success => InvocationStatus::Success,
                 StatusArg::Fail => InvocationStatus::Fail,
             };
-            let (run_id, inv) =
-                ops::invocation::record(repo, &args.run, &args.gate, &args.agent, status)?;
+            if args.cost_usd.is_some_and(|c| !c.is_finite() || c < 0.0) {
+                return Err(crate::error::Error::input(
+                    "--cost-usd must be a non-negative number",
+                ));
+            }
+            let usage =
+                (args.input_tokens.is_some() || args.output_tokens.is_some()).then(|| Usage {
+                    input_tokens: args.input_tokens.unwrap_or(0),
+                    output_tokens: args.output_tokens.unwrap_or(0),
+                    ..Usage::default()
+                });
+            let details = Details {
+                session_id: args.session_id.clone(),
+                usage,
+                cost_usd: args.cost_usd,
+            };
+            let (run_id, inv) = ops::invocation::record(
+                repo,
+                &args.run,
+                &args.gate,
+                &args.agent,
+                status,
+                &details,
+            )?;
             if args.json {
                 ui.out(&json::to_pretty_string(&inv));
             } else {

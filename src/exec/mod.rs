@@ -2,7 +2,9 @@
 //! (with the pipeline) agents. Each runs in its own process group so a
 //! timeout stops it and everything it started.
 
+pub mod agent;
+pub mod agent_output;
 pub mod process;
-mod signal;
+pub mod signal;
 
 pub use process::{Exit, Outcome, Spec};

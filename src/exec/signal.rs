@@ -24,3 +24,19 @@ pub fn kill_group(pgid: u32, signal: i32) {
 pub const TERM: i32 = libc::SIGTERM;
 #[cfg(unix)]
 pub const KILL: i32 = libc::SIGKILL;
+
+/// Whether a process exists (signal 0 checks without sending anything).
+#[cfg(unix)]
+#[allow(unsafe_code)]
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 delivers nothing; kill(2) only reports whether the
+    // process exists (EPERM: it exists but belongs to someone else).
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}

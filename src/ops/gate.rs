@@ -7,7 +7,7 @@ use crate::contract::template::Vars;
 use crate::contract::{Contract, Depth};
 use crate::error::{Error, Result};
 use crate::exec::{self, Spec};
-use crate::record::store::Store;
+use crate::record::store::{Store, Txn};
 use crate::record::{
     Attempt, AttemptStatus, ContractRef, Event, EventType, GateStatus, PreScriptResult, RunRecord,
 };
@@ -24,6 +24,65 @@ pub struct Started {
     pub earlier_not_passed: Vec<String>,
 }
 
+/// How an attempt begins.
+pub struct Begin<'a> {
+    pub agent: &'a str,
+    /// SHA-256 of the prompt packet written for it.
+    pub prompt_sha256: Option<String>,
+    /// `validate_only` for `--start-from`.
+    pub mode: Option<&'static str>,
+    /// The attempt number the caller prepared for (its packet names it).
+    pub expect: Option<u32>,
+    pub by: Option<crate::record::Actor>,
+}
+
+/// Starts the next attempt of `gate` inside a transaction: shared by
+/// `gate start` and the pipeline, so both record the same thing.
+pub fn begin_attempt(txn: &mut Txn, gate: &str, begin: &Begin) -> Result<u32> {
+    let id = txn.run.run_id.clone();
+    let g = gate_mut(&mut txn.run, gate)?;
+    if let Some(a) = g.latest().filter(|a| a.status == AttemptStatus::Running) {
+        return Err(
+            Error::conflict(format!("{gate} attempt {} is still in progress", a.attempt))
+                .hint(format!(
+                    "finish it: orch gate finish --run {id} --gate {gate}"
+                ))
+                .hint(format!(
+                    "or give it up: orch gate fail --run {id} --gate {gate} --reason \"…\""
+                )),
+        );
+    }
+    let n = g.next_attempt_number();
+    if begin.expect.is_some_and(|e| e != n) {
+        return Err(Error::conflict(format!(
+            "{gate} gained an attempt from another orch process"
+        ))
+        .hint("only one orch should drive a run at a time"));
+    }
+    let now = clock::now_timestamp();
+    let mut attempt = Attempt::begin(n, &now, Some(begin.agent.to_string()), begin.by.clone());
+    attempt.prompt_sha256.clone_from(&begin.prompt_sha256);
+    attempt.mode = begin.mode.map(str::to_string);
+    g.attempts.push(attempt);
+    g.status = GateStatus::Running;
+    txn.run.status = crate::record::RunStatus::Running;
+    let what = if begin.mode.is_some() {
+        "validation"
+    } else {
+        "attempt"
+    };
+    let mut event = Event::new(
+        &now,
+        EventType::GateStarted,
+        format!("Gate {gate} {what} {n} started with agent {}", begin.agent),
+    )
+    .gate(gate, Some(n));
+    event.agent = Some(begin.agent.to_string());
+    txn.run.events.push(event);
+    txn.touch(gate, n);
+    Ok(n)
+}
+
 /// `orch gate start`.
 pub fn start(repo: &Repo, query: &str, gate: &str, agent: &str) -> Result<Started> {
     let store = Store::new(repo);
@@ -32,37 +91,20 @@ pub fn start(repo: &Repo, query: &str, gate: &str, agent: &str) -> Result<Starte
     store.update(&id, |txn| {
         super::ensure_open(&txn.run)?;
         let earlier_not_passed = earlier_not_passed(&txn.run, gate);
-        let g = gate_mut(&mut txn.run, gate)?;
-        if let Some(a) = g.latest().filter(|a| a.status == AttemptStatus::Running) {
-            return Err(Error::conflict(format!(
-                "{gate} attempt {} is still in progress",
-                a.attempt
-            ))
-            .hint(format!(
-                "finish it: orch gate finish --run {id} --gate {gate}"
-            ))
-            .hint(format!(
-                "or give it up: orch gate fail --run {id} --gate {gate} --reason \"…\""
-            )));
-        }
-        let n = g.next_attempt_number();
-        let now = clock::now_timestamp();
-        g.attempts
-            .push(Attempt::begin(n, &now, Some(agent.to_string()), by.clone()));
-        g.status = GateStatus::Running;
-        txn.run.status = crate::record::RunStatus::Running;
-        let mut event = Event::new(
-            &now,
-            EventType::GateStarted,
-            format!("Gate {gate} attempt {n} started with agent {agent}"),
-        )
-        .gate(gate, Some(n));
-        event.agent = Some(agent.to_string());
-        txn.run.events.push(event);
-        txn.touch(gate, n);
+        let attempt = begin_attempt(
+            txn,
+            gate,
+            &Begin {
+                agent,
+                prompt_sha256: None,
+                mode: None,
+                expect: None,
+                by: by.clone(),
+            },
+        )?;
         Ok(Started {
             run_id: id.clone(),
-            attempt: n,
+            attempt,
             earlier_not_passed,
         })
     })
@@ -77,7 +119,10 @@ fn earlier_not_passed(run: &RunRecord, gate: &str) -> Vec<String> {
         .collect()
 }
 
-fn gate_mut<'a>(run: &'a mut RunRecord, gate: &str) -> Result<&'a mut crate::record::GateRecord> {
+pub fn gate_mut<'a>(
+    run: &'a mut RunRecord,
+    gate: &str,
+) -> Result<&'a mut crate::record::GateRecord> {
     let known: Vec<String> = run.gates.iter().map(|g| g.gate.clone()).collect();
     let id = run.run_id.clone();
     run.gate_mut(gate).ok_or_else(|| {
@@ -87,7 +132,7 @@ fn gate_mut<'a>(run: &'a mut RunRecord, gate: &str) -> Result<&'a mut crate::rec
 }
 
 /// The attempt in progress for `gate`, or a conflict explaining how to start one.
-fn running_attempt(run: &RunRecord, gate: &str) -> Result<u32> {
+pub fn running_attempt(run: &RunRecord, gate: &str) -> Result<u32> {
     let g = run.gate(gate).ok_or_else(|| {
         Error::input(format!("run `{}` has no gate `{gate}`", run.run_id)).hint(format!(
             "its gates are: {}",
@@ -128,29 +173,39 @@ pub struct Finished {
     pub run_status: crate::record::RunStatus,
 }
 
-/// `orch gate finish`: runs pre-scripts, evaluates the contract, records the
-/// attempt. The evaluation runs without the run's lock (it may take a while:
-/// URL checks); the record is then updated under the lock, after checking
-/// the attempt is still the one in progress.
-pub fn finish(repo: &Repo, query: &str, gate: &str, offline: bool) -> Result<Finished> {
-    let store = Store::new(repo);
-    let id = store.resolve(query)?;
-    let run = store.load(&id)?;
-    super::ensure_open(&run)?;
-    let n = running_attempt(&run, gate)?;
-    let wf = super::run_workflow(repo, &run)?;
+/// A run's gate evaluated against its contract, not yet recorded.
+pub struct Evaluated {
+    pub gate_name: String,
+    pub contract: Contract,
+    pub contract_rel: String,
+    pub pre_scripts: Vec<PreScriptResult>,
+    pub evaluation: Evaluation,
+}
+
+/// Evaluates attempt `n` of a run's gate (pre-scripts first, when asked).
+/// Runs without the run's lock: it may take a while (URL checks).
+pub fn evaluate_for_run(
+    repo: &Repo,
+    run: &RunRecord,
+    gate: &str,
+    n: u32,
+    pre_scripts: bool,
+    offline: bool,
+) -> Result<Evaluated> {
+    let wf = super::run_workflow(repo, run)?;
     let wf_gate = wf.gate(gate)?;
     let contract_rel = wf_gate.contract_path();
     let contract = Contract::for_gate(repo, gate, &contract_rel)?;
-    let artifact = repo
-        .contain(&run.workflow.artifact_path)
-        .map_err(|e| e.into_error("artifact path in RUN.json"))?;
-    let vars = Vars::new(repo, &run.workflow.slug, &artifact.rel);
+    let vars = super::run_vars(repo, run)?;
     let logs = repo.join(&format!(
         "{}/gates/{gate}/attempt-{n}",
-        layout::logs_dir(&id)
+        layout::logs_dir(&run.run_id)
     ));
-    let pre_scripts = run_pre_scripts(repo, &contract, &vars, gate, &logs)?;
+    let pre_scripts = if pre_scripts {
+        run_pre_scripts(repo, &contract, &vars, gate, &logs)?
+    } else {
+        Vec::new()
+    };
     let ctx = Context {
         repo,
         vars: &vars,
@@ -158,8 +213,27 @@ pub fn finish(repo: &Repo, query: &str, gate: &str, offline: bool) -> Result<Fin
         offline,
     };
     let evaluation = validate::evaluate(&contract, &ctx)?;
-    let gate_name = wf_gate.display_name().to_string();
-    store.update(&id, |txn| {
+    Ok(Evaluated {
+        gate_name: wf_gate.display_name().to_string(),
+        contract,
+        contract_rel,
+        pre_scripts,
+        evaluation,
+    })
+}
+
+/// Records attempt `n` as finished. `agent_failure` (the agent crashed,
+/// timed out or reported an error) fails the attempt whatever the checks
+/// say; the checks are recorded all the same.
+pub fn record_finish(
+    store: &Store,
+    id: &str,
+    gate: &str,
+    n: u32,
+    ev: &Evaluated,
+    agent_failure: Option<&str>,
+) -> Result<Finished> {
+    store.update(id, |txn| {
         super::ensure_open(&txn.run)?;
         if running_attempt(&txn.run, gate)? != n {
             return Err(Error::conflict(format!(
@@ -169,45 +243,63 @@ pub fn finish(repo: &Repo, query: &str, gate: &str, offline: bool) -> Result<Fin
         }
         let now = clock::now_timestamp();
         let depth = txn.run.depth;
+        let passed = ev.evaluation.passed && agent_failure.is_none();
+        let failure_reason = match (agent_failure, &ev.evaluation.failure_reason) {
+            (Some(agent), Some(checks)) => Some(format!("{agent}; {checks}")),
+            (Some(agent), None) => Some(agent.to_string()),
+            (None, checks) => checks.clone(),
+        };
         let g = gate_mut(&mut txn.run, gate)?;
-        let blocking = g.blocking.unwrap_or(contract.blocking);
+        let blocking = g.blocking.unwrap_or(ev.contract.blocking);
         let a = g.latest_mut().expect("checked above");
-        a.status = if evaluation.passed { AttemptStatus::Pass } else { AttemptStatus::Fail };
+        a.status = if passed { AttemptStatus::Pass } else { AttemptStatus::Fail };
         a.finished_at = Some(now.clone());
         a.contract = Some(ContractRef {
-            path: contract_rel.clone(),
-            sha256: contract.sha256.clone(),
+            path: ev.contract_rel.clone(),
+            sha256: ev.contract.sha256.clone(),
         });
         a.depth = Some(depth);
-        a.required_outputs = contract.output_templates();
-        a.pre_scripts.clone_from(&pre_scripts);
-        a.artifacts.clone_from(&evaluation.artifacts);
-        a.validations.clone_from(&evaluation.results);
-        a.failure_reason.clone_from(&evaluation.failure_reason);
+        a.required_outputs = ev.contract.output_templates();
+        a.pre_scripts.clone_from(&ev.pre_scripts);
+        a.artifacts.clone_from(&ev.evaluation.artifacts);
+        a.validations.clone_from(&ev.evaluation.results);
+        a.failure_reason.clone_from(&failure_reason);
         let attempt = a.clone();
-        g.status = if evaluation.passed { GateStatus::Pass } else { GateStatus::Fail };
-        let event = if evaluation.passed {
+        g.status = if passed { GateStatus::Pass } else { GateStatus::Fail };
+        let event = if passed {
             Event::new(&now, EventType::GatePassed, format!("Gate {gate} passed on attempt {n}"))
         } else {
             Event::new(
                 &now,
                 EventType::GateFailed,
-                format!("Gate {gate} failed: {}", evaluation.failure_reason.as_deref().unwrap_or("")),
+                format!("Gate {gate} failed: {}", failure_reason.as_deref().unwrap_or("")),
             )
         };
         txn.run.events.push(event.gate(gate, Some(n)));
-        txn.run.index_artifacts(gate, n, &evaluation.artifacts, &now);
+        txn.run.index_artifacts(gate, n, &ev.evaluation.artifacts, &now);
         txn.run.refresh_status();
         txn.touch(gate, n);
         Ok(Finished {
-            run_id: id.clone(),
-            gate_name: gate_name.clone(),
+            run_id: id.to_string(),
+            gate_name: ev.gate_name.clone(),
             attempt,
-            evaluation: evaluation.clone(),
+            evaluation: ev.evaluation.clone(),
             blocking,
             run_status: txn.run.status.clone(),
         })
     })
+}
+
+/// `orch gate finish`: runs pre-scripts, evaluates the contract, records the
+/// attempt, after checking it is still the one in progress.
+pub fn finish(repo: &Repo, query: &str, gate: &str, offline: bool) -> Result<Finished> {
+    let store = Store::new(repo);
+    let id = store.resolve(query)?;
+    let run = store.load(&id)?;
+    super::ensure_open(&run)?;
+    let n = running_attempt(&run, gate)?;
+    let evaluated = evaluate_for_run(repo, &run, gate, n, true, offline)?;
+    record_finish(&store, &id, gate, n, &evaluated, None)
 }
 
 /// `orch gate fail`: fails the attempt in progress, or records a new failed

@@ -3,8 +3,16 @@
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::record::store::Store;
-use crate::record::{Event, EventType, Invocation, InvocationStatus, id};
+use crate::record::{Cost, Event, EventType, Invocation, InvocationStatus, Usage, id};
 use crate::repo::Repo;
+
+/// What a person may add about an invocation they record by hand.
+#[derive(Clone, Debug, Default)]
+pub struct Details {
+    pub session_id: Option<String>,
+    pub usage: Option<Usage>,
+    pub cost_usd: Option<f64>,
+}
 
 /// `orch invocation record`: appends an invocation to `RUN.json` and links it
 /// to the gate's latest attempt (whose file is rewritten to match).
@@ -14,6 +22,7 @@ pub fn record(
     gate: &str,
     agent: &str,
     status: InvocationStatus,
+    details: &Details,
 ) -> Result<(String, Invocation)> {
     let store = Store::new(repo);
     let run_id = store.resolve(query)?;
@@ -38,17 +47,16 @@ pub fn record(
         };
         attempt.invocation_ids.push(inv_id.clone());
         let n = attempt.attempt;
-        let invocation = Invocation {
-            id: inv_id.clone(),
-            gate: gate.to_string(),
-            attempt: Some(n),
-            agent: Some(agent.to_string()),
-            status,
-            timestamp: Some(stamp.clone()),
-            recorded_by: by.clone(),
-            extra: serde_json::Map::new(),
-        };
+        let mut invocation = Invocation::new(inv_id.clone(), gate, n, agent, status, stamp.clone());
+        invocation.recorded_by.clone_from(&by);
+        invocation.session_id.clone_from(&details.session_id);
+        invocation.usage = details.usage;
+        invocation.cost = details.cost_usd.map(|usd| Cost {
+            usd: Some(usd),
+            source: "reported".to_string(),
+        });
         txn.run.invocations.push(invocation.clone());
+        txn.run.recompute_totals();
         let mut event = Event::new(
             &stamp,
             EventType::InvocationRecorded,

@@ -79,6 +79,21 @@ pub fn run_workflow(repo: &Repo, run: &RunRecord) -> Result<LoadedWorkflow> {
     }
 }
 
+/// The template variables of a run (its artifact path proven safe).
+pub fn run_vars<'r>(
+    repo: &'r Repo,
+    run: &RunRecord,
+) -> Result<crate::contract::template::Vars<'r>> {
+    let artifact = repo
+        .contain(&run.workflow.artifact_path)
+        .map_err(|e| e.into_error("artifact path in RUN.json"))?;
+    Ok(crate::contract::template::Vars::new(
+        repo,
+        &run.workflow.slug,
+        &artifact.rel,
+    ))
+}
+
 /// Loads a run by id, prefix or suffix.
 pub fn load_run(store: &Store, query: &str) -> Result<RunRecord> {
     let id = store.resolve(query)?;

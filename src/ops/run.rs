@@ -86,6 +86,7 @@ pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
                 EventType::RunStarted,
                 format!("Run initialized for {}/{}", wf.def.workflow, opts.slug),
             )],
+            totals: None,
             extra: serde_json::Map::new(),
         };
         if store.create(&run)? {

@@ -73,6 +73,7 @@ string_enum! {
         Queued = "QUEUED",
         Running = "RUNNING",
         AwaitingInput = "AWAITING_INPUT",
+        Interrupted = "INTERRUPTED",
         Passed = "PASSED",
         Failed = "FAILED",
         Canceled = "CANCELED",
@@ -118,6 +119,11 @@ string_enum! {
         InvocationRecorded = "INVOCATION_RECORDED",
         GatePassed = "GATE_PASSED",
         GateFailed = "GATE_FAILED",
+        GateBlocked = "GATE_BLOCKED",
+        GateInterrupted = "GATE_INTERRUPTED",
+        RunPaused = "RUN_PAUSED",
+        RunInterrupted = "RUN_INTERRUPTED",
+        RunResumed = "RUN_RESUMED",
         RunCompleted = "RUN_COMPLETED",
     }
 }
@@ -179,6 +185,9 @@ pub struct RunRecord {
     pub validations: Vec<Value>,
     #[serde(default)]
     pub events: Vec<Event>,
+    /// Tokens and cost over every invocation (present once an agent ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals: Option<Totals>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -276,6 +285,9 @@ pub struct Attempt {
     /// Failed by a person (`orch gate fail`), not by validation.
     #[serde(default, skip_serializing_if = "is_false")]
     pub manual_failure: bool,
+    /// `validate_only` when `--start-from` checked the gate without running it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -300,6 +312,7 @@ impl Attempt {
             validations: Vec::new(),
             failure_reason: None,
             manual_failure: false,
+            mode: None,
             extra: Map::new(),
         }
     }
@@ -417,12 +430,138 @@ pub struct Invocation {
     #[serde(default)]
     pub agent: Option<String>,
     pub status: InvocationStatus,
+    /// When it started (or, recorded by hand, when it was recorded).
     #[serde(default, alias = "started_at")]
     pub timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// The program and arguments orch ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// How it ended: `exited`, `timeout`, `idle_timeout`, `interrupted`, `spawn_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<String>,
+    /// Why the invocation counts as failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Which output format orch recognised (`claude-json`, `codex-jsonl`, `text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
+    /// The agent's own completion status line, when it printed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported: Option<Completion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_by: Option<Actor>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl Invocation {
+    pub fn new(
+        id: String,
+        gate: &str,
+        attempt: u32,
+        agent: &str,
+        status: InvocationStatus,
+        timestamp: String,
+    ) -> Self {
+        Invocation {
+            id,
+            gate: gate.to_string(),
+            attempt: Some(attempt),
+            agent: Some(agent.to_string()),
+            status,
+            timestamp: Some(timestamp),
+            finished_at: None,
+            duration_ms: None,
+            command: None,
+            exit_code: None,
+            ended_by: None,
+            error: None,
+            output_format: None,
+            session_id: None,
+            usage: None,
+            cost: None,
+            reported: None,
+            output: None,
+            recorded_by: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+/// Tokens an agent used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub cache_read_input_tokens: u64,
+    #[serde(default)]
+    pub cache_creation_input_tokens: u64,
+}
+
+impl Usage {
+    pub fn add(&mut self, other: &Usage) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_read_input_tokens += other.cache_read_input_tokens;
+        self.cache_creation_input_tokens += other.cache_creation_input_tokens;
+    }
+}
+
+/// What an invocation cost, and how sure orch is of it. `usd` is absent
+/// (never 0) when the cost is unknown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd: Option<f64>,
+    /// `reported` (by the agent), `estimated` (from the workflow's prices) or `unknown`.
+    pub source: String,
+}
+
+/// An agent's completion status line: `{"status": "complete"|"blocked"|"continue", "reason": "…"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Completion {
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// How much an agent printed, and where it is kept (the logs are not committed).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OutputInfo {
+    pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub truncated: bool,
+    pub log_dir: String,
+}
+
+/// Sums over a run's invocations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub invocations: u64,
+    pub usage: Usage,
+    /// Sum of the known costs; absent when none is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// `reported`, `estimated` (some estimated), `partial` (some unknown) or `unknown`.
+    pub cost_source: String,
 }
 
 /// The latest known hash of every output, across gates.
@@ -556,6 +695,50 @@ impl RunRecord {
                 }),
             }
         }
+    }
+
+    /// Recomputes `totals` from the invocations.
+    pub fn recompute_totals(&mut self) {
+        let mut totals = Totals::default();
+        let (mut reported, mut estimated, mut unknown) = (0, 0, 0);
+        let mut usd = 0.0;
+        for inv in self
+            .invocations
+            .iter()
+            .filter(|i| i.command.is_some() || i.cost.is_some() || i.usage.is_some())
+        {
+            totals.invocations += 1;
+            if let Some(u) = &inv.usage {
+                totals.usage.add(u);
+            }
+            match inv.cost.as_ref() {
+                Some(Cost {
+                    usd: Some(v),
+                    source,
+                }) => {
+                    usd += v;
+                    if source == "estimated" {
+                        estimated += 1;
+                    } else {
+                        reported += 1;
+                    }
+                }
+                _ => unknown += 1,
+            }
+        }
+        if totals.invocations == 0 {
+            self.totals = None;
+            return;
+        }
+        totals.cost_usd = (reported + estimated > 0).then_some((usd * 1e6).round() / 1e6);
+        totals.cost_source = match (reported + estimated, unknown, estimated) {
+            (0, _, _) => "unknown",
+            (_, u, _) if u > 0 => "partial",
+            (_, _, e) if e > 0 => "estimated",
+            _ => "reported",
+        }
+        .to_string();
+        self.totals = Some(totals);
     }
 
     /// The time of the last recorded activity.
