@@ -15,6 +15,8 @@ pub const URL_TIMEOUT: &str = "ORCH_URL_TIMEOUT";
 pub const LOCK_TIMEOUT: &str = "ORCH_LOCK_TIMEOUT";
 /// Seconds a validator plugin or pre-script may run (defaults 60 and 30).
 pub const SCRIPT_TIMEOUT: &str = "ORCH_SCRIPT_TIMEOUT";
+/// Seconds between SIGTERM and SIGKILL when an agent must stop (default 5).
+pub const KILL_GRACE: &str = "ORCH_KILL_GRACE";
 /// Standard switch to turn colour off (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Turn colour on even when output is not a terminal.

@@ -4,6 +4,7 @@
 
 pub mod gate;
 pub mod invocation;
+pub mod pipeline;
 pub mod run;
 
 use std::path::PathBuf;
@@ -74,7 +75,8 @@ impl From<ColorArg> for ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start, list, show and complete runs.
+    /// Run a workflow's gates in order (`orch run <workflow> --slug S`), or
+    /// start, list, show, resume and complete runs.
     Run(run::RunCommand),
     /// Start, finish, fail and check gates.
     Gate(gate::GateCommand),

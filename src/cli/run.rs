@@ -14,12 +14,19 @@ use crate::record::summary;
 use crate::repo::Repo;
 use crate::storage::layout;
 use crate::ui::{Ui, sanitize_line};
-use crate::{clock, exit, json, report};
+use crate::{clock, exit, json, lease, report};
 
 #[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    override_usage = "orch run <WORKFLOW> --slug <SLUG> [OPTIONS]\n       orch run <COMMAND>"
+)]
 pub struct RunCommand {
     #[command(subcommand)]
-    pub action: RunAction,
+    pub action: Option<RunAction>,
+    #[command(flatten)]
+    pub pipeline: super::pipeline::PipelineArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,6 +44,12 @@ pub enum RunAction {
     /// Show a run's whole record: gates and attempts, validations with their
     /// reasons, invocations, artifacts and events.
     Show(ShowArgs),
+    /// Continue a paused, interrupted or failed run from its first gate that
+    /// has not passed.
+    ///
+    /// A gate a person was doing is validated first. A run whose previous
+    /// owner is gone (its lease is stale) is taken over.
+    Resume(super::pipeline::ResumeArgs),
     /// Complete a run: set its final status and finished_at.
     ///
     /// Without --status the run PASSED if every blocking gate passed, else
@@ -110,10 +123,12 @@ pub struct CompleteArgs {
 
 pub fn execute(cmd: RunCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
     match cmd.action {
-        RunAction::Start(args) => start(args, repo, ui),
-        RunAction::List(args) => list(&args, repo, ui),
-        RunAction::Show(args) => show(&args, repo, ui),
-        RunAction::Complete(args) => complete(&args, repo, ui),
+        None => super::pipeline::run(cmd.pipeline, repo, ui),
+        Some(RunAction::Start(args)) => start(args, repo, ui),
+        Some(RunAction::List(args)) => list(&args, repo, ui),
+        Some(RunAction::Show(args)) => show(&args, repo, ui),
+        Some(RunAction::Resume(args)) => super::pipeline::resume(&args, repo, ui),
+        Some(RunAction::Complete(args)) => complete(&args, repo, ui),
     }
 }
 
@@ -183,17 +198,34 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         runs.retain(|r| &r.status == status);
     }
     let now = clock::now();
+    let rows: Vec<(summary::RunSummary, String, Option<i64>, lease::State)> = runs
+        .into_iter()
+        .map(|r| {
+            let state = if r.finished_at.is_none() {
+                lease::state(repo, &r.run_id, now)
+            } else {
+                lease::State::None
+            };
+            let (activity, idle) = report::run::activity(
+                &r.status,
+                r.last_activity(),
+                r.finished_at.is_some(),
+                now,
+                &state,
+            );
+            (r, activity, idle, state)
+        })
+        .collect();
     if args.json {
-        let items: Vec<_> = runs
+        let items: Vec<_> = rows
             .iter()
-            .map(|r| {
+            .map(|(r, activity, idle, state)| {
                 let (passed, total) = r.gate_counts();
-                let (activity, idle) = report::run::activity(
-                    &r.status,
-                    r.last_activity(),
-                    r.finished_at.is_some(),
-                    now,
-                );
+                let (executing, stale) = match state {
+                    lease::State::Live(l) => (Some(l), None),
+                    lease::State::Stale(_, why) => (None, Some(why)),
+                    lease::State::None => (None, None),
+                };
                 json!({
                     "run_id": r.run_id,
                     "workflow": r.workflow.name,
@@ -201,6 +233,8 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
                     "status": r.status,
                     "activity": activity,
                     "idle_seconds": idle,
+                    "stale": stale,
+                    "executing": executing,
                     "started_at": r.started_at,
                     "finished_at": r.finished_at,
                     "last_activity_at": r.last_activity(),
@@ -210,13 +244,15 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             })
             .collect();
         ui.out(&json::to_pretty_string(&items));
-    } else if runs.is_empty() {
+    } else if rows.is_empty() {
         ui.note(&match &filter {
             Some(s) => format!("no {s} runs"),
             None => format!("no runs yet in {}", layout::RUNS_DIR),
         });
     } else {
-        ui.out(&report::run::render_list(ui, &runs, now));
+        let list: Vec<(summary::RunSummary, String)> =
+            rows.into_iter().map(|(r, a, _, _)| (r, a)).collect();
+        ui.out(&report::run::render_list(ui, &list));
     }
     Ok(exit::SUCCESS)
 }
@@ -227,7 +263,13 @@ fn show(args: &ShowArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     if args.json {
         ui.out(&json::to_pretty_string(&run));
     } else {
-        ui.out(&report::run::render_show(ui, &run, clock::now()));
+        let now = clock::now();
+        let state = if run.is_completed() {
+            lease::State::None
+        } else {
+            lease::state(repo, &run.run_id, now)
+        };
+        ui.out(&report::run::render_show(ui, &run, now, &state));
     }
     Ok(exit::SUCCESS)
 }

@@ -132,10 +132,12 @@ fn codex(stdout: &str) -> Option<AgentReport> {
             "turn.completed" => {
                 if let Some(u) = e.get("usage") {
                     let usage = report.usage.get_or_insert_with(Usage::default);
+                    // codex counts cached input inside input_tokens; orch records uncached input.
+                    let cached = number(u, "cached_input_tokens");
                     usage.add(&Usage {
-                        input_tokens: number(u, "input_tokens"),
+                        input_tokens: number(u, "input_tokens").saturating_sub(cached),
                         output_tokens: number(u, "output_tokens"),
-                        cache_read_input_tokens: number(u, "cached_input_tokens"),
+                        cache_read_input_tokens: cached,
                         cache_creation_input_tokens: 0,
                     });
                 }
@@ -259,7 +261,7 @@ mod tests {
         let u = r.usage.unwrap();
         assert_eq!(
             (u.input_tokens, u.output_tokens, u.cache_read_input_tokens),
-            (150, 25, 40)
+            (110, 25, 40)
         );
         assert_eq!(r.cost_usd, None);
         let c = r.completion.unwrap();

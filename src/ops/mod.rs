@@ -4,6 +4,7 @@
 
 pub mod gate;
 pub mod invocation;
+pub mod pipeline;
 pub mod run;
 
 use std::process::Command;

@@ -88,6 +88,7 @@ string_enum! {
         Pass = "PASS",
         Fail = "FAIL",
         Blocked = "BLOCKED",
+        Interrupted = "INTERRUPTED",
     }
 }
 
@@ -502,7 +503,8 @@ impl Invocation {
     }
 }
 
-/// Tokens an agent used.
+/// Tokens an agent used. `input_tokens` counts input not read from a cache,
+/// whichever agent reported it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     #[serde(default)]
@@ -556,7 +558,9 @@ pub struct OutputInfo {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     pub invocations: u64,
-    pub usage: Usage,
+    /// Sum of the usage agents reported; absent when none reported any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
     /// Sum of the known costs; absent when none is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
@@ -614,6 +618,11 @@ impl Event {
             message: Some(message),
             extra: Map::new(),
         }
+    }
+
+    /// An event stamped now.
+    pub fn now(kind: EventType, message: String) -> Self {
+        Event::new(&crate::clock::now_timestamp(), kind, message)
     }
 
     #[must_use]
@@ -709,7 +718,7 @@ impl RunRecord {
         {
             totals.invocations += 1;
             if let Some(u) = &inv.usage {
-                totals.usage.add(u);
+                totals.usage.get_or_insert_with(Usage::default).add(u);
             }
             match inv.cost.as_ref() {
                 Some(Cost {

@@ -2,6 +2,7 @@
 //! types serialised as they are; this module only makes text.
 
 pub mod gate;
+pub mod progress;
 pub mod run;
 
 /// Pads `s` to `width` characters (not bytes).

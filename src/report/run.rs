@@ -4,27 +4,37 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::clock;
 use crate::record::summary::RunSummary;
 use crate::record::{AttemptStatus, GateStatus, RunRecord, RunStatus};
 use crate::report::pad;
 use crate::ui::{Style, Ui, sanitize, sanitize_line};
+use crate::{clock, lease};
 
 /// A RUNNING run with no recorded activity for this long is shown as idle.
 pub const IDLE_AFTER_SECONDS: i64 = 3600;
 
-/// How a run's status reads in a list: `passed`, `running`, `running, idle 3d`.
+/// How a run's status reads: `passed`, `running`, `running, idle 3d`,
+/// `running, stale`; and the seconds idle when that is shown.
 pub fn activity(
     status: &RunStatus,
     last_activity: &str,
     finished: bool,
     now: DateTime<Utc>,
+    lease: &lease::State,
 ) -> (String, Option<i64>) {
-    let idle = (!finished && *status == RunStatus::Running)
+    let text = status.as_str().to_ascii_lowercase().replace('_', " ");
+    if finished {
+        return (text, None);
+    }
+    match lease {
+        lease::State::Live(_) => return (text, None),
+        lease::State::Stale(..) => return (format!("{text}, stale"), None),
+        lease::State::None => {}
+    }
+    let idle = (*status == RunStatus::Running)
         .then(|| clock::parse(last_activity).map(|t| (now - t).num_seconds()))
         .flatten()
         .filter(|s| *s >= IDLE_AFTER_SECONDS);
-    let text = status.as_str().to_ascii_lowercase().replace('_', " ");
     match idle {
         Some(secs) => (
             format!("{text}, idle {}", clock::human_duration(secs)),
@@ -41,15 +51,16 @@ fn short_time(ts: &str) -> String {
     )
 }
 
-pub fn render_list(ui: &Ui, runs: &[RunSummary], now: DateTime<Utc>) -> String {
+/// `runs` pairs each summary with how its status reads (see `activity`).
+pub fn render_list(ui: &Ui, runs: &[(RunSummary, String)]) -> String {
     let rows: Vec<[String; 5]> = runs
         .iter()
-        .map(|r| {
+        .map(|(r, activity)| {
             let (passed, total) = r.gate_counts();
             [
                 r.run_id.clone(),
                 format!("{}/{}", r.workflow.name, r.workflow.slug),
-                activity(&r.status, r.last_activity(), r.finished_at.is_some(), now).0,
+                activity.clone(),
                 short_time(&r.started_at),
                 format!("{passed}/{total}"),
             ]
@@ -99,7 +110,7 @@ pub fn render_list(ui: &Ui, runs: &[RunSummary], now: DateTime<Utc>) -> String {
 fn status_style(status: &str) -> Style {
     if status.starts_with("passed") {
         Style::Pass
-    } else if status.starts_with("failed") || status.contains("idle") {
+    } else if status.starts_with("failed") || status.contains("idle") || status.contains("stale") {
         Style::Fail
     } else if status.starts_with("running") {
         Style::Warn
@@ -108,7 +119,7 @@ fn status_style(status: &str) -> Style {
     }
 }
 
-pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>) -> String {
+pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::State) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", ui.paint(Style::Bold, &run.run_id));
     let wf = &run.workflow;
@@ -121,12 +132,51 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>) -> String {
     let _ = writeln!(out, "  slug       {}", sanitize_line(&wf.slug));
     let _ = writeln!(out, "  artifacts  {}", sanitize_line(&wf.artifact_path));
     let _ = writeln!(out, "  depth      {}", run.depth);
-    let (status, _) = activity(&run.status, run.last_activity(), run.is_completed(), now);
+    let (status, _) = activity(
+        &run.status,
+        run.last_activity(),
+        run.is_completed(),
+        now,
+        lease,
+    );
     let _ = writeln!(
         out,
         "  status     {}",
         ui.paint(status_style(&status), &status)
     );
+    match lease {
+        lease::State::Live(l) => {
+            let host = sanitize_line(&l.host);
+            let _ = writeln!(
+                out,
+                "  executing  pid {} on {host} (heartbeat {})",
+                l.pid, l.heartbeat_at
+            );
+        }
+        lease::State::Stale(_, why) => {
+            let _ = writeln!(
+                out,
+                "  stale      {} (`orch run resume` takes it over)",
+                sanitize_line(why)
+            );
+        }
+        lease::State::None => {}
+    }
+    if let Some(t) = &run.totals {
+        let tokens = t.usage.map_or_else(
+            || "tokens not reported".to_string(),
+            |u| format!("{} in / {} out tokens", u.input_tokens, u.output_tokens),
+        );
+        let cost = t.cost_usd.map_or_else(
+            || "cost unknown".to_string(),
+            |c| format!("${c:.4} ({})", t.cost_source),
+        );
+        let _ = writeln!(
+            out,
+            "  agents     {} invocation(s), {tokens}, {cost}",
+            t.invocations
+        );
+    }
     let _ = writeln!(out, "  started    {}", run.started_at);
     let _ = writeln!(
         out,

@@ -1,0 +1,323 @@
+//! `orch run <workflow>` and `orch run resume`: the arguments, the
+//! confirmation and the person's menu on a terminal, and the final word.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use clap::builder::FalseyValueParser;
+use serde_json::json;
+
+use crate::cli::DepthArg;
+use crate::error::{Error, Result};
+use crate::ops::pipeline::{self, Human, HumanChoice, Options, Outcome};
+use crate::ops::run::StartOptions;
+use crate::record::store::Store;
+use crate::repo::Repo;
+use crate::report::progress::ProgressView;
+use crate::storage::layout;
+use crate::ui::{Ui, sanitize};
+use crate::{env, json};
+
+/// `orch run <WORKFLOW> --slug S …`: the whole pipeline.
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Workflow to run: a name (orchestration/workflows/<name>.json) or a path.
+    #[arg(value_name = "WORKFLOW")]
+    pub workflow: Option<String>,
+    /// What this run is about; used in the run id and in `{slug}`.
+    #[arg(long)]
+    pub slug: Option<String>,
+    /// Repo-relative directory for the outputs; defaults to the workflow's default_artifact_path.
+    #[arg(long, value_name = "PATH")]
+    pub artifact_path: Option<String>,
+    /// How deep the work goes (quick, standard, deep; default standard).
+    #[arg(long, value_enum)]
+    pub depth: Option<DepthArg>,
+    /// The run's original prompt (a file in the repository); its SHA-256 is recorded.
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
+    /// Validate the gates before GATE without running them, then run from GATE.
+    #[arg(long, value_name = "GATE")]
+    pub start_from: Option<String>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// `orch run resume --run ID`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Run id, or any unique prefix or suffix of one.
+    #[arg(long, value_name = "ID")]
+    pub run: String,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// How gates are executed.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Run every gate with this agent command instead of the workflow's
+    /// executors, e.g. "claude -p --output-format json". Split into words
+    /// like a shell would (quotes work), but run without a shell.
+    #[arg(long, value_name = "CMD")]
+    pub agent_cmd: Option<String>,
+    /// Do not ask before running agents.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Skip url_reachable checks (recorded as skipped).
+    #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
+    pub offline: bool,
+    /// Seconds each agent may run (overrides the workflow; default 1800).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Seconds an agent may print nothing before it is stopped (overrides the workflow).
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<f64>,
+    /// Print the outcome as JSON on stdout (progress still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ExecArgs {
+    fn options(&self, start_from: Option<String>) -> Result<Options> {
+        let agent_cmd = match &self.agent_cmd {
+            None => None,
+            Some(cmd) => {
+                let argv = shlex::split(cmd).filter(|a| !a.is_empty()).ok_or_else(|| {
+                    Error::input(format!("cannot split --agent-cmd `{cmd}` into words"))
+                        .hint("check its quotes")
+                })?;
+                Some(argv)
+            }
+        };
+        for (flag, v) in [
+            ("--timeout", self.timeout),
+            ("--idle-timeout", self.idle_timeout),
+        ] {
+            if v.is_some_and(|s| !s.is_finite() || s <= 0.0) {
+                return Err(Error::input(format!(
+                    "{flag} must be a positive number of seconds"
+                )));
+            }
+        }
+        Ok(Options {
+            agent_cmd,
+            offline: self.offline,
+            start_from,
+            timeout_s: self.timeout,
+            idle_timeout_s: self.idle_timeout,
+        })
+    }
+}
+
+/// Whether a person can be asked: a terminal on both ends, and no `--json`.
+fn interactive(json: bool) -> bool {
+    !json && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+pub fn run(args: PipelineArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
+    let Some(workflow) = args.workflow.clone() else {
+        return Err(
+            Error::input("`orch run` needs a workflow to run, or a subcommand")
+                .hint("run a workflow: orch run visual-essay --slug the-word-robot")
+                .hint("or see `orch run --help` for start, list, show, resume, complete"),
+        );
+    };
+    let Some(slug) = args.slug.clone() else {
+        return Err(Error::input("--slug is required to run a workflow")
+            .hint(format!("e.g. orch run {workflow} --slug the-word-robot")));
+    };
+    let opts = args.exec.options(args.start_from.clone())?;
+    if !confirm(&args.exec, &opts, repo, &workflow, ui)? {
+        ui.note("nothing was run");
+        return Ok(crate::exit::SUCCESS);
+    }
+    let start = StartOptions {
+        workflow,
+        slug,
+        artifact_path: args.artifact_path,
+        depth: args.depth.unwrap_or_default().into(),
+        prompt_file: args.prompt_file,
+    };
+    let mut view = ProgressView::new(ui, args.exec.json);
+    let mut human = TerminalHuman::new(interactive(args.exec.json));
+    let (run_id, outcome) = pipeline::start_and_run(repo, &start, &opts, &mut view, &mut human)?;
+    drop(view);
+    finish(repo, ui, &run_id, &outcome, args.exec.json)
+}
+
+pub fn resume(args: &ResumeArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
+    let opts = args.exec.options(None)?;
+    let mut view = ProgressView::new(ui, args.exec.json);
+    let mut human = TerminalHuman::new(interactive(args.exec.json));
+    let (run_id, outcome) = pipeline::resume(repo, &args.run, &opts, &mut view, &mut human)?;
+    drop(view);
+    finish(repo, ui, &run_id, &outcome, args.exec.json)
+}
+
+/// On a terminal, agents are not started without a yes (they cost money).
+fn confirm(exec: &ExecArgs, opts: &Options, repo: &Repo, workflow: &str, ui: &Ui) -> Result<bool> {
+    if exec.yes || !interactive(exec.json) {
+        return Ok(true);
+    }
+    let wf = crate::workflow::LoadedWorkflow::find(repo, workflow)?;
+    let commands: Vec<String> = wf
+        .def
+        .gates
+        .iter()
+        .filter_map(|g| {
+            opts.agent_cmd
+                .clone()
+                .or_else(|| g.executor.as_ref().map(|e| e.command.clone()))
+        })
+        .map(|argv| argv.join(" "))
+        .collect();
+    if commands.is_empty() {
+        return Ok(true);
+    }
+    let mut distinct = commands.clone();
+    distinct.dedup();
+    let prompt = format!(
+        "Run {} gate(s) of `{workflow}` with `{}`?",
+        commands.len(),
+        sanitize(&distinct.join("`, `"))
+    );
+    let _ = ui;
+    Ok(dialoguer::Confirm::new()
+        .with_prompt(prompt)
+        .default(true)
+        .interact()
+        .unwrap_or(false))
+}
+
+/// The final word: stdout gets the outcome, stderr what to do next.
+fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) -> Result<u8> {
+    let run = Store::new(repo).load(run_id)?;
+    let (passed, total) = run.gate_counts();
+    let resume = format!("orch run resume --run {run_id}");
+    if as_json {
+        let (kind, gate, reason, packet) = match outcome {
+            Outcome::Passed => ("passed", None, None, None),
+            Outcome::Failed { gate, reason } => ("failed", Some(gate), Some(reason), None),
+            Outcome::Blocked { gate, reason } => ("blocked", Some(gate), Some(reason), None),
+            Outcome::AwaitingInput { gate, packet } => {
+                ("awaiting_input", Some(gate), None, Some(packet))
+            }
+            Outcome::Interrupted { gate } => ("interrupted", gate.as_ref(), None, None),
+        };
+        ui.out(&json::to_pretty_string(&json!({
+            "run_id": run_id,
+            "outcome": kind,
+            "status": run.status,
+            "gate": gate.filter(|g| !g.is_empty()),
+            "reason": reason,
+            "packet": packet,
+            "gates_passed": passed,
+            "gates_total": total,
+            "record": layout::run_json(run_id),
+            "totals": run.totals,
+            "exit_code": outcome.exit_code(),
+        })));
+        return Ok(outcome.exit_code());
+    }
+    if let Some(t) = &run.totals {
+        let cost = t.cost_usd.map_or_else(
+            || "unknown".to_string(),
+            |c| format!("${c:.4} ({})", t.cost_source),
+        );
+        let tokens = t.usage.map_or_else(
+            || "tokens not reported".to_string(),
+            |u| {
+                format!(
+                    "{} input / {} output tokens",
+                    u.input_tokens, u.output_tokens
+                )
+            },
+        );
+        ui.note(&format!(
+            "agents: {} invocation(s), {tokens}, cost {cost}",
+            t.invocations
+        ));
+    }
+    match outcome {
+        Outcome::Passed => ui.line(&format!("PASSED {run_id} ({passed}/{total} gates)")),
+        Outcome::Failed { gate, reason } => {
+            ui.line(&format!("FAILED {run_id} ({passed}/{total} gates)"));
+            if !gate.is_empty() {
+                ui.note(&format!("{gate} failed: {}", sanitize(reason)));
+            }
+            ui.note(&format!("fix the outputs, then continue with: {resume}"));
+        }
+        Outcome::Blocked { gate, reason } => {
+            ui.line(&format!("BLOCKED {run_id} at {gate}"));
+            ui.note(&format!("the agent needs help: {}", sanitize(reason)));
+            ui.note(&format!("when it is unblocked: {resume}"));
+        }
+        Outcome::AwaitingInput { gate, packet } => {
+            ui.line(&format!("AWAITING_INPUT {run_id} at {gate}"));
+            ui.note(&format!(
+                "{gate} is done by a person. The prompt packet: {packet}"
+            ));
+            ui.note(&format!(
+                "when the work is done, validate it and go on: {resume}"
+            ));
+        }
+        Outcome::Interrupted { .. } => {
+            ui.line(&format!("INTERRUPTED {run_id} ({passed}/{total} gates)"));
+            ui.note(&format!("the run is resumable: {resume}"));
+        }
+    }
+    Ok(outcome.exit_code())
+}
+
+/// A person at a terminal, or nobody (then every human gate pauses).
+struct TerminalHuman {
+    interactive: bool,
+}
+
+impl TerminalHuman {
+    fn new(interactive: bool) -> Self {
+        TerminalHuman { interactive }
+    }
+}
+
+impl Human for TerminalHuman {
+    fn decide(&mut self, gate: &str, name: &str, packet_path: &Path, packet: &str) -> HumanChoice {
+        if !self.interactive {
+            return HumanChoice::Pause;
+        }
+        eprintln!(
+            "\n{gate} {name} is yours. The prompt packet is {}",
+            packet_path.display()
+        );
+        let items = [
+            "Validate now (the work is done)",
+            "Show the prompt packet",
+            "Mark the gate failed",
+            "Pause and exit (resume later)",
+        ];
+        loop {
+            let choice = dialoguer::Select::new()
+                .with_prompt(format!("{gate}: what next?"))
+                .items(items)
+                .default(0)
+                .interact_opt();
+            match choice {
+                Ok(Some(0)) => return HumanChoice::Validate,
+                Ok(Some(1)) => eprintln!("\n{}\n", sanitize(packet)),
+                Ok(Some(2)) => {
+                    let reason: std::result::Result<String, _> = dialoguer::Input::new()
+                        .with_prompt("Why did it fail?")
+                        .interact_text();
+                    match reason {
+                        Ok(r) if !r.trim().is_empty() => return HumanChoice::Fail(r),
+                        Ok(_) => eprintln!("a reason is needed"),
+                        Err(_) => return HumanChoice::Pause,
+                    }
+                }
+                _ => return HumanChoice::Pause,
+            }
+        }
+    }
+}
