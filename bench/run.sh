@@ -6,6 +6,8 @@
 #   bench/run.sh list       `orch run list` over 100, 1,000 and 10,000 runs
 #   bench/run.sh hash       `orch gate finish` hashing 1 GiB in 1,000 files,
 #                           against `openssl dgst -sha256` over the same files
+#   bench/run.sh pipeline   `orch run` of 20 gates, an agent that exits at once,
+#                           ten checks per gate on small files
 #
 # Needs: cargo, git, python3, hyperfine (apt-get install hyperfine), openssl,
 # GNU time (/usr/bin/time). Scratch data goes to $BENCH_DIR (default: a temp dir).
@@ -125,10 +127,66 @@ PY
     cd "$root"
 }
 
+pipeline() {
+    local repo=$work/pipeline
+    new_repo "$repo"
+    python3 - "$repo" <<'PY'
+import json, os, sys
+repo = sys.argv[1]
+os.makedirs(f"{repo}/orchestration/workflows")
+os.makedirs(f"{repo}/orchestration/gates/contracts")
+gates = []
+for i in range(1, 21):
+    g = f"P{i:02d}"
+    gates.append({"gate": g, "name": f"Gate {i}", "agent": "noop"})
+    d = f"{repo}/out/{g}"
+    os.makedirs(d)
+    for name in ("REPORT.md", "SOURCES.md"):
+        with open(f"{d}/{name}", "w") as f:
+            f.write("---\nstatus: PASS\nscore: 9\n---\n## Summary\n## Findings\n" + "".join(f"### Source {k}\n- **URL**: https://example.org/{k}\n" for k in range(10)))
+    target = "{artifact_path}/" + g
+    contract = {"gate": g, "required_outputs": {"all_of": [{"path": f"{target}/REPORT.md"}], "any_of": [{"path": f"{target}/SOURCES.md"}]},
+        "validations": [
+            {"type": "file_exists", "target": "all_required"},
+            {"type": "file_exists", "target": "any_of"},
+            {"type": "dir_exists", "target": target},
+            {"type": "min_file_count", "target": target, "pattern": "*.md", "thresholds": {"quick": 1, "standard": 2, "deep": 2}},
+            {"type": "min_sources", "target": f"{target}/SOURCES.md", "thresholds": {"quick": 3, "standard": 5, "deep": 8}},
+            {"type": "contains_headings", "target": f"{target}/REPORT.md", "required_headings": ["## Summary", "## Findings"]},
+            {"type": "contains_text", "target": f"{target}/REPORT.md", "patterns": ["Source 1"]},
+            {"type": "not_contains", "target": f"{target}/REPORT.md", "pattern": "[DRAFT]"},
+            {"type": "regex_match", "target": f"{target}/REPORT.md", "regex": "(?i)lorem ipsum", "must_not_match": True},
+            {"type": "frontmatter_status", "target": f"{target}/REPORT.md", "checks": {"status": "PASS", "score": {"min": 8}}}]}
+    with open(f"{repo}/orchestration/gates/contracts/{g}.contract.json", "w") as f:
+        json.dump(contract, f, indent=2)
+with open(f"{repo}/orchestration/workflows/bench.json", "w") as f:
+    json.dump({"workflow": "bench", "default_artifact_path": "out", "gates": gates}, f, indent=2)
+PY
+    cd "$repo"
+    echo "== orch run: 20 gates, agent \`true\`, 10 checks per gate"
+    hyperfine -N --warmup 2 --runs 20 --export-json "$work/pipeline.json" \
+        "$orch run bench --slug b --agent-cmd true" >/dev/null
+    echo "whole run: median $(median_ms "$work/pipeline.json")"
+    python3 - orchestration/runs <<'PY'
+import json, os, statistics, sys
+from datetime import datetime
+deltas = []
+for run in os.listdir(sys.argv[1]):
+    events = json.load(open(os.path.join(sys.argv[1], run, "record", "RUN.json")))["events"]
+    starts = [datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00")) for e in events if e["type"] == "GATE_STARTED"]
+    starts.append(datetime.fromisoformat(events[-1]["timestamp"].replace("Z", "+00:00")))
+    deltas += [(b - a).total_seconds() * 1000 for a, b in zip(starts, starts[1:])]
+print(f"per gate (gate start to next gate start, {len(deltas)} gates): median {statistics.median(deltas):.2f} ms, "
+      f"p90 {sorted(deltas)[int(len(deltas) * 0.9)]:.2f} ms, max {max(deltas):.2f} ms")
+PY
+    cd "$root"
+}
+
 case "${1:-all}" in
     startup) startup ;;
     list) list ;;
     hash) hash ;;
-    all) startup; list; hash ;;
-    *) echo "usage: bench/run.sh [startup|list|hash|all]" >&2; exit 2 ;;
+    pipeline) pipeline ;;
+    all) startup; list; hash; pipeline ;;
+    *) echo "usage: bench/run.sh [startup|list|hash|pipeline|all]" >&2; exit 2 ;;
 esac

@@ -6,7 +6,8 @@
 //! `run resume` takes the run over.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::record::Actor;
 use crate::repo::Repo;
-use crate::storage::{FileLock, layout, write_atomic};
+use crate::storage::{FileLock, layout};
 use crate::{clock, env, json};
 
 /// How often the heartbeat is written.
@@ -103,7 +104,7 @@ fn judge(lease: Lease, now: DateTime<Utc>) -> State {
 pub struct Held {
     path: PathBuf,
     lease: Arc<Mutex<Lease>>,
-    stop: Arc<AtomicBool>,
+    stop: Option<mpsc::Sender<()>>,
     agent: Arc<AtomicU32>,
     thread: Option<JoinHandle<()>>,
 }
@@ -154,31 +155,20 @@ pub fn acquire(repo: &Repo, run_id: &str, actor: Option<Actor>) -> Result<(Held,
     let path = path(repo, run_id);
     write(&path, &lease)?;
     let lease = Arc::new(Mutex::new(lease));
-    let stop = Arc::new(AtomicBool::new(false));
     let agent = Arc::new(AtomicU32::new(0));
+    // Dropping the sender stops the thread at once (no sleep to wait out).
+    let (stop, wake) = mpsc::channel::<()>();
     let thread = {
-        let (path, lease, stop, agent) = (
-            path.clone(),
-            Arc::clone(&lease),
-            Arc::clone(&stop),
-            Arc::clone(&agent),
-        );
+        let (path, lease, agent) = (path.clone(), Arc::clone(&lease), Arc::clone(&agent));
         std::thread::spawn(move || {
-            let tick = Duration::from_millis(100);
-            let mut waited = Duration::ZERO;
-            while !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(tick);
-                waited += tick;
-                if waited >= HEARTBEAT_EVERY {
-                    waited = Duration::ZERO;
-                    let mut l = lease
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    l.heartbeat_at = clock::now_timestamp();
-                    let group = agent.load(Ordering::SeqCst);
-                    l.agent_pgid = (group != 0).then_some(group);
-                    let _ = write(&path, &l);
-                }
+            while let Err(mpsc::RecvTimeoutError::Timeout) = wake.recv_timeout(HEARTBEAT_EVERY) {
+                let mut l = lease
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                l.heartbeat_at = clock::now_timestamp();
+                let group = agent.load(Ordering::SeqCst);
+                l.agent_pgid = (group != 0).then_some(group);
+                let _ = write(&path, &l);
             }
         })
     };
@@ -186,7 +176,7 @@ pub fn acquire(repo: &Repo, run_id: &str, actor: Option<Actor>) -> Result<(Held,
         Held {
             path,
             lease,
-            stop,
+            stop: Some(stop),
             agent,
             thread: Some(thread),
         },
@@ -194,8 +184,13 @@ pub fn acquire(repo: &Repo, run_id: &str, actor: Option<Actor>) -> Result<(Held,
     ))
 }
 
+/// Replaces the lease file whole (temp file and rename), without fsync:
+/// it describes a live process, so a crash makes it stale anyway.
 fn write(path: &std::path::Path, lease: &Lease) -> Result<()> {
-    write_atomic(path, &json::to_pretty(lease)).map_err(|e| Error::write(path.display(), e))
+    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, json::to_pretty(lease))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| Error::write(path.display(), e))
 }
 
 impl Held {
@@ -214,7 +209,7 @@ impl Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

@@ -166,6 +166,9 @@ pub fn run(spec: &AgentSpec, on_output: &mut dyn FnMut(Output)) -> AgentRun {
     }
 
     let mut ended = Ended::Exited;
+    // Poll fast at first (most agents in tests and scripts end quickly),
+    // then back off to a few milliseconds.
+    let mut poll = Duration::from_micros(100);
     let exit = loop {
         while let Ok(line) = lines_rx.try_recv() {
             on_output(Output::Line(line));
@@ -191,7 +194,8 @@ pub fn run(spec: &AgentSpec, on_output: &mut dyn FnMut(Output)) -> AgentRun {
             ended = reason;
             break stop_group(&mut child, pgid, spec.kill_grace);
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(poll);
+        poll = (poll * 2).min(Duration::from_millis(5));
     };
     // Collect the output; anything the agent left running that still holds
     // the pipes is stopped after a short wait.
@@ -290,7 +294,6 @@ fn copy_capped(
             "\n[orch: output truncated: kept the first {written} bytes, dropped {dropped} more]\n"
         );
     }
-    let _ = file.sync_all();
     Stream { total, dropped }
 }
 
