@@ -23,6 +23,7 @@ pub mod par;
 pub mod record;
 pub mod repo;
 pub mod report;
+pub mod schema;
 pub mod storage;
 pub mod ui;
 pub mod validate;

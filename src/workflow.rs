@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -39,7 +40,7 @@ impl Workflow {
 }
 
 /// How a gate's work is done when it names a command (else a person does it).
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct ExecutorSpec {
     /// The program and its arguments; no shell unless you write `sh -c`.
     pub command: Vec<String>,
@@ -61,7 +62,7 @@ pub struct ExecutorSpec {
 }
 
 /// US dollars per million tokens.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Pricing {
     pub input_per_mtok: f64,
     pub output_per_mtok: f64,
@@ -70,7 +71,7 @@ pub struct Pricing {
 }
 
 /// One gate of a workflow.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct WorkflowGate {
     pub gate: String,
     #[serde(default)]
@@ -109,8 +110,8 @@ impl WorkflowGate {
     }
 }
 
-#[derive(Deserialize)]
-struct RawWorkflow<'a> {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct RawWorkflow<'a> {
     workflow: String,
     #[serde(default)]
     version: Option<String>,
@@ -120,7 +121,12 @@ struct RawWorkflow<'a> {
     default_artifact_path: Option<String>,
     #[serde(default)]
     max_attempts: Option<u32>,
+    /// Where editors find this file's JSON Schema (orch ignores it).
+    #[serde(default, rename = "$schema")]
+    #[allow(dead_code)]
+    schema: Option<String>,
     #[serde(borrow)]
+    #[schemars(with = "Vec<WorkflowGate>")]
     gates: Vec<&'a RawValue>,
 }
 

@@ -82,6 +82,26 @@ pub enum Command {
     Gate(gate::GateCommand),
     /// Record agent invocations against a gate's attempt.
     Invocation(invocation::InvocationCommand),
+    /// Print the JSON Schema of a file kind, for editors and validators.
+    ///
+    /// Generated from the types orch reads the files with. The repository
+    /// keeps copies in orchestration/schemas/ (see README, "Editor support").
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Which file: a gate contract, a workflow, a RUN.json, or an attempt file.
+    #[arg(value_enum)]
+    pub kind: SchemaKind,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SchemaKind {
+    Contract,
+    Workflow,
+    Run,
+    Attempt,
 }
 
 /// Runs the parsed command; returns the exit code.
@@ -96,6 +116,16 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
         Command::Run(cmd) => run::execute(cmd, &repo()?, ui),
         Command::Gate(cmd) => gate::execute(cmd, &repo()?, ui),
         Command::Invocation(cmd) => invocation::execute(cmd, &repo()?, ui),
+        Command::Schema(args) => {
+            let kind = args
+                .kind
+                .to_possible_value()
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default();
+            let text = crate::schema::render(&kind).expect("every SchemaKind has a schema");
+            ui.out(&text);
+            Ok(crate::exit::SUCCESS)
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use regex::{Regex, RegexBuilder};
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,7 +22,7 @@ use crate::storage::layout;
 use crate::{hash, json};
 
 /// How deep a run goes; contracts scale thresholds by it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Depth {
     Quick,
@@ -49,7 +50,7 @@ impl std::fmt::Display for Depth {
 }
 
 /// Whether a failed check fails its gate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     #[default]
@@ -74,14 +75,14 @@ pub struct Contract {
     pub sha256: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 pub struct PreScript {
     pub path: String,
     #[serde(default)]
     pub args: Vec<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 pub struct RequiredSkill {
     pub path: String,
     #[serde(default)]
@@ -92,7 +93,7 @@ pub struct RequiredSkill {
     pub inject: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 pub struct RequiredOutputs {
     #[serde(default)]
     pub all_of: Vec<OutputSpec>,
@@ -101,7 +102,7 @@ pub struct RequiredOutputs {
 }
 
 /// One entry of `required_outputs`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 pub struct OutputSpec {
     pub path: String,
     #[serde(default)]
@@ -134,7 +135,7 @@ impl OutputSpec {
 }
 
 /// Per-depth thresholds.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
     #[serde(default)]
@@ -243,29 +244,21 @@ pub enum Check {
     },
 }
 
-/// Every built-in type, with the fields it reads (for `lint`'s unknown-key warnings).
-pub const BUILTIN_TYPES: [(&str, &[&str]); 12] = [
-    ("file_exists", &["target"]),
-    ("dir_exists", &["target"]),
-    ("min_file_count", &["target", "pattern", "thresholds"]),
-    ("min_sources", &["target", "thresholds", "heuristic"]),
-    (
-        "min_sources_any_of",
-        &["targets", "thresholds", "heuristic"],
-    ),
-    ("contains_headings", &["target", "required_headings"]),
-    ("contains_text", &["target", "patterns"]),
-    (
-        "not_contains",
-        &["target", "pattern", "missing_ok", "configurable"],
-    ),
-    ("regex_match", &["target", "regex", "must_not_match"]),
-    ("min_regex_count", &["target", "regex", "min_count"]),
-    ("frontmatter_status", &["target", "checks"]),
-    (
-        "url_reachable",
-        &["target", "url_pattern", "max_failures", "sample_size"],
-    ),
+/// Every built-in validation type (their fields come from their spec
+/// structs, and so from `orch schema contract`).
+pub const BUILTIN_TYPES: [&str; 12] = [
+    "file_exists",
+    "dir_exists",
+    "min_file_count",
+    "min_sources",
+    "min_sources_any_of",
+    "contains_headings",
+    "contains_text",
+    "not_contains",
+    "regex_match",
+    "min_regex_count",
+    "frontmatter_status",
+    "url_reachable",
 ];
 
 impl Check {
@@ -307,8 +300,8 @@ impl Check {
     }
 }
 
-#[derive(Deserialize)]
-struct RawContract<'a> {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct RawContract<'a> {
     gate: String,
     #[serde(default)]
     name: Option<String>,
@@ -323,7 +316,20 @@ struct RawContract<'a> {
     #[serde(default)]
     required_outputs: RequiredOutputs,
     #[serde(default, borrow)]
+    #[schemars(with = "Vec<crate::schema::ValidationSchema>")]
     validations: Vec<&'a RawValue>,
+    /// Where editors find this file's JSON Schema (orch ignores it).
+    #[serde(default, rename = "$schema")]
+    #[allow(dead_code)]
+    schema: Option<String>,
+    /// Free text for people; orch does not read it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    notes: Option<String>,
+    /// Files worth producing that do not block the gate; orch does not read it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    recommended_files: Option<Value>,
 }
 
 fn default_true() -> bool {
@@ -458,75 +464,77 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Strin
     }
 }
 
-#[derive(Deserialize)]
-struct TargetSpec {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct TargetSpec {
     target: String,
 }
 
-#[derive(Deserialize)]
-struct MinFileCountSpec {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct MinFileCountSpec {
     target: String,
     #[serde(default)]
     pattern: Option<String>,
     thresholds: Thresholds,
 }
 
-#[derive(Deserialize)]
-struct MinSourcesSpec {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct MinSourcesSpec {
     target: String,
     thresholds: Thresholds,
 }
 
-#[derive(Deserialize)]
-struct MinSourcesAnyOfSpec {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct MinSourcesAnyOfSpec {
     targets: Vec<String>,
     thresholds: Thresholds,
 }
 
-#[derive(Deserialize)]
-struct HeadingsSpec {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct HeadingsSpec {
     target: String,
     required_headings: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct ContainsTextSpec {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct ContainsTextSpec {
     target: String,
     #[serde(deserialize_with = "one_or_many")]
+    #[schemars(with = "crate::schema::OneOrMany")]
     patterns: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct NotContainsSpec {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct NotContainsSpec {
     target: String,
     pattern: String,
     #[serde(default)]
     missing_ok: bool,
 }
 
-#[derive(Deserialize)]
-struct RegexSpec {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct RegexSpec {
     target: String,
     regex: String,
     #[serde(default)]
     must_not_match: bool,
 }
 
-#[derive(Deserialize)]
-struct RegexCountSpec {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct RegexCountSpec {
     target: String,
     regex: String,
     min_count: u64,
 }
 
-#[derive(Deserialize)]
-struct FrontmatterSpec {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct FrontmatterSpec {
     target: String,
+    #[schemars(with = "BTreeMap<String, crate::schema::FrontmatterCheckSchema>")]
     checks: BTreeMap<String, Value>,
 }
 
-#[derive(Deserialize)]
-struct UrlSpec {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct UrlSpec {
     target: String,
     #[serde(default)]
     url_pattern: Option<String>,
@@ -777,11 +785,7 @@ fn plugin(repo: &Repo, kind: &str) -> std::result::Result<PathBuf, PluginProblem
 }
 
 fn builtin_names() -> String {
-    BUILTIN_TYPES
-        .iter()
-        .map(|(name, _)| *name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    BUILTIN_TYPES.join(", ")
 }
 
 /// The one-line reason from the regex crate's multi-line message.

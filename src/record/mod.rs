@@ -8,6 +8,7 @@ pub mod id;
 pub mod store;
 pub mod summary;
 
+use schemars::JsonSchema;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -56,6 +57,20 @@ macro_rules! string_enum {
         impl From<$name> for String {
             fn from(v: $name) -> String {
                 v.as_str().to_string()
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "description": concat!("One of: ", $($text, " "),*, "(other values, from other tools or versions, are kept)."),
+                    "examples": [$($text),*]
+                })
             }
         }
 
@@ -135,7 +150,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// The person who did something, from git's identity.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Actor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -160,7 +175,7 @@ impl Actor {
 }
 
 /// `RUN.json`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct RunRecord {
     #[serde(default)]
     pub format_version: u32,
@@ -194,7 +209,7 @@ pub struct RunRecord {
 }
 
 /// Which workflow a run follows, for what.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct WorkflowRef {
     pub name: String,
     #[serde(default)]
@@ -209,14 +224,14 @@ pub struct WorkflowRef {
 }
 
 /// The prompt file a run was started with.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PromptRef {
     pub file: String,
     pub sha256: String,
 }
 
 /// A gate's entry in `RUN.json`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct GateRecord {
     pub gate: String,
     #[serde(default)]
@@ -246,7 +261,7 @@ impl GateRecord {
 }
 
 /// The contract an attempt was judged by.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ContractRef {
     pub path: String,
     pub sha256: String,
@@ -254,7 +269,7 @@ pub struct ContractRef {
 
 /// One attempt at a gate: inline in `RUN.json` and, identical, in
 /// `record/gates/<gate>/attempt-<n>.json`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Attempt {
     pub attempt: u32,
     pub status: AttemptStatus,
@@ -320,7 +335,7 @@ impl Attempt {
 }
 
 /// What happened when a contract's pre-script ran.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PreScriptResult {
     pub path: String,
     #[serde(default)]
@@ -334,7 +349,7 @@ pub struct PreScriptResult {
 }
 
 /// An output hashed when an attempt finished.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Artifact {
     pub path: String,
     #[serde(default)]
@@ -345,6 +360,7 @@ pub struct Artifact {
     pub size: Option<u64>,
     /// The Node runner's machine path: read so it is not kept, never written.
     #[serde(default, skip_serializing, rename = "absolute_path")]
+    #[schemars(skip)]
     _absolute_path: Option<IgnoredAny>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -368,7 +384,7 @@ impl Artifact {
 }
 
 /// The outcome of one validation, with the detail needed to see why.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ValidationResult {
     #[serde(rename = "type")]
     pub kind: String,
@@ -386,8 +402,10 @@ pub struct ValidationResult {
     pub reason: Option<String>,
     /// The Node runner's machine paths: read so they are not kept, never written.
     #[serde(default, skip_serializing, rename = "absolute_path")]
+    #[schemars(skip)]
     _absolute_path: Option<IgnoredAny>,
     #[serde(default, skip_serializing, rename = "resolved_path")]
+    #[schemars(skip)]
     _resolved_path: Option<IgnoredAny>,
     /// Type-specific facts (`count`, `threshold`, `missing`, `failed`, …).
     #[serde(flatten)]
@@ -421,7 +439,7 @@ impl ValidationResult {
 }
 
 /// One agent invocation.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Invocation {
     #[serde(alias = "invocation_id")]
     pub id: String,
@@ -505,7 +523,7 @@ impl Invocation {
 
 /// Tokens an agent used. `input_tokens` counts input not read from a cache,
 /// whichever agent reported it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Usage {
     #[serde(default)]
     pub input_tokens: u64,
@@ -528,7 +546,7 @@ impl Usage {
 
 /// What an invocation cost, and how sure orch is of it. `usd` is absent
 /// (never 0) when the cost is unknown.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Cost {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usd: Option<f64>,
@@ -537,7 +555,7 @@ pub struct Cost {
 }
 
 /// An agent's completion status line: `{"status": "complete"|"blocked"|"continue", "reason": "…"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Completion {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -545,7 +563,7 @@ pub struct Completion {
 }
 
 /// How much an agent printed, and where it is kept (the logs are not committed).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct OutputInfo {
     pub stdout_bytes: u64,
     pub stderr_bytes: u64,
@@ -555,7 +573,7 @@ pub struct OutputInfo {
 }
 
 /// Sums over a run's invocations.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Totals {
     pub invocations: u64,
     /// Sum of the usage agents reported; absent when none reported any.
@@ -569,7 +587,7 @@ pub struct Totals {
 }
 
 /// The latest known hash of every output, across gates.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct IndexedArtifact {
     pub path: String,
     pub sha256: String,
@@ -584,7 +602,7 @@ pub struct IndexedArtifact {
 }
 
 /// Something that happened to a run, in order.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Event {
     pub timestamp: String,
     #[serde(rename = "type")]
@@ -634,8 +652,10 @@ impl Event {
 }
 
 /// The attempt file: the attempt, with the format version in front.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct AttemptFile<'a> {
+    /// Absent in files the Node runner wrote (format 0).
+    #[serde(default)]
     pub format_version: u32,
     #[serde(flatten)]
     pub attempt: &'a Attempt,

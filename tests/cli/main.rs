@@ -11,5 +11,6 @@ mod pipeline;
 mod plugins;
 mod quickstart;
 mod run;
+mod schema;
 mod url;
 mod validations;
