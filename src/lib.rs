@@ -17,6 +17,7 @@ pub mod hash;
 pub mod interrupt;
 pub mod json;
 pub mod lease;
+pub mod lint;
 pub mod ops;
 pub mod packet;
 pub mod par;

@@ -2,8 +2,10 @@
 //! `ops`, results rendered through `report` and `ui`. One file per command
 //! group; each doc comment is the help text.
 
+pub mod findings;
 pub mod gate;
 pub mod invocation;
+pub mod lint;
 pub mod pipeline;
 pub mod run;
 
@@ -82,6 +84,16 @@ pub enum Command {
     Gate(gate::GateCommand),
     /// Record agent invocations against a gate's attempt.
     Invocation(invocation::InvocationCommand),
+    /// Check workflows, contracts, prompt templates, skills and validator
+    /// plugins for problems before a run trips over them.
+    ///
+    /// Errors: broken JSON (file:line:column), missing or mistyped fields,
+    /// unknown validation types, regexes that do not compile, unknown
+    /// template variables, a contract named for another gate, missing
+    /// contracts, prompt templates and skill files, validators that are not
+    /// executable. Warnings: unknown keys, thresholds that miss a depth,
+    /// references orch cannot check. Exits 1 when there is an error.
+    Lint(lint::LintArgs),
     /// Print the JSON Schema of a file kind, for editors and validators.
     ///
     /// Generated from the types orch reads the files with. The repository
@@ -116,6 +128,7 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
         Command::Run(cmd) => run::execute(cmd, &repo()?, ui),
         Command::Gate(cmd) => gate::execute(cmd, &repo()?, ui),
         Command::Invocation(cmd) => invocation::execute(cmd, &repo()?, ui),
+        Command::Lint(args) => lint::execute(&args, &repo()?, ui),
         Command::Schema(args) => {
             let kind = args
                 .kind

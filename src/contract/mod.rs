@@ -372,8 +372,18 @@ impl Contract {
 
     /// Parses and checks contract text.
     pub fn parse(repo: &Repo, text: &str, shown: &str) -> Result<Contract> {
-        let raw: RawContract = json::parse(text, shown)?;
-        let top = (1, 1);
+        Self::check(repo, text, shown).map_err(|mut errors| errors.remove(0))
+    }
+
+    /// Parses and checks contract text, collecting every problem (for
+    /// `lint`) instead of stopping at the first. The list is never empty.
+    pub fn check(
+        repo: &Repo,
+        text: &str,
+        shown: &str,
+    ) -> std::result::Result<Contract, Vec<Error>> {
+        let raw: RawContract = json::parse(text, shown).map_err(|e| vec![e])?;
+        let mut errors = Vec::new();
         let mut path_fields: Vec<(&str, &str)> = Vec::new();
         for o in raw
             .required_outputs
@@ -393,13 +403,22 @@ impl Contract {
             path_fields.push(("required_skills path", &s.path));
         }
         for (field, value) in path_fields {
-            check_variables(shown, find_pos(text, value).unwrap_or(top), field, value)?;
+            if let Err(e) =
+                check_variables(shown, find_pos(text, value).unwrap_or((1, 1)), field, value)
+            {
+                errors.push(e);
+            }
         }
-        let validations = raw
-            .validations
-            .iter()
-            .map(|fragment| parse_validation(repo, text, shown, fragment))
-            .collect::<Result<Vec<_>>>()?;
+        let mut validations = Vec::new();
+        for fragment in &raw.validations {
+            match parse_validation(repo, text, shown, fragment) {
+                Ok(v) => validations.push(v),
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         Ok(Contract {
             gate: raw.gate,
             name: raw.name,

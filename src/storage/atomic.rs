@@ -12,9 +12,16 @@ pub const TEMP_PREFIX: &str = ".orch-tmp-";
 
 /// Atomically replaces `path` with `bytes`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "path has no parent directory")
-    })?;
+    let dir = match path.parent() {
+        Some(p) if p.as_os_str().is_empty() => Path::new("."),
+        Some(p) => p,
+        None => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "path has no parent directory",
+            ));
+        }
+    };
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
@@ -67,6 +74,16 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec!["RUN.json"]);
+    }
+
+    #[test]
+    fn a_bare_file_name_is_written_in_the_current_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.xml");
+        // A bare name has an empty parent; it means the current directory.
+        assert_eq!(Path::new("out.xml").parent(), Some(Path::new("")));
+        write_atomic(&target, b"x").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"x");
     }
 
     #[test]

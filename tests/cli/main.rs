@@ -7,6 +7,7 @@ mod concurrency;
 mod errors;
 mod gate;
 mod invocation;
+mod lint;
 mod pipeline;
 mod plugins;
 mod quickstart;
