@@ -19,14 +19,14 @@ pub enum Error {
         hints: Vec<String>,
     },
     /// A file that could not be read.
-    #[error("cannot read `{path}`: {source}")]
+    #[error("cannot read `{path}`: {}", crate::repo::io_reason(source))]
     Read {
         path: String,
         #[source]
         source: io::Error,
     },
     /// A file or directory that could not be written.
-    #[error("cannot write `{path}`: {source}")]
+    #[error("cannot write `{path}`: {}", crate::repo::io_reason(source))]
     Write {
         path: String,
         #[source]

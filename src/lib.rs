@@ -14,6 +14,7 @@ pub mod error;
 pub mod exec;
 pub mod exit;
 pub mod hash;
+pub mod hashcache;
 pub mod interrupt;
 pub mod json;
 pub mod lease;
@@ -28,6 +29,7 @@ pub mod schema;
 pub mod storage;
 pub mod ui;
 pub mod validate;
+pub mod verify;
 pub mod workflow;
 
 use clap::Parser;

@@ -173,6 +173,17 @@ impl Repo {
             .unwrap_or_else(|| path.display().to_string())
     }
 
+    /// The git directory (`.git`, or where a worktree's `.git` file points).
+    pub fn git_dir(&self) -> Option<PathBuf> {
+        let dot_git = self.root.join(".git");
+        if dot_git.is_dir() {
+            return Some(dot_git);
+        }
+        let text = std::fs::read_to_string(&dot_git).ok()?;
+        let target = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?.trim();
+        Some(self.root.join(target))
+    }
+
     /// Creates a directory (and parents) inside the repository.
     pub fn create_dir_all(&self, path: &Path) -> Result<()> {
         std::fs::create_dir_all(path).map_err(|e| Error::write(self.display(path), e))

@@ -8,6 +8,7 @@ pub mod invocation;
 pub mod lint;
 pub mod pipeline;
 pub mod run;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -84,6 +85,15 @@ pub enum Command {
     Gate(gate::GateCommand),
     /// Record agent invocations against a gate's attempt.
     Invocation(invocation::InvocationCommand),
+    /// Check that committed run records still tell the truth about the tree.
+    ///
+    /// For each run: the record parses and agrees with itself; every output
+    /// recorded for a passed gate still has its SHA-256 (else it is
+    /// "modified" or "missing"); each passed gate's contract still passes
+    /// (a contract that changed since is reported); a gate whose evidence
+    /// came from an earlier gate's outputs that changed since is "stale".
+    /// Exits 0 when everything holds, 1 when anything does not.
+    Verify(verify::VerifyArgs),
     /// Check workflows, contracts, prompt templates, skills and validator
     /// plugins for problems before a run trips over them.
     ///
@@ -129,6 +139,7 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
         Command::Gate(cmd) => gate::execute(cmd, &repo()?, ui),
         Command::Invocation(cmd) => invocation::execute(cmd, &repo()?, ui),
         Command::Lint(args) => lint::execute(&args, &repo()?, ui),
+        Command::Verify(args) => verify::execute(&args, &repo()?, ui),
         Command::Schema(args) => {
             let kind = args
                 .kind

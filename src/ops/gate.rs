@@ -211,6 +211,7 @@ pub fn evaluate_for_run(
         vars: &vars,
         depth: run.depth,
         offline,
+        hash_outputs: true,
     };
     let evaluation = validate::evaluate(&contract, &ctx)?;
     Ok(Evaluated {
@@ -406,6 +407,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions) -> Result<(Contract, Evaluation)>
         vars: &vars,
         depth: opts.depth,
         offline: opts.offline,
+        hash_outputs: true,
     };
     let evaluation = validate::evaluate(&contract, &ctx)?;
     Ok((contract, evaluation))

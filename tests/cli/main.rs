@@ -15,3 +15,4 @@ mod run;
 mod schema;
 mod url;
 mod validations;
+mod verify;

@@ -1,0 +1,48 @@
+//! `orch verify`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use clap::builder::FalseyValueParser;
+
+use super::findings::{FormatArg, emit};
+use crate::error::Result;
+use crate::repo::Repo;
+use crate::ui::Ui;
+use crate::{env, verify};
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Verify this run (id, or unique prefix or suffix); repeat for several.
+    #[arg(long = "run", value_name = "ID")]
+    pub runs: Vec<String>,
+    /// Verify every run (the default when no --run is given).
+    #[arg(long, conflicts_with = "runs")]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Skip url_reachable checks when re-running contracts.
+    #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
+    pub offline: bool,
+    /// Hash every file, ignoring (and not updating) the stat cache in .git/orch/.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
+    let opts = verify::Options {
+        runs: if args.all {
+            Vec::new()
+        } else {
+            args.runs.clone()
+        },
+        offline: args.offline,
+        cache: !args.no_cache,
+    };
+    let doc = verify::verify(repo, &opts)?;
+    emit(&doc, args.format, args.output.as_ref(), ui)
+}

@@ -1,0 +1,653 @@
+//! `orch verify`: does each committed record still tell the truth about the
+//! working tree? For every run: the record parses and agrees with itself
+//! (gate statuses, attempt files); every output recorded for a passed gate
+//! still has its recorded SHA-256 (else it is *modified* or *missing*);
+//! each passed gate's contract still passes today (and a contract that
+//! changed since is reported); and a gate whose evidence was built on an
+//! earlier gate's outputs that have since changed is *stale*.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::contract::Contract;
+use crate::contract::template::Vars;
+use crate::error::{Error, Result};
+use crate::hashcache::{HashCache, Stamp};
+use crate::record::store::Store;
+use crate::record::{
+    Attempt, AttemptStatus, FORMAT_VERSION, GateRecord, GateStatus, RunRecord, RunStatus,
+};
+use crate::repo::Repo;
+use crate::report::findings::{Case, Document, Finding, Group, Level};
+use crate::storage::{atomic, layout};
+use crate::validate::{self, Context};
+use crate::workflow::LoadedWorkflow;
+use crate::{hash, json, par};
+
+/// `orch verify`.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Run ids, prefixes or suffixes; empty means every run.
+    pub runs: Vec<String>,
+    pub offline: bool,
+    /// Use (and refresh) the stat cache.
+    pub cache: bool,
+}
+
+/// A recorded output as it is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Now {
+    Hash(String),
+    Missing,
+    /// The recorded path is not one orch may read (absolute, escaping, a symlink out).
+    Unsafe(String),
+}
+
+struct Loaded {
+    id: String,
+    /// The record, and RUN.json as raw JSON (attempt files are compared to it).
+    record: std::result::Result<(RunRecord, Value), Error>,
+}
+
+pub fn verify(repo: &Repo, opts: &Options) -> Result<Document> {
+    let store = Store::new(repo);
+    let ids = if opts.runs.is_empty() {
+        store.ids()?
+    } else {
+        let mut ids: Vec<String> = opts
+            .runs
+            .iter()
+            .map(|q| store.resolve(q))
+            .collect::<Result<_>>()?;
+        ids.dedup();
+        ids
+    };
+    let loaded = par::map_with(&ids, || (), |(), id| load(repo, id));
+
+    // Every recorded output, hashed once (through the stat cache).
+    let mut cache = if opts.cache {
+        HashCache::load(repo)
+    } else {
+        HashCache::disabled()
+    };
+    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    for l in &loaded {
+        if let Ok((run, _)) = &l.record {
+            for g in &run.gates {
+                for a in g
+                    .attempts
+                    .iter()
+                    .filter(|a| a.status == AttemptStatus::Pass)
+                {
+                    wanted.extend(
+                        a.artifacts
+                            .iter()
+                            .filter(|x| x.sha256.is_some())
+                            .map(|x| resolve(&run.workflow, &x.path)),
+                    );
+                }
+            }
+        }
+    }
+    let now = current_hashes(repo, &wanted, &mut cache);
+    if opts.cache {
+        cache.save();
+    }
+
+    let contracts = load_contracts(repo, &loaded);
+    let groups = par::map_with(
+        &loaded,
+        || (),
+        |(), l| check_run(repo, l, &now, &contracts, opts),
+    );
+    Ok(Document::new("verify", groups))
+}
+
+fn load(repo: &Repo, id: &str) -> Loaded {
+    let rel = layout::run_json(id);
+    let record = std::fs::read_to_string(repo.join(&rel))
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::input(format!("run `{id}` has no record: `{rel}` is missing"))
+            } else {
+                Error::read(&rel, e)
+            }
+        })
+        .and_then(|text| {
+            let value: Value = json::parse(&text, &rel)?;
+            let run = RunRecord::deserialize(&value).map_err(|_| {
+                // Reparse from text for the position of the problem.
+                json::parse::<RunRecord>(&text, &rel)
+                    .err()
+                    .unwrap_or_else(|| Error::input(format!("{rel}: not a run record")))
+            })?;
+            Ok((run, value))
+        });
+    Loaded {
+        id: id.to_string(),
+        record,
+    }
+}
+
+/// A recorded path, with the Node runner's `{artifact_path}`-style templates resolved.
+fn resolve(wf: &crate::record::WorkflowRef, path: &str) -> String {
+    if path.contains('{') {
+        path.replace("{artifact_path}", &wf.artifact_path)
+            .replace("{slug}", &wf.slug)
+    } else {
+        path.to_string()
+    }
+}
+
+fn current_hashes(
+    repo: &Repo,
+    wanted: &BTreeSet<String>,
+    cache: &mut HashCache,
+) -> HashMap<String, Now> {
+    let mut now = HashMap::new();
+    let mut to_hash: Vec<(String, PathBuf, Stamp)> = Vec::new();
+    for rel in wanted {
+        match repo.contain(rel) {
+            Err(e) => {
+                now.insert(rel.clone(), Now::Unsafe(e.to_string()));
+            }
+            Ok(p) => match std::fs::metadata(&p.abs) {
+                Ok(meta) if meta.is_file() => {
+                    let stamp = Stamp::of(&meta);
+                    match cache.get(rel, stamp) {
+                        Some(sha) => {
+                            now.insert(rel.clone(), Now::Hash(sha.to_string()));
+                        }
+                        None => to_hash.push((rel.clone(), p.abs, stamp)),
+                    }
+                }
+                _ => {
+                    now.insert(rel.clone(), Now::Missing);
+                }
+            },
+        }
+    }
+    let paths: Vec<PathBuf> = to_hash.iter().map(|(_, p, _)| p.clone()).collect();
+    for ((rel, _, stamp), result) in to_hash.into_iter().zip(hash::files(&paths)) {
+        match result {
+            Ok(sha) => {
+                cache.put(&rel, stamp, &sha);
+                now.insert(rel, Now::Hash(sha));
+            }
+            Err(_) => {
+                now.insert(rel, Now::Missing);
+            }
+        }
+    }
+    now
+}
+
+/// The contract each passed gate is judged by now: loaded once per file,
+/// and which file each (run, gate) uses.
+#[derive(Default)]
+struct Contracts {
+    files: BTreeMap<String, std::result::Result<Contract, String>>,
+    by_gate: HashMap<(String, String), String>,
+}
+
+/// The attempt's recorded contract, else the workflow's, else the conventional path.
+fn contract_path(wf: Option<&LoadedWorkflow>, g: &GateRecord, a: &Attempt) -> String {
+    a.contract
+        .as_ref()
+        .map(|c| c.path.clone())
+        .or_else(|| {
+            wf.and_then(|w| w.gate(&g.gate).ok())
+                .map(crate::workflow::WorkflowGate::contract_path)
+        })
+        .unwrap_or_else(|| layout::default_contract(&g.gate))
+}
+
+fn load_contracts(repo: &Repo, loaded: &[Loaded]) -> Contracts {
+    let mut out = Contracts::default();
+    let mut workflows: HashMap<String, Option<LoadedWorkflow>> = HashMap::new();
+    for l in loaded {
+        let Ok((run, _)) = &l.record else { continue };
+        for g in run.gates.iter().filter(|g| g.status == GateStatus::Pass) {
+            let Some(a) = g.latest() else { continue };
+            let wf = if a.contract.is_none() {
+                let key = run
+                    .workflow
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| run.workflow.name.clone());
+                workflows
+                    .entry(key)
+                    .or_insert_with(|| crate::ops::run_workflow(repo, run).ok())
+                    .as_ref()
+            } else {
+                None
+            };
+            let rel = contract_path(wf, g, a);
+            out.files.entry(rel.clone()).or_insert_with(|| {
+                let path = repo.contain(&rel).map_err(|e| e.to_string())?;
+                Contract::load(repo, &path.abs).map_err(|e| e.to_string())
+            });
+            out.by_gate
+                .insert((run.run_id.clone(), g.gate.clone()), rel);
+        }
+    }
+    out
+}
+
+fn check_run(
+    repo: &Repo,
+    l: &Loaded,
+    now: &HashMap<String, Now>,
+    contracts: &Contracts,
+    opts: &Options,
+) -> Group {
+    let (run, raw) = match &l.record {
+        Ok(r) => r,
+        Err(e) => {
+            let mut case = Case::new("record");
+            case.push(Finding::from_error(Level::Error, "unreadable", e));
+            return Group {
+                name: l.id.clone(),
+                description: None,
+                cases: vec![case],
+            };
+        }
+    };
+    let mut cases = vec![check_record(repo, &l.id, run, raw)];
+    for (j, g) in run.gates.iter().enumerate() {
+        cases.push(check_gate(repo, run, j, g, now, contracts, opts));
+    }
+    Group {
+        name: l.id.clone(),
+        description: Some(format!(
+            "{}/{}, {}",
+            run.workflow.name, run.workflow.slug, run.status
+        )),
+        cases,
+    }
+}
+
+/// The record agrees with itself: gate statuses with attempts, attempt
+/// files with RUN.json, the run's status with its gates.
+fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
+    let mut case = Case::new("record");
+    let run_json = layout::run_json(id);
+    let inconsistent = |message: String| {
+        Finding::new(Level::Error, "inconsistent", message).file(run_json.clone())
+    };
+    if run.run_id != id {
+        case.push(inconsistent(format!(
+            "run_id is `{}` but the folder is `{id}`",
+            run.run_id
+        )));
+    }
+    if run.format_version > FORMAT_VERSION {
+        case.push(Finding::new(
+            Level::Warning,
+            "newer_format",
+            format!(
+                "written by a newer orch (format {}); checks may be incomplete",
+                run.format_version
+            ),
+        ));
+    }
+    let raw_gates = raw.get("gates").and_then(Value::as_array);
+    let mut expected_files: BTreeSet<String> = BTreeSet::new();
+    for (gi, g) in run.gates.iter().enumerate() {
+        let latest = g.latest();
+        let agrees = match (&g.status, latest.map(|a| &a.status)) {
+            (GateStatus::NotStarted, None) => true,
+            (GateStatus::NotStarted, Some(_)) | (_, None) => false,
+            (GateStatus::Pass, Some(s)) => *s == AttemptStatus::Pass,
+            (GateStatus::Fail, Some(s)) => *s == AttemptStatus::Fail,
+            (GateStatus::Running, Some(s)) => *s == AttemptStatus::Running,
+            (GateStatus::Blocked, Some(s)) => *s == AttemptStatus::Blocked,
+            (GateStatus::Interrupted, Some(s)) => *s == AttemptStatus::Interrupted,
+            (GateStatus::Other(_), _) => true,
+        };
+        if !agrees {
+            let what = latest.map_or_else(
+                || "no attempts".to_string(),
+                |a| format!("its latest attempt ({}) is {}", a.attempt, a.status),
+            );
+            case.push(inconsistent(format!(
+                "gate {} is {} but {what}",
+                g.gate, g.status
+            )));
+        }
+        let mut numbers: Vec<u32> = g.attempts.iter().map(|a| a.attempt).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        if numbers.len() != g.attempts.len() {
+            case.push(inconsistent(format!(
+                "gate {} has two attempts with the same number",
+                g.gate
+            )));
+        }
+        for (ai, a) in g.attempts.iter().enumerate() {
+            let rel = layout::attempt_file(id, &g.gate, a.attempt);
+            expected_files.insert(rel.clone());
+            let inline = raw_gates
+                .and_then(|gs| gs.get(gi))
+                .and_then(|g| g["attempts"].get(ai));
+            match std::fs::read_to_string(repo.join(&rel)) {
+                Err(_) => case.push(
+                    Finding::new(
+                        Level::Error,
+                        "inconsistent",
+                        format!("{} attempt {} has no attempt file", g.gate, a.attempt),
+                    )
+                    .file(rel),
+                ),
+                Ok(text) => match serde_json::from_str::<Value>(&text) {
+                    Err(e) => case.push(Finding::from_error(
+                        Level::Error,
+                        "unreadable",
+                        &json::from_serde(&e, &rel, (1, 1)),
+                    )),
+                    Ok(mut file) => {
+                        if let Some(obj) = file.as_object_mut() {
+                            obj.remove("format_version");
+                        }
+                        if let Some(inline) = inline.filter(|i| **i != file) {
+                            let differing = differing_keys(inline, &file);
+                            case.push(
+                                Finding::new(
+                                    Level::Error,
+                                    "inconsistent",
+                                    format!(
+                                        "{} attempt {}: the attempt file and RUN.json differ in {}",
+                                        g.gate,
+                                        a.attempt,
+                                        differing.join(", ")
+                                    ),
+                                )
+                                .file(rel),
+                            );
+                        }
+                    }
+                },
+            }
+        }
+    }
+    for file in attempt_files(repo, id) {
+        if !expected_files.contains(&file) {
+            case.push(
+                Finding::new(
+                    Level::Error,
+                    "inconsistent",
+                    "an attempt file with no attempt in RUN.json",
+                )
+                .file(file),
+            );
+        }
+    }
+    if run.status == RunStatus::Passed {
+        for g in run
+            .gates
+            .iter()
+            .filter(|g| g.blocking.unwrap_or(true) && g.status != GateStatus::Pass)
+        {
+            case.push(inconsistent(format!(
+                "the run is PASSED but blocking gate {} is {}",
+                g.gate, g.status
+            )));
+        }
+    }
+    let record_dir = repo.join(&layout::record_dir(id));
+    if let Ok(entries) = std::fs::read_dir(&record_dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(atomic::TEMP_PREFIX) {
+                case.push(
+                    Finding::new(
+                        Level::Warning,
+                        "temp_file",
+                        "a temporary file from an interrupted write",
+                    )
+                    .file(format!("{}/{name}", layout::record_dir(id)))
+                    .hint("the next orch write to this run removes it; it must not be committed"),
+                );
+            }
+        }
+    }
+    case
+}
+
+fn differing_keys(a: &Value, b: &Value) -> Vec<String> {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return vec!["content".into()];
+    };
+    let mut keys: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.iter().map(|k| format!("`{k}`")).collect()
+}
+
+fn attempt_files(repo: &Repo, id: &str) -> Vec<String> {
+    let gates_dir = format!("{}/gates", layout::record_dir(id));
+    let Ok(gates) = std::fs::read_dir(repo.join(&gates_dir)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for g in gates.flatten().filter(|g| g.path().is_dir()) {
+        let gate = g.file_name().to_string_lossy().into_owned();
+        for f in std::fs::read_dir(g.path()).into_iter().flatten().flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            let is_attempt = name
+                .strip_prefix("attempt-")
+                .and_then(|n| n.strip_suffix(".json"))
+                .is_some_and(|n| n.parse::<u32>().is_ok());
+            if is_attempt {
+                out.push(format!("{gates_dir}/{gate}/{name}"));
+            }
+        }
+    }
+    out
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+fn check_gate(
+    repo: &Repo,
+    run: &RunRecord,
+    j: usize,
+    g: &GateRecord,
+    now: &HashMap<String, Now>,
+    contracts: &Contracts,
+    opts: &Options,
+) -> Case {
+    let name = match &g.name {
+        Some(n) => format!("{} {n}", g.gate),
+        None => g.gate.clone(),
+    };
+    if g.status != GateStatus::Pass {
+        return Case::skipped(
+            name,
+            format!("not passed ({}); nothing to verify", g.status),
+        );
+    }
+    let Some(a) = g
+        .attempts
+        .iter()
+        .filter(|a| a.status == AttemptStatus::Pass)
+        .max_by_key(|a| a.attempt)
+    else {
+        return Case::skipped(name, "no passed attempt to verify");
+    };
+    let mut case = Case::new(name);
+    // The outputs it recorded.
+    for x in &a.artifacts {
+        let Some(recorded) = &x.sha256 else { continue };
+        let path = resolve(&run.workflow, &x.path);
+        match now.get(&path) {
+            Some(Now::Hash(current)) if current == recorded => {}
+            Some(Now::Hash(current)) => case.push(
+                Finding::new(
+                    Level::Error,
+                    "modified",
+                    format!(
+                        "{path} changed since {} passed (recorded {}, now {})",
+                        g.gate,
+                        short(recorded),
+                        short(current)
+                    ),
+                )
+                .file(path.clone()),
+            ),
+            Some(Now::Unsafe(why)) => {
+                case.push(Finding::new(
+                    Level::Error,
+                    "unsafe_path",
+                    format!("recorded output {why}"),
+                ));
+            }
+            Some(Now::Missing) | None => case.push(
+                Finding::new(
+                    Level::Error,
+                    "missing",
+                    format!("{path} was recorded by {} and no longer exists", g.gate),
+                )
+                .file(path.clone()),
+            ),
+        }
+    }
+    // Its contract, today.
+    let rel = contracts
+        .by_gate
+        .get(&(run.run_id.clone(), g.gate.clone()))
+        .cloned()
+        .unwrap_or_else(|| contract_path(None, g, a));
+    match contracts.files.get(&rel) {
+        None | Some(Err(_)) => {
+            let why = contracts
+                .files
+                .get(&rel)
+                .and_then(|c| c.as_ref().err())
+                .cloned()
+                .unwrap_or_else(|| "not found".into());
+            case.push(
+                Finding::new(
+                    Level::Error,
+                    "contract_unloadable",
+                    format!("the contract {rel} cannot be loaded: {why}"),
+                )
+                .file(rel.clone()),
+            );
+        }
+        Some(Ok(contract)) => {
+            if let Some(recorded) = &a.contract
+                && recorded.sha256 != contract.sha256
+            {
+                case.push(
+                    Finding::new(
+                        Level::Warning,
+                        "contract_changed",
+                        format!(
+                            "the contract changed since {} passed (recorded {}, now {})",
+                            g.gate,
+                            short(&recorded.sha256),
+                            short(&contract.sha256)
+                        ),
+                    )
+                    .file(rel.clone()),
+                );
+            }
+            let vars = match repo.contain(&run.workflow.artifact_path) {
+                Ok(p) => Vars::new(repo, &run.workflow.slug, &p.rel),
+                Err(e) => {
+                    case.push(Finding::new(
+                        Level::Error,
+                        "unsafe_path",
+                        format!("artifact path: {e}"),
+                    ));
+                    return case;
+                }
+            };
+            let ctx = Context {
+                repo,
+                vars: &vars,
+                depth: a.depth.unwrap_or(run.depth),
+                offline: opts.offline,
+                hash_outputs: false,
+            };
+            match validate::evaluate(contract, &ctx) {
+                Ok(ev) if ev.passed => {}
+                Ok(ev) => case.push(
+                    Finding::new(
+                        Level::Error,
+                        "contract_failing",
+                        format!(
+                            "the contract no longer passes: {}",
+                            ev.failure_reason.unwrap_or_default()
+                        ),
+                    )
+                    .file(rel.clone()),
+                ),
+                Err(e) => case.push(Finding::from_error(Level::Error, "contract_failing", &e)),
+            }
+        }
+    }
+    // Staleness: an earlier gate's outputs, as this gate saw them, changed since.
+    let passed_at = a.finished_at.as_deref().unwrap_or(&a.started_at);
+    for earlier in &run.gates[..j] {
+        let seen = earlier
+            .attempts
+            .iter()
+            .filter(|e| e.status == AttemptStatus::Pass)
+            .filter(|e| {
+                e.finished_at
+                    .as_deref()
+                    .is_some_and(|t| before_or_at(t, passed_at))
+            })
+            .max_by_key(|e| e.attempt);
+        let Some(seen) = seen else { continue };
+        let changed: Vec<String> = seen
+            .artifacts
+            .iter()
+            .filter_map(|x| {
+                let recorded = x.sha256.as_ref()?;
+                let path = resolve(&run.workflow, &x.path);
+                match now.get(&path) {
+                    Some(Now::Hash(current)) if current == recorded => None,
+                    _ => Some(path),
+                }
+            })
+            .collect();
+        if let Some(first) = changed.first() {
+            let more = match changed.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            case.push(
+                Finding::new(
+                    Level::Error,
+                    "stale",
+                    format!(
+                        "{} is stale: {} output {first} changed since {} passed{more}",
+                        g.gate, earlier.gate, g.gate
+                    ),
+                )
+                .file(first.clone()),
+            );
+        }
+    }
+    case
+}
+
+fn before_or_at(a: &str, b: &str) -> bool {
+    match (crate::clock::parse(a), crate::clock::parse(b)) {
+        (Some(a), Some(b)) => a <= b,
+        _ => a <= b,
+    }
+}
