@@ -2,7 +2,10 @@
 """Clone one real run record into N runs (unique ids, spread start times,
 mixed statuses), so `orch run list` can be measured over realistic data.
 
-usage: clone_runs.py TEMPLATE_RUN_DIR RUNS_DIR N
+usage: clone_runs.py TEMPLATE_RUN_DIR RUNS_DIR N [ARTIFACT_DIR REPO_ROOT]
+
+With ARTIFACT_DIR (the template's repo-relative artifact path), every clone
+gets its own copy of the artifacts, and its record points at them.
 """
 import json
 import os
@@ -12,6 +15,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 template_dir, runs_dir, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+artifact_dir = sys.argv[4] if len(sys.argv) > 5 else None
+repo_root = sys.argv[5] if len(sys.argv) > 5 else None
 template_id = os.path.basename(template_dir.rstrip("/"))
 record = open(os.path.join(template_dir, "record", "RUN.json")).read()
 attempts = []
@@ -31,6 +36,10 @@ for i in range(count):
     run_id = f"run_{stamp}_{slug}_{rng.randrange(36**6):06x}"[:len(f"run_{stamp}_{slug}_") + 6]
     status = rng.choice(statuses)
     text = record.replace(template_id, run_id)
+    if artifact_dir:
+        mine = f"{artifact_dir}-{i:05d}"
+        text = text.replace(f'"{artifact_dir}/', f'"{mine}/').replace(f'"{artifact_dir}"', f'"{mine}"')
+        shutil.copytree(os.path.join(repo_root, artifact_dir), os.path.join(repo_root, mine))
     data = json.loads(text)
     data["status"] = status
     data["workflow"]["slug"] = slug
@@ -44,5 +53,8 @@ for i in range(count):
     for rel, content in attempts:
         path = os.path.join(out, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        content = content.replace(template_id, run_id)
+        if artifact_dir:
+            content = content.replace(f'"{artifact_dir}/', f'"{mine}/').replace(f'"{artifact_dir}"', f'"{mine}"')
         with open(path, "w") as fh:
-            fh.write(content.replace(template_id, run_id))
+            fh.write(content)

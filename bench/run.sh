@@ -8,6 +8,9 @@
 #                           against `openssl dgst -sha256` over the same files
 #   bench/run.sh pipeline   `orch run` of 20 gates, an agent that exits at once,
 #                           ten checks per gate on small files
+#   bench/run.sh verify     `orch verify --all` over 1,000 runs with 10 small
+#                           recorded artifacts each (cold and with the stat
+#                           cache), and over 1 GiB of recorded artifacts
 #
 # Needs: cargo, git, python3, hyperfine (apt-get install hyperfine), openssl,
 # GNU time (/usr/bin/time). Scratch data goes to $BENCH_DIR (default: a temp dir).
@@ -182,11 +185,49 @@ PY
     cd "$root"
 }
 
+verify() {
+    local repo=$work/verify
+    new_repo "$repo"
+    mkdir -p "$repo/orchestration/workflows" "$repo/orchestration/gates/contracts" "$repo/out/template"
+    cat >"$repo/orchestration/workflows/bench.json" <<'JSON'
+{"workflow": "bench", "default_artifact_path": "out/template", "gates": [{"gate": "V1", "name": "Ten outputs"}]}
+JSON
+    cat >"$repo/orchestration/gates/contracts/V1.contract.json" <<'JSON'
+{"gate": "V1", "required_outputs": {"all_of": [{"path": "{artifact_path}"}]},
+ "validations": [{"type": "min_file_count", "target": "{artifact_path}", "pattern": "*.md", "thresholds": {"quick": 10, "standard": 10, "deep": 10}},
+                 {"type": "contains_text", "target": "{artifact_path}/f0.md", "patterns": ["output"]}]}
+JSON
+    for i in 0 1 2 3 4 5 6 7 8 9; do printf '# output %s\n%s\n' "$i" "$(head -c 2000 /dev/zero | tr '\0' x)" >"$repo/out/template/f$i.md"; done
+    (cd "$repo" && "$orch" run bench --slug template --agent-cmd true >/dev/null 2>&1)
+    local template
+    template=$(ls -d "$repo"/orchestration/runs/*)
+    local runs=$work/verify-runs
+    rm -rf "$runs" && mkdir -p "$runs"
+    mv "$template" "$runs/"
+    python3 "$root/bench/clone_runs.py" "$runs/$(basename "$template")" "$repo/orchestration/runs" 1000 out/template "$repo"
+    echo "== orch verify --all: 1,000 runs x 10 recorded artifacts ($(find "$repo/out" -type f | wc -l) files)"
+    (cd "$repo" && hyperfine -N --warmup 1 --runs 10 --export-json "$work/verify-cold.json" "$orch verify --all --no-cache --offline" >/dev/null)
+    echo "no cache (every file hashed): median $(median_ms "$work/verify-cold.json")"
+    (cd "$repo" && "$orch" verify --all --offline >/dev/null && sleep 1 && "$orch" verify --all --offline >/dev/null)
+    (cd "$repo" && hyperfine -N --warmup 1 --runs 10 --export-json "$work/verify-warm.json" "$orch verify --all --offline" >/dev/null)
+    echo "with the stat cache:          median $(median_ms "$work/verify-warm.json")"
+    if [ -d "$work/hash/orchestration/runs" ]; then
+        echo "== orch verify over 1 GiB of recorded artifacts (1,000 x 1 MiB; from bench/run.sh hash)"
+        (cd "$work/hash" && cat data/* >/dev/null && hyperfine -N --warmup 1 --runs 5 --export-json "$work/verify-gib.json" "$orch verify --all --no-cache" >/dev/null)
+        python3 - "$work/verify-gib.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(f"no cache: median {r['median']*1000:.0f} ms = {1/r['median']:.2f} GiB/s")
+PY
+    fi
+}
+
 case "${1:-all}" in
     startup) startup ;;
     list) list ;;
     hash) hash ;;
     pipeline) pipeline ;;
-    all) startup; list; hash; pipeline ;;
-    *) echo "usage: bench/run.sh [startup|list|hash|pipeline|all]" >&2; exit 2 ;;
+    verify) verify ;;
+    all) startup; list; hash; pipeline; verify ;;
+    *) echo "usage: bench/run.sh [startup|list|hash|pipeline|verify|all]" >&2; exit 2 ;;
 esac
