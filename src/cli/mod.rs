@@ -104,11 +104,33 @@ pub enum Command {
     /// executable. Warnings: unknown keys, thresholds that miss a depth,
     /// references orch cannot check. Exits 1 when there is an error.
     Lint(lint::LintArgs),
+    /// Install git hooks: a pre-commit hook that runs `orch lint` and
+    /// `orch verify` on the runs a commit touches.
+    Hooks(HooksArgs),
     /// Print the JSON Schema of a file kind, for editors and validators.
     ///
     /// Generated from the types orch reads the files with. The repository
     /// keeps copies in orchestration/schemas/ (see README, "Editor support").
     Schema(SchemaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HooksArgs {
+    #[command(subcommand)]
+    pub action: HooksAction,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum HooksAction {
+    /// Install the pre-commit hook (in .git/hooks, or core.hooksPath).
+    ///
+    /// The hook lints the orchestration sources and verifies only the runs
+    /// whose records are staged. A hook orch did not write is left alone.
+    Install {
+        /// Replace an existing pre-commit hook that orch did not write.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -140,6 +162,17 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
         Command::Invocation(cmd) => invocation::execute(cmd, &repo()?, ui),
         Command::Lint(args) => lint::execute(&args, &repo()?, ui),
         Command::Verify(args) => verify::execute(&args, &repo()?, ui),
+        Command::Hooks(args) => {
+            let repo = repo()?;
+            let HooksAction::Install { force } = args.action;
+            let (verb, path) = match crate::hooks::install(&repo, force)? {
+                crate::hooks::Installed::Created(p) => ("installed", p),
+                crate::hooks::Installed::Updated(p) => ("updated", p),
+            };
+            ui.line(&format!("{verb} {}", repo.display(&path)));
+            ui.note("before each commit it runs `orch lint` and `orch verify` on the staged runs (skip once: git commit --no-verify)");
+            Ok(crate::exit::SUCCESS)
+        }
         Command::Schema(args) => {
             let kind = args
                 .kind

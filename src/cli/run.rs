@@ -50,6 +50,14 @@ pub enum RunAction {
     /// A gate a person was doing is validated first. A run whose previous
     /// owner is gone (its lease is stale) is taken over.
     Resume(super::pipeline::ResumeArgs),
+    /// Show what changed in run records since a git revision, for review.
+    ///
+    /// Compares RUN.json in the working tree with the same file at --since
+    /// (default HEAD; in a pull request, its base): gates that changed
+    /// status, new attempts and why they failed, outputs whose hashes
+    /// changed, invocations added. Without --run, every run the change
+    /// touches.
+    Diff(DiffArgs),
     /// Complete a run: set its final status and finished_at.
     ///
     /// Without --status the run PASSED if every blocking gate passed, else
@@ -100,6 +108,19 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Only this run (id, or unique prefix or suffix).
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+    /// The revision to compare with: a commit, branch or tag.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub since: String,
+    /// Print the changes as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 #[value(rename_all = "UPPER")]
 pub enum FinalStatus {
@@ -129,6 +150,15 @@ pub fn execute(cmd: RunCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
         Some(RunAction::Show(args)) => show(&args, repo, ui),
         Some(RunAction::Resume(args)) => super::pipeline::resume(&args, repo, ui),
         Some(RunAction::Complete(args)) => complete(&args, repo, ui),
+        Some(RunAction::Diff(args)) => {
+            let review = crate::review::diff(repo, args.run.as_deref(), &args.since)?;
+            if args.json {
+                ui.out(&json::to_pretty_string(&review));
+            } else {
+                ui.out(&crate::ui::sanitize(&crate::review::render(&review)));
+            }
+            Ok(exit::SUCCESS)
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod lint;
 mod pipeline;
 mod plugins;
 mod quickstart;
+mod review;
 mod run;
 mod schema;
 mod url;

@@ -1,0 +1,90 @@
+//! `orch hooks install`: a git pre-commit hook that lints the orchestration
+//! sources and verifies the runs a commit touches, so a broken contract or
+//! a record that no longer matches its outputs never reaches a pull request.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::error::{Error, Result};
+use crate::repo::Repo;
+use crate::storage::layout;
+
+/// Marks hooks orch wrote, so it can update its own and leave others alone.
+pub const MARKER: &str = "# installed by `orch hooks install`";
+
+/// Where git looks for hooks (honours core.hooksPath and worktrees).
+fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
+    let out = Command::new("git")
+        .args(["rev-parse", "--git-path", "hooks"])
+        .current_dir(repo.root())
+        .output()
+        .map_err(|e| Error::input(format!("cannot run git: {}", crate::repo::io_reason(&e))))?;
+    if !out.status.success() {
+        return Err(Error::input("cannot find the git hooks folder")
+            .hint("run this inside a git work tree"));
+    }
+    let rel = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Ok(repo.root().join(rel))
+}
+
+/// The hook: lint everything (fast), then verify only the runs whose
+/// records are staged. `orch` is found on PATH, else at the path of the
+/// orch that installed the hook.
+fn script(orch: &str) -> String {
+    format!(
+        r#"#!/bin/sh
+{MARKER}
+# Lints orch's sources and verifies the run records this commit touches.
+# Skip once with `git commit --no-verify`; remove by deleting this file.
+ORCH=${{ORCH:-orch}}
+command -v "$ORCH" >/dev/null 2>&1 || ORCH='{orch}'
+"$ORCH" lint || exit 1
+runs=$(git diff --cached --name-only --diff-filter=ACMR -- '{runs}/' \
+  | sed -n 's#^{runs}/\([^/]*\)/record/.*#\1#p' | sort -u)
+[ -z "$runs" ] && exit 0
+set --
+for run in $runs; do set -- "$@" --run "$run"; done
+exec "$ORCH" verify "$@"
+"#,
+        runs = layout::RUNS_DIR
+    )
+}
+
+/// What `install` did.
+pub enum Installed {
+    Created(PathBuf),
+    Updated(PathBuf),
+}
+
+/// Installs the pre-commit hook. An existing hook orch did not write is
+/// left alone unless `force`.
+pub fn install(repo: &Repo, force: bool) -> Result<Installed> {
+    let dir = hooks_dir(repo)?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::write(dir.display(), e))?;
+    let path = dir.join("pre-commit");
+    let existing = std::fs::read_to_string(&path).ok();
+    if let Some(text) = &existing
+        && !text.contains(MARKER)
+        && !force
+    {
+        return Err(Error::conflict(format!("{} already exists and was not written by orch", repo.display(&path)))
+            .hint("add `orch lint && orch verify` to it yourself, or replace it with `orch hooks install --force`"));
+    }
+    let orch = std::env::current_exe().ok().map_or_else(
+        || "orch".to_string(),
+        |p| p.display().to_string().replace('\'', "'\\''"),
+    );
+    crate::storage::write_atomic(&path, script(&orch).as_bytes())
+        .map_err(|e| Error::write(path.display(), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::write(path.display(), e))?;
+    }
+    Ok(if existing.is_some() {
+        Installed::Updated(path)
+    } else {
+        Installed::Created(path)
+    })
+}
