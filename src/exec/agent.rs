@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::process::Exit;
+use super::process::{Exit, exit_of, stop_group};
 use super::signal;
 use crate::interrupt;
 
@@ -295,39 +295,6 @@ fn copy_capped(
         );
     }
     Stream { total, dropped }
-}
-
-/// SIGTERM to the group, SIGKILL after the grace period; returns how the agent ended.
-fn stop_group(child: &mut std::process::Child, pgid: u32, grace: Duration) -> Exit {
-    #[cfg(unix)]
-    signal::kill_group(pgid, signal::TERM);
-    let until = Instant::now() + grace;
-    while Instant::now() < until {
-        if let Ok(Some(status)) = child.try_wait() {
-            #[cfg(unix)]
-            signal::kill_group(pgid, signal::KILL);
-            return exit_of(status);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    #[cfg(unix)]
-    signal::kill_group(pgid, signal::KILL);
-    let _ = child.kill();
-    child.wait().map_or(Exit::Code(-1), exit_of)
-}
-
-fn exit_of(status: std::process::ExitStatus) -> Exit {
-    if let Some(code) = status.code() {
-        return Exit::Code(code);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return Exit::Signal(sig);
-        }
-    }
-    Exit::Code(-1)
 }
 
 #[cfg(all(test, unix))]

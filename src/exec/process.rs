@@ -163,7 +163,7 @@ pub fn run(spec: &Spec) -> Outcome {
         }
         let now = Instant::now();
         if now >= deadline {
-            stop_group(&mut child, pgid);
+            stop_group(&mut child, pgid, GRACE);
             break Exit::TimedOut;
         }
         std::thread::sleep(delay.min(deadline - now));
@@ -202,26 +202,27 @@ pub fn run(spec: &Spec) -> Outcome {
     }
 }
 
-/// SIGTERM to the group, then SIGKILL if it has not gone after the grace period.
-fn stop_group(child: &mut std::process::Child, pgid: u32) {
+/// SIGTERM to the process group, SIGKILL after `grace`; returns how the
+/// process ended. Shared by every runner of other programs.
+pub(super) fn stop_group(child: &mut std::process::Child, pgid: u32, grace: Duration) -> Exit {
     #[cfg(unix)]
-    {
-        signal::kill_group(pgid, signal::TERM);
-        let until = Instant::now() + GRACE;
-        while Instant::now() < until {
-            if let Ok(Some(_)) = child.try_wait() {
-                signal::kill_group(pgid, signal::KILL);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+    signal::kill_group(pgid, signal::TERM);
+    let until = Instant::now() + grace;
+    while Instant::now() < until {
+        if let Ok(Some(status)) = child.try_wait() {
+            #[cfg(unix)]
+            signal::kill_group(pgid, signal::KILL);
+            return exit_of(status);
         }
-        signal::kill_group(pgid, signal::KILL);
+        std::thread::sleep(Duration::from_millis(10));
     }
+    #[cfg(unix)]
+    signal::kill_group(pgid, signal::KILL);
     let _ = child.kill();
-    let _ = child.wait();
+    child.wait().map_or(Exit::Code(-1), exit_of)
 }
 
-fn exit_of(status: std::process::ExitStatus) -> Exit {
+pub(super) fn exit_of(status: std::process::ExitStatus) -> Exit {
     if let Some(code) = status.code() {
         return Exit::Code(code);
     }
