@@ -62,6 +62,8 @@ impl Stamp {
 pub struct HashCache {
     path: Option<PathBuf>,
     file: File,
+    /// Whether `put` changed anything (an unchanged cache is not rewritten).
+    dirty: bool,
 }
 
 impl HashCache {
@@ -77,7 +79,11 @@ impl HashCache {
             .and_then(|bytes| serde_json::from_slice::<File>(&bytes).ok())
             .filter(|f| f.version == VERSION)
             .unwrap_or_default();
-        HashCache { path, file }
+        HashCache {
+            path,
+            file,
+            dirty: false,
+        }
     }
 
     /// A cache that is neither read nor written (`--no-cache`).
@@ -85,6 +91,7 @@ impl HashCache {
         HashCache {
             path: None,
             file: File::default(),
+            dirty: false,
         }
     }
 
@@ -97,25 +104,35 @@ impl HashCache {
     }
 
     pub fn put(&mut self, rel: &str, stamp: Stamp, sha256: &str) {
-        self.file.entries.insert(
-            rel.to_string(),
-            Entry {
-                size: stamp.size,
-                mtime_ns: stamp.mtime_ns,
-                ino: stamp.ino,
-                sha256: sha256.to_string(),
-            },
-        );
+        let entry = Entry {
+            size: stamp.size,
+            mtime_ns: stamp.mtime_ns,
+            ino: stamp.ino,
+            sha256: sha256.to_string(),
+        };
+        if self.file.entries.get(rel) != Some(&entry) {
+            self.file.entries.insert(rel.to_string(), entry);
+            self.dirty = true;
+        } else if stamp.mtime_ns.div_euclid(1_000_000_000) >= i128::from(self.file.written_at) {
+            // Re-hashed because it was racy: saving now moves written_at past
+            // its mtime, so the next run can trust it.
+            self.dirty = true;
+        }
     }
 
     /// Writes the cache (best effort: a cache that cannot be written only
     /// costs time next run).
     pub fn save(&mut self) {
         let Some(path) = &self.path else { return };
+        if !self.dirty {
+            return;
+        }
         self.file.version = VERSION;
         self.file.written_at = crate::clock::now().timestamp();
-        if let Ok(bytes) = serde_json::to_vec(&self.file) {
-            let _ = write_atomic(path, &bytes);
+        if let Ok(bytes) = serde_json::to_vec(&self.file)
+            && write_atomic(path, &bytes).is_ok()
+        {
+            self.dirty = false;
         }
     }
 
@@ -153,5 +170,30 @@ mod tests {
         assert_eq!(cache.get("a", Stamp { size: 4, ..old }), None);
         assert_eq!(cache.get("a", Stamp { ino: 8, ..old }), None);
         assert_eq!(cache.get("missing", old), None);
+    }
+
+    #[test]
+    fn an_unchanged_cache_is_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = HashCache::disabled();
+        cache.path = Some(dir.path().join("c.json"));
+        let stamp = Stamp {
+            size: 1,
+            mtime_ns: 5,
+            ino: 1,
+        };
+        cache.put("a", stamp, "aa");
+        cache.save();
+        assert!(dir.path().join("c.json").exists());
+        std::fs::remove_file(dir.path().join("c.json")).unwrap();
+        cache.put("a", stamp, "aa");
+        cache.save();
+        assert!(
+            !dir.path().join("c.json").exists(),
+            "nothing changed, nothing written"
+        );
+        cache.put("a", stamp, "bb");
+        cache.save();
+        assert!(dir.path().join("c.json").exists());
     }
 }

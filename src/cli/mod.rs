@@ -34,6 +34,7 @@ Environment:
   ORCH_URL_TIMEOUT   seconds per url_reachable request (default 10)
   ORCH_LOCK_TIMEOUT  seconds to wait for another orch writing the same run (default 60)
   ORCH_SCRIPT_TIMEOUT  seconds a pre-script (default 30) or validator plugin (60) may run
+  ORCH_KILL_GRACE    seconds between SIGTERM and SIGKILL when an agent must stop (default 5)
   ORCH_NOW, ORCH_SEED  fixed clock and id seed, for reproducible records
   NO_COLOR, FORCE_COLOR  colour control (--color wins)";
 

@@ -194,6 +194,9 @@ fn confirm(exec: &ExecArgs, opts: &Options, repo: &Repo, workflow: &str, ui: &Ui
 /// The final word: stdout gets the outcome, stderr what to do next.
 fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) -> Result<u8> {
     let run = Store::new(repo).load(run_id)?;
+    if let Some(w) = crate::ops::run::logs_warning(repo, run_id) {
+        ui.warn(&w);
+    }
     let (passed, total) = run.gate_counts();
     let resume = format!("orch run resume --run {run_id}");
     if as_json {

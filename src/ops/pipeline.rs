@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::contract::Contract;
@@ -222,6 +223,7 @@ struct Driver<'a> {
     store: Store<'a>,
     id: String,
     wf: LoadedWorkflow,
+    gates: Rc<[WorkflowGate]>,
     opts: &'a Options,
     obs: &'a mut dyn Observer,
     human: &'a mut dyn Human,
@@ -255,11 +257,13 @@ impl<'a> Driver<'a> {
         };
         interrupt::install();
         let budget = wf.def.attempt_budget();
+        let gates: Rc<[WorkflowGate]> = wf.def.gates.clone().into();
         Ok(Driver {
             repo,
             store,
             id: id.to_string(),
             wf,
+            gates,
             opts,
             obs,
             human,
@@ -272,8 +276,9 @@ impl<'a> Driver<'a> {
         })
     }
 
-    fn gates(&self) -> Vec<WorkflowGate> {
-        self.wf.def.gates.clone()
+    /// The workflow's gates, shared (the loop calls `&mut self` methods while iterating them).
+    fn gates(&self) -> Rc<[WorkflowGate]> {
+        Rc::clone(&self.gates)
     }
 
     fn run_fresh(mut self) -> Result<Outcome> {

@@ -145,6 +145,29 @@ fn prompt_ref(repo: &Repo, given: &PathBuf) -> Result<PromptRef> {
     Ok(PromptRef { file: rel, sha256 })
 }
 
+/// Whether git ignores the run's logs folder (packets and agent output must
+/// not be committed). `None` when git cannot tell.
+pub fn logs_ignored(repo: &Repo, run_id: &str) -> Option<bool> {
+    let logs = crate::storage::layout::logs_dir(run_id);
+    let out = std::process::Command::new("git")
+        .args(["check-ignore", "-q", &format!("{logs}/")])
+        .current_dir(repo.root())
+        .output()
+        .ok()?;
+    match out.status.code() {
+        Some(0) => Some(true),
+        Some(1) => Some(false),
+        _ => None,
+    }
+}
+
+/// The warning to show when a run's logs would be committed.
+pub fn logs_warning(repo: &Repo, run_id: &str) -> Option<String> {
+    (logs_ignored(repo, run_id) == Some(false)).then(|| {
+        "git does not ignore this run's logs (prompt packets, agent output): add `orchestration/runs/*/logs/` to .gitignore".to_string()
+    })
+}
+
 /// `orch run complete`: closes the run. Without a status, PASSED when every
 /// blocking gate passed, else FAILED. Attempts still in progress are closed
 /// as failed, so nothing is left dangling.

@@ -64,6 +64,30 @@ fn start_creates_the_record_and_logs_folder() {
 }
 
 #[test]
+fn start_warns_when_git_would_commit_the_logs() {
+    let repo = TestRepo::shipped();
+    let out = repo.orch(&[
+        "run",
+        "start",
+        "--workflow",
+        "visual-essay",
+        "--slug",
+        "robot",
+    ]);
+    out.ok().stderr_has("warning: git does not ignore this run's logs (prompt packets, agent output): add `orchestration/runs/*/logs/` to .gitignore");
+    repo.write(".gitignore", "orchestration/runs/*/logs/\n");
+    let out = repo.orch(&[
+        "run",
+        "start",
+        "--workflow",
+        "visual-essay",
+        "--slug",
+        "robot",
+    ]);
+    assert!(!out.ok().stderr.contains("warning"), "{}", out.stderr);
+}
+
+#[test]
 fn start_uses_the_workflow_default_artifact_path_and_json() {
     let repo = TestRepo::shipped();
     let out = repo.orch(&[
