@@ -16,6 +16,12 @@ pub fn now() -> DateTime<Utc> {
         .map_or_else(Utc::now, |t| t.with_timezone(&Utc))
 }
 
+/// The real time, whatever `ORCH_NOW` says: for liveness (leases) and
+/// file-time comparisons (the hash cache), which must follow the world.
+pub fn real_now() -> DateTime<Utc> {
+    Utc::now()
+}
+
 /// The timestamp format of every record: UTC, milliseconds, `Z`.
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

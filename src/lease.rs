@@ -5,15 +5,14 @@
 //! or its heartbeat is older than a minute) is stale: `run list` says so and
 //! `run resume` takes the run over.
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::record::Actor;
@@ -64,8 +63,9 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "unknown-host".to_string())
 }
 
-/// Reads the lease of a run and judges it.
-pub fn state(repo: &Repo, run_id: &str, now: DateTime<Utc>) -> State {
+/// Reads the lease of a run and judges it (by the real clock).
+pub fn state(repo: &Repo, run_id: &str) -> State {
+    let now = clock::real_now();
     let Ok(text) = std::fs::read_to_string(path(repo, run_id)) else {
         return State::None;
     };
@@ -99,14 +99,17 @@ fn judge(lease: Lease, now: DateTime<Utc>) -> State {
     }
 }
 
-/// Holds a run's lease and keeps its heartbeat fresh until dropped, when
-/// the lease is removed.
-pub struct Held {
-    path: PathBuf,
-    lease: Arc<Mutex<Lease>>,
-    stop: Option<mpsc::Sender<()>>,
-    agent: Arc<AtomicU32>,
-    thread: Option<JoinHandle<()>>,
+/// Whether this process owns a lease.
+fn is_mine(l: &Lease) -> bool {
+    l.pid == std::process::id() && l.host == hostname()
+}
+
+/// The live owner of a run, when it is another process.
+pub fn held_by_another(repo: &Repo, run_id: &str) -> Option<Lease> {
+    match state(repo, run_id) {
+        State::Live(l) if !is_mine(&l) => Some(l),
+        _ => None,
+    }
 }
 
 /// What taking the lease replaced.
@@ -123,9 +126,9 @@ pub fn acquire(repo: &Repo, run_id: &str, actor: Option<Actor>) -> Result<(Held,
         &format!("run {run_id}"),
         env::seconds(env::LOCK_TIMEOUT, 60.0),
     )?;
-    let now = clock::now();
-    let taken = match state(repo, run_id, now) {
-        State::Live(l) if l.pid == std::process::id() && l.host == hostname() => Taken::Fresh,
+    let now = clock::real_now();
+    let taken = match state(repo, run_id) {
+        State::Live(l) if is_mine(&l) => Taken::Fresh,
         State::Live(l) => {
             return Err(Error::conflict(format!(
                 "run `{run_id}` is being executed by pid {} on {} (heartbeat {})",
@@ -154,30 +157,28 @@ pub fn acquire(repo: &Repo, run_id: &str, actor: Option<Actor>) -> Result<(Held,
     };
     let path = path(repo, run_id);
     write(&path, &lease)?;
-    let lease = Arc::new(Mutex::new(lease));
-    let agent = Arc::new(AtomicU32::new(0));
+    let shared = Arc::new(Shared {
+        path: path.clone(),
+        lock: repo.join(&layout::lock_file(run_id)),
+        lease: Mutex::new(lease),
+        agent: AtomicU32::new(0),
+    });
     // Dropping the sender stops the thread at once (no sleep to wait out).
     let (stop, wake) = mpsc::channel::<()>();
     let thread = {
-        let (path, lease, agent) = (path.clone(), Arc::clone(&lease), Arc::clone(&agent));
+        let shared = Arc::clone(&shared);
         std::thread::spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = wake.recv_timeout(HEARTBEAT_EVERY) {
-                let mut l = lease
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                l.heartbeat_at = clock::now_timestamp();
-                let group = agent.load(Ordering::SeqCst);
-                l.agent_pgid = (group != 0).then_some(group);
-                let _ = write(&path, &l);
+                if !shared.refresh() {
+                    break;
+                }
             }
         })
     };
     Ok((
         Held {
-            path,
-            lease,
+            shared,
             stop: Some(stop),
-            agent,
             thread: Some(thread),
         },
         taken,
@@ -193,17 +194,60 @@ fn write(path: &std::path::Path, lease: &Lease) -> Result<()> {
         .map_err(|e| Error::write(path.display(), e))
 }
 
-impl Held {
-    /// Notes the agent's process group (0: none) in the lease, at once.
-    pub fn set_agent(&self, pgid: u32) {
-        self.agent.store(pgid, Ordering::SeqCst);
+/// What the owner and its heartbeat thread share.
+struct Shared {
+    path: PathBuf,
+    lock: PathBuf,
+    lease: Mutex<Lease>,
+    agent: AtomicU32,
+}
+
+impl Shared {
+    /// Whether the lease file still names this process. A taken-over owner
+    /// (it was stopped, its heartbeat went stale, `resume` took the run)
+    /// must never rewrite or remove the new owner's lease.
+    fn still_mine(&self) -> bool {
+        std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Lease>(&t).ok())
+            .is_some_and(|l| is_mine(&l))
+    }
+
+    /// Rewrites the lease with a fresh heartbeat, under the run's lock and
+    /// only while it is still ours; false once it is not.
+    fn refresh(&self) -> bool {
+        let Ok(_guard) = FileLock::acquire(&self.lock, "the run's lease", Duration::from_secs(5))
+        else {
+            return true;
+        };
+        if !self.still_mine() {
+            return false;
+        }
         let mut l = self
             .lease
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        l.agent_pgid = (pgid != 0).then_some(pgid);
-        l.heartbeat_at = clock::now_timestamp();
+        l.heartbeat_at = clock::timestamp(clock::real_now());
+        let group = self.agent.load(Ordering::SeqCst);
+        l.agent_pgid = (group != 0).then_some(group);
         let _ = write(&self.path, &l);
+        true
+    }
+}
+
+/// Holds a run's lease and keeps its heartbeat fresh until dropped, when
+/// the lease is removed (if it is still ours).
+pub struct Held {
+    shared: Arc<Shared>,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Held {
+    /// Notes the agent's process group (0: none) in the lease, at once.
+    pub fn set_agent(&self, pgid: u32) {
+        self.shared.agent.store(pgid, Ordering::SeqCst);
+        self.shared.refresh();
     }
 }
 
@@ -213,7 +257,12 @@ impl Drop for Held {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        let _ = std::fs::remove_file(&self.path);
+        if let Ok(_guard) =
+            FileLock::acquire(&self.shared.lock, "the run's lease", Duration::from_secs(5))
+            && self.shared.still_mine()
+        {
+            let _ = std::fs::remove_file(&self.shared.path);
+        }
     }
 }
 

@@ -235,7 +235,7 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         .into_iter()
         .map(|r| {
             let state = if r.finished_at.is_none() {
-                lease::state(repo, &r.run_id, now)
+                lease::state(repo, &r.run_id)
             } else {
                 lease::State::None
             };
@@ -300,7 +300,7 @@ fn show(args: &ShowArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         let state = if run.is_completed() {
             lease::State::None
         } else {
-            lease::state(repo, &run.run_id, now)
+            lease::state(repo, &run.run_id)
         };
         ui.out(&report::run::render_show(ui, &run, now, &state));
     }

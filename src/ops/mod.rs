@@ -103,12 +103,5 @@ pub fn load_run(store: &Store, query: &str) -> Result<RunRecord> {
 
 /// Refuses changes to a completed run.
 pub fn ensure_open(run: &RunRecord) -> Result<()> {
-    match &run.finished_at {
-        Some(at) => Err(Error::conflict(format!(
-            "run `{}` was completed ({}) at {at}",
-            run.run_id, run.status
-        ))
-        .hint("a completed run's record is final; start a new run with `orch run start`")),
-        None => Ok(()),
-    }
+    run.ensure_open()
 }

@@ -684,6 +684,18 @@ impl RunRecord {
         self.finished_at.is_some()
     }
 
+    /// Refuses changes to a completed run: its record is final.
+    pub fn ensure_open(&self) -> crate::error::Result<()> {
+        match &self.finished_at {
+            Some(at) => Err(crate::error::Error::conflict(format!(
+                "run `{}` was completed ({}) at {at}",
+                self.run_id, self.status
+            ))
+            .hint("a completed run's record is final; start a new run with `orch run start`")),
+            None => Ok(()),
+        }
+    }
+
     /// While a run is open its status follows its gates: FAILED while a
     /// blocking gate's latest attempt failed, RUNNING otherwise.
     pub fn refresh_status(&mut self) {

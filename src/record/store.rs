@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use crate::lease;
+
 use crate::error::{Error, Result};
 use crate::record::{AttemptFile, FORMAT_VERSION, RunRecord};
 use crate::repo::{Repo, is_safe_component};
@@ -104,10 +106,21 @@ impl<'r> Store<'r> {
         }
     }
 
-    /// Reads a run's `RUN.json`.
+    /// A path of orch's run layout, proven inside the repository (a run
+    /// folder, its `record/` or `logs/` could be a symlink pointing out).
+    fn path(&self, rel: &str) -> Result<PathBuf> {
+        self.repo.contain(rel).map(|p| p.abs).map_err(|e| {
+            Error::input(format!("unsafe run path: {e}")).hint(
+                "a run's folder, record/ and logs/ must be real folders inside the repository",
+            )
+        })
+    }
+
+    /// Reads a run's `RUN.json`, and checks the record can name files: its
+    /// `run_id` is its folder's name, its gate codes are path components.
     pub fn load(&self, id: &str) -> Result<RunRecord> {
         let rel = layout::run_json(id);
-        let text = match std::fs::read_to_string(self.repo.join(&rel)) {
+        let text = match std::fs::read_to_string(self.path(&rel)?) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(
@@ -117,37 +130,42 @@ impl<'r> Store<'r> {
             }
             Err(e) => return Err(Error::read(&rel, e)),
         };
-        json::parse(&text, &rel)
+        let run: RunRecord = json::parse(&text, &rel)?;
+        check_identity(&run, id, &rel)?;
+        Ok(run)
     }
 
     /// Writes a new run. Returns false, writing nothing, when a run with the
     /// same id already exists.
     pub fn create(&self, run: &RunRecord) -> Result<bool> {
-        let runs = self.runs_dir();
-        self.repo.create_dir_all(&runs)?;
-        let dir = self.repo.join(&layout::run_dir(&run.run_id));
+        let runs = self.path(layout::RUNS_DIR)?;
+        atomic::create_dir_all_durable(&runs).map_err(|e| Error::write(layout::RUNS_DIR, e))?;
+        let dir = self.path(&layout::run_dir(&run.run_id))?;
         match std::fs::create_dir(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
             Err(e) => return Err(Error::write(layout::run_dir(&run.run_id), e)),
         }
-        let logs = self.repo.join(&layout::logs_dir(&run.run_id));
+        atomic::sync_dir(&runs).map_err(|e| Error::write(layout::RUNS_DIR, e))?;
+        let logs = self.path(&layout::logs_dir(&run.run_id))?;
         self.repo.create_dir_all(&logs)?;
         let _lock = self.lock(&run.run_id)?;
-        self.write_run(run)?;
+        self.write_run(&run.run_id, run)?;
         Ok(true)
     }
 
     fn lock(&self, id: &str) -> Result<FileLock> {
         FileLock::acquire(
-            &self.repo.join(&layout::lock_file(id)),
+            &self.path(&layout::lock_file(id))?,
             &format!("run {id}"),
             env::seconds(env::LOCK_TIMEOUT, 60.0),
         )
     }
 
     /// Applies `change` to the current record of run `id` under its lock.
-    /// Nothing is written if `change` returns an error.
+    /// Nothing is written if `change` returns an error. Refused for a run
+    /// that is completed (its record is final), written by a newer orch, or
+    /// being driven by another live orch (`orch run`).
     pub fn update<T>(&self, id: &str, change: impl FnOnce(&mut Txn) -> Result<T>) -> Result<T> {
         let _lock = self.lock(id)?;
         let run = self.load(id)?;
@@ -157,6 +175,16 @@ impl<'r> Store<'r> {
                 run.format_version
             ))
             .hint("upgrade orch to change this run; reading it (`orch run show`) still works"));
+        }
+        run.ensure_open()?;
+        if let Some(owner) = lease::held_by_another(self.repo, id) {
+            return Err(Error::conflict(format!(
+                "run `{id}` is being driven by another orch (pid {} on {})",
+                owner.pid, owner.host
+            ))
+            .hint(
+                "wait for that `orch run` to finish or stop it (Ctrl-C leaves the run resumable)",
+            ));
         }
         let mut txn = Txn {
             run,
@@ -173,7 +201,7 @@ impl<'r> Store<'r> {
                 continue;
             };
             let rel = layout::attempt_file(id, gate, *number);
-            let path = self.repo.join(&rel);
+            let path = self.path(&rel)?;
             if let Some(dir) = path.parent() {
                 atomic::remove_stale_temps(dir);
             }
@@ -183,14 +211,36 @@ impl<'r> Store<'r> {
             };
             write_atomic(&path, &json::to_pretty(&file)).map_err(|e| Error::write(&rel, e))?;
         }
-        atomic::remove_stale_temps(&self.repo.join(&layout::record_dir(id)));
-        self.write_run(&txn.run)?;
+        atomic::remove_stale_temps(&self.path(&layout::record_dir(id))?);
+        self.write_run(id, &txn.run)?;
         Ok(out)
     }
 
-    fn write_run(&self, run: &RunRecord) -> Result<()> {
-        let rel = layout::run_json(&run.run_id);
-        write_atomic(&self.repo.join(&rel), &json::to_pretty(run))
-            .map_err(|e| Error::write(&rel, e))
+    /// Writes RUN.json of run `id` (always the folder's, whatever the record says).
+    fn write_run(&self, id: &str, run: &RunRecord) -> Result<()> {
+        let rel = layout::run_json(id);
+        write_atomic(&self.path(&rel)?, &json::to_pretty(run)).map_err(|e| Error::write(&rel, e))
     }
+}
+
+/// A record names files by its run id and gate codes: they must be its
+/// folder's name and single path components.
+pub fn check_identity(run: &RunRecord, id: &str, shown: &str) -> Result<()> {
+    if run.run_id != id {
+        return Err(Error::input(format!(
+            "{shown}: the record says its run_id is `{}`, but its folder is `{id}`",
+            run.run_id
+        ))
+        .hint(
+            "a run folder's name and its run_id must match (was the folder copied or renamed?)",
+        ));
+    }
+    if let Some(g) = run.gates.iter().find(|g| !is_safe_component(&g.gate)) {
+        return Err(Error::input(format!(
+            "{shown}: gate code `{}` cannot be a folder name",
+            g.gate
+        ))
+        .hint("gate codes use letters, digits, `.`, `_` and `-`"));
+    }
+    Ok(())
 }

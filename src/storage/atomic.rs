@@ -22,14 +22,40 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
             ));
         }
     };
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)?;
+    create_dir_all_durable(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX);
+    // Like any file a program creates: 0666 less the umask (tempfile's default is 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir)
+}
+
+/// Creates `dir` and any missing parents, flushing each new entry to disk
+/// (a new folder is only durable once its parent is synced).
+pub fn create_dir_all_durable(dir: &Path) -> io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dir_all_durable(parent)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
+        _ => sync_dir(Path::new(".")),
+    }
 }
 
 /// Flushes a directory entry (the rename) to disk.
@@ -84,6 +110,23 @@ mod tests {
         assert_eq!(Path::new("out.xml").parent(), Some(Path::new("")));
         write_atomic(&target, b"x").unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"x");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn records_get_ordinary_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a/b/RUN.json");
+        write_atomic(&target, b"{}").unwrap();
+        let ordinary = dir.path().join("ordinary");
+        std::fs::write(&ordinary, b"{}").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(&target),
+            mode(&ordinary),
+            "as any file created under this umask"
+        );
     }
 
     #[test]

@@ -311,3 +311,76 @@ fn untrusted_text_is_sanitised_before_reaching_the_terminal() {
     );
     out.stdout_has("matched `evil");
 }
+
+#[test]
+fn a_record_cannot_name_files_outside_its_folder() {
+    let repo = TestRepo::shipped();
+    let run = repo.start_run("robot");
+    let path = format!("orchestration/runs/{run}/record/RUN.json");
+    let good = repo.read(&path);
+    // A run_id that is not the folder's name (a copied folder, or worse).
+    repo.write(
+        &path,
+        &good.replace(
+            &format!("\"run_id\": \"{run}\""),
+            "\"run_id\": \"../../../../escaped\"",
+        ),
+    );
+    let out = repo.orch(&[
+        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
+    ]);
+    let line = out.code(2).one_error().to_string();
+    assert!(
+        line.contains("the record says its run_id is `../../../../escaped`"),
+        "{line}"
+    );
+    assert!(!repo.path().join("../../../escaped").exists());
+    // A gate code that is not a path component.
+    repo.write(
+        &path,
+        &good.replace("\"gate\": \"G1\"", "\"gate\": \"../../G1\""),
+    );
+    let out = repo.orch(&["run", "complete", "--run", &run]);
+    assert!(
+        out.code(2)
+            .one_error()
+            .contains("gate code `../../G1` cannot be a folder name")
+    );
+    assert_eq!(
+        repo.read(&path),
+        good.replace("\"gate\": \"G1\"", "\"gate\": \"../../G1\""),
+        "nothing written"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_record_folder_pointing_outside_is_refused() {
+    let repo = TestRepo::shipped();
+    let run = repo.start_run("robot");
+    let outside = tempfile::tempdir().unwrap();
+    let record = repo.path().join(format!("orchestration/runs/{run}/record"));
+    copy_dir_into(&record, outside.path());
+    std::fs::remove_dir_all(&record).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &record).unwrap();
+    let before = std::fs::read_to_string(outside.path().join("RUN.json")).unwrap();
+    let out = repo.orch(&[
+        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
+    ]);
+    let line = out.code(2).one_error().to_string();
+    assert!(
+        line.starts_with("error: unsafe run path:")
+            && line.contains("points outside the repository"),
+        "{line}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("RUN.json")).unwrap(),
+        before
+    );
+    repo.orch(&["run", "show", "--run", &run]).code(2);
+}
+
+#[cfg(unix)]
+fn copy_dir_into(src: &std::path::Path, dst: &std::path::Path) {
+    crate::common::copy_dir(src, dst);
+}

@@ -698,6 +698,33 @@ fn a_live_run_cannot_be_resumed_twice() {
         .stdout_has("running")
         .stdout_has("0/2")
         .stdout_has(&run);
+    // Nor can anyone else change it by hand while it is driven.
+    let before = repo.read(&format!("orchestration/runs/{run}/record/RUN.json"));
+    for args in [
+        vec!["gate", "finish", "--run", &run, "--gate", "A1"],
+        vec!["run", "complete", "--run", &run],
+        vec![
+            "invocation",
+            "record",
+            "--run",
+            &run,
+            "--gate",
+            "A1",
+            "--agent",
+            "x",
+        ],
+    ] {
+        let out = repo.orch(&args);
+        let line = out.code(3).one_error().to_string();
+        assert!(
+            line.contains("is being driven by another orch (pid"),
+            "{args:?}: {line}"
+        );
+    }
+    assert_eq!(
+        repo.read(&format!("orchestration/runs/{run}/record/RUN.json")),
+        before
+    );
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
