@@ -30,6 +30,19 @@ pub fn seconds(name: &str, default: f64) -> std::time::Duration {
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|v| v.is_finite() && *v > 0.0)
         .unwrap_or(default);
+    duration(secs)
+}
+
+/// The longest time limit orch accepts (about 31 years): longer is "no limit".
+pub const MAX_SECONDS: f64 = 1e9;
+
+/// Seconds as a Duration, capped at `MAX_SECONDS` (never panics).
+pub fn duration(secs: f64) -> std::time::Duration {
+    let secs = if secs.is_finite() {
+        secs.clamp(0.0, MAX_SECONDS)
+    } else {
+        MAX_SECONDS
+    };
     std::time::Duration::from_secs_f64(secs)
 }
 

@@ -38,6 +38,9 @@ pub enum Error {
     /// The record's state does not allow the operation.
     #[error("{message}")]
     Conflict { message: String, hints: Vec<String> },
+    /// Ctrl-C or SIGTERM stopped the command before it recorded anything.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -85,7 +88,7 @@ impl Error {
                 message: format!("cannot read `{path}`: {source}"),
                 hints: vec![hint.to_string()],
             },
-            Error::Write { .. } => self,
+            Error::Write { .. } | Error::Interrupted => self,
         }
     }
 
@@ -94,7 +97,7 @@ impl Error {
             Error::Json { hints, .. }
             | Error::Input { hints, .. }
             | Error::Conflict { hints, .. } => hints,
-            Error::Read { .. } | Error::Write { .. } => &[],
+            Error::Read { .. } | Error::Write { .. } | Error::Interrupted => &[],
         }
     }
 
@@ -105,6 +108,7 @@ impl Error {
             Error::Read { source, .. } if source.kind() == io::ErrorKind::NotFound => exit::USAGE,
             Error::Read { .. } | Error::Write { .. } => exit::IO,
             Error::Conflict { .. } => exit::CONFLICT,
+            Error::Interrupted => exit::INTERRUPTED,
         }
     }
 }

@@ -32,7 +32,7 @@ pub fn install() {
                         eprintln!("\nkilled");
                         std::process::exit(i32::from(exit::INTERRUPTED));
                     }
-                    eprintln!("\ninterrupting: stopping the agent and recording the attempt (press Ctrl-C again to kill at once)");
+                    eprintln!("\ninterrupting: stopping what is running (press Ctrl-C again to stop at once)");
                 }
             });
         }

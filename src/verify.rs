@@ -103,6 +103,9 @@ pub fn verify(repo: &Repo, opts: &Options) -> Result<Document> {
         || (),
         |(), l| check_run(repo, l, &now, &contracts, opts),
     );
+    if crate::interrupt::requested() {
+        return Err(Error::Interrupted);
+    }
     Ok(Document::new("verify", groups))
 }
 

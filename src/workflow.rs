@@ -288,12 +288,12 @@ fn check_execution(
             ("timeout_s", exec.timeout_s),
             ("idle_timeout_s", exec.idle_timeout_s),
         ] {
-            if v.is_some_and(|s| !s.is_finite() || s <= 0.0) {
+            if v.is_some_and(|s| !s.is_finite() || s <= 0.0 || s > crate::env::MAX_SECONDS) {
                 return Err(json::error_at(
                     shown,
                     pos,
                     format!(
-                        "gate `{}`: executor.{name} must be a positive number of seconds",
+                        "gate `{}`: executor.{name} must be a positive number of seconds, at most 1e9",
                         gate.gate
                     ),
                 ));

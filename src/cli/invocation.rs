@@ -68,9 +68,9 @@ pub fn execute(cmd: InvocationCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
                 StatusArg::Success => InvocationStatus::Success,
                 StatusArg::Fail => InvocationStatus::Fail,
             };
-            if args.cost_usd.is_some_and(|c| !c.is_finite() || c < 0.0) {
+            if args.cost_usd.is_some_and(|c| !(0.0..=1e9).contains(&c)) {
                 return Err(crate::error::Error::input(
-                    "--cost-usd must be a non-negative number",
+                    "--cost-usd must be a number of US dollars from 0 to 1e9",
                 ));
             }
             let usage =

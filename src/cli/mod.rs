@@ -159,10 +159,17 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
     let repo = || Repo::discover(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
     match cli.command {
         Command::Run(cmd) => run::execute(cmd, &repo()?, ui),
-        Command::Gate(cmd) => gate::execute(cmd, &repo()?, ui),
+        Command::Gate(cmd) => {
+            // Pre-scripts and validator plugins are stopped, not orphaned, by Ctrl-C.
+            crate::interrupt::install();
+            gate::execute(cmd, &repo()?, ui)
+        }
         Command::Invocation(cmd) => invocation::execute(cmd, &repo()?, ui),
         Command::Lint(args) => lint::execute(&args, &repo()?, ui),
-        Command::Verify(args) => verify::execute(&args, &repo()?, ui),
+        Command::Verify(args) => {
+            crate::interrupt::install();
+            verify::execute(&args, &repo()?, ui)
+        }
         Command::Hooks(args) => {
             let repo = repo()?;
             let HooksAction::Install { force } = args.action;

@@ -95,9 +95,9 @@ impl ExecArgs {
             ("--timeout", self.timeout),
             ("--idle-timeout", self.idle_timeout),
         ] {
-            if v.is_some_and(|s| !s.is_finite() || s <= 0.0) {
+            if v.is_some_and(|s| !s.is_finite() || s <= 0.0 || s > env::MAX_SECONDS) {
                 return Err(Error::input(format!(
-                    "{flag} must be a positive number of seconds"
+                    "{flag} must be a positive number of seconds, at most 1e9"
                 )));
             }
         }

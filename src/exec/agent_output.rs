@@ -78,7 +78,7 @@ fn claude(stdout: &str) -> Option<AgentReport> {
         cost_usd: result
             .get("total_cost_usd")
             .and_then(Value::as_f64)
-            .filter(|c| c.is_finite() && *c >= 0.0),
+            .filter(|c| (0.0..=1e9).contains(c)),
         error: is_error.then(|| {
             let what = if subtype.is_empty() {
                 "is_error".to_string()

@@ -30,6 +30,8 @@ pub enum Exit {
     Code(i32),
     Signal(i32),
     TimedOut,
+    /// Ctrl-C or SIGTERM reached orch, which stopped it.
+    Interrupted,
     /// It could not be started at all.
     SpawnFailed(String),
 }
@@ -44,6 +46,7 @@ impl Exit {
             Exit::Code(c) => format!("exit code {c}"),
             Exit::Signal(s) => format!("killed by signal {s}"),
             Exit::TimedOut => "timed out".to_string(),
+            Exit::Interrupted => "interrupted".to_string(),
             Exit::SpawnFailed(e) => format!("could not start: {e}"),
         }
     }
@@ -109,6 +112,8 @@ pub fn run(spec: &Spec) -> Outcome {
         }
     };
     let pgid = child.id();
+    // A second Ctrl-C kills this group before orch exits.
+    crate::interrupt::set_agent_group(pgid);
     let (tx, rx) = mpsc::channel::<(usize, Vec<u8>, u64)>();
     let limit = spec.capture_limit;
     for (slot, pipe) in [
@@ -153,13 +158,19 @@ pub fn run(spec: &Spec) -> Outcome {
             let _ = stdin.write_all(&input);
         });
     }
-    let deadline = start + spec.timeout;
+    let deadline = start
+        .checked_add(spec.timeout)
+        .unwrap_or_else(|| start + Duration::from_secs(86_400 * 365));
     let mut delay = Duration::from_millis(1);
     let exit = loop {
         match child.try_wait() {
             Ok(Some(status)) => break exit_of(status),
             Ok(None) => {}
             Err(e) => break Exit::SpawnFailed(crate::repo::io_reason(&e)),
+        }
+        if crate::interrupt::requested() {
+            stop_group(&mut child, pgid, GRACE);
+            break Exit::Interrupted;
         }
         let now = Instant::now();
         if now >= deadline {
@@ -192,6 +203,7 @@ pub fn run(spec: &Spec) -> Outcome {
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
+    crate::interrupt::set_agent_group(0);
     let [(stdout, d_out), (stderr, d_err)] = outputs;
     Outcome {
         exit,

@@ -464,6 +464,9 @@ fn run_pre_scripts(
             timeout: env::seconds(env::SCRIPT_TIMEOUT, 30.0),
             capture_limit: 1024 * 1024,
         });
+        if outcome.exit == exec::Exit::Interrupted {
+            return Err(Error::Interrupted);
+        }
         result.exit_code = outcome.exit.code();
         result.duration_ms = u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX);
         result.status = match &outcome.exit {

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::Duration;
 
 use crate::contract::Contract;
 use crate::error::{Error, Result};
@@ -648,8 +647,25 @@ impl<'a> Driver<'a> {
         agent_failure: Option<&str>,
     ) -> Result<GateResult> {
         let run = self.store.load(&self.id)?;
-        let evaluated =
-            gate_ops::evaluate_for_run(self.repo, &run, &g.gate, n, true, self.opts.offline)?;
+        let evaluated = match gate_ops::evaluate_for_run(
+            self.repo,
+            &run,
+            &g.gate,
+            n,
+            true,
+            self.opts.offline,
+        ) {
+            Ok(e) => e,
+            Err(Error::Interrupted) => {
+                self.mark_interrupted(
+                    &g.gate,
+                    n,
+                    "interrupted (SIGINT/SIGTERM) while the gate was validated",
+                )?;
+                return Ok(GateResult::Interrupted);
+            }
+            Err(e) => return Err(e),
+        };
         let done =
             gate_ops::record_finish(&self.store, &self.id, &g.gate, n, &evaluated, agent_failure)?;
         self.report(
@@ -834,8 +850,8 @@ impl<'a> Driver<'a> {
                 ("ORCH_DEPTH".into(), run.depth.to_string()),
             ],
             stdin: input.as_bytes().to_vec(),
-            timeout: Duration::from_secs_f64(timeout),
-            idle_timeout: idle.map(Duration::from_secs_f64),
+            timeout: env::duration(timeout),
+            idle_timeout: idle.map(env::duration),
             max_output: spec.max_output_bytes.unwrap_or(DEFAULT_MAX_OUTPUT),
             stdout_log: log_dir.join("stdout.log"),
             stderr_log: log_dir.join("stderr.log"),

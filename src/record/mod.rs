@@ -536,11 +536,16 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// Adds another usage; counts saturate (they come from agents' output).
     pub fn add(&mut self, other: &Usage) {
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.cache_read_input_tokens += other.cache_read_input_tokens;
-        self.cache_creation_input_tokens += other.cache_creation_input_tokens;
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.cache_read_input_tokens = self
+            .cache_read_input_tokens
+            .saturating_add(other.cache_read_input_tokens);
+        self.cache_creation_input_tokens = self
+            .cache_creation_input_tokens
+            .saturating_add(other.cache_creation_input_tokens);
     }
 }
 
@@ -771,6 +776,11 @@ impl RunRecord {
             self.totals = None;
             return;
         }
+        // A sum that is not a finite number is not a cost anyone can use.
+        if !usd.is_finite() {
+            unknown += reported + estimated;
+            (reported, estimated) = (0, 0);
+        }
         totals.cost_usd = (reported + estimated > 0).then_some((usd * 1e6).round() / 1e6);
         totals.cost_source = match (reported + estimated, unknown, estimated) {
             (0, _, _) => "unknown",
@@ -787,5 +797,31 @@ impl RunRecord {
         self.events
             .last()
             .map_or(&self.started_at, |e| &e.timestamp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_saturates_and_an_infinite_cost_is_unknown() {
+        let mut u = Usage {
+            output_tokens: u64::MAX,
+            ..Usage::default()
+        };
+        u.add(&Usage {
+            output_tokens: 5,
+            input_tokens: 1,
+            ..Usage::default()
+        });
+        assert_eq!((u.output_tokens, u.input_tokens), (u64::MAX, 1));
+        let text = r#"{"run_id": "r", "workflow": {"name": "w", "slug": "s", "artifact_path": "a"}, "status": "RUNNING", "started_at": "t",
+            "invocations": [{"id": "a", "gate": "G1", "status": "SUCCESS", "cost": {"usd": 1e308, "source": "reported"}},
+                            {"id": "b", "gate": "G1", "status": "SUCCESS", "cost": {"usd": 1e308, "source": "reported"}}]}"#;
+        let mut run: RunRecord = serde_json::from_str(text).unwrap();
+        run.recompute_totals();
+        let t = run.totals.unwrap();
+        assert_eq!((t.cost_usd, t.cost_source.as_str()), (None, "unknown"));
     }
 }

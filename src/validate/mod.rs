@@ -86,6 +86,9 @@ pub fn evaluate(contract: &Contract, ctx: &Context) -> Result<Evaluation> {
     };
     let mut results = eval.implicit_checks();
     for v in &contract.validations {
+        if crate::interrupt::requested() {
+            return Err(Error::Interrupted);
+        }
         results.push(eval.run(v)?);
     }
     let artifacts = if ctx.hash_outputs {

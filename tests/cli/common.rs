@@ -160,6 +160,11 @@ impl TestRepo {
         std::fs::read_to_string(self.root.join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
 
+    /// The file's text, if it exists.
+    pub fn read_opt(&self, rel: &str) -> Option<String> {
+        std::fs::read_to_string(self.root.join(rel)).ok()
+    }
+
     pub fn exists(&self, rel: &str) -> bool {
         self.root.join(rel).exists()
     }

@@ -107,3 +107,32 @@ fn record_after_a_gate_finished_updates_its_attempt_file() {
     assert_eq!(file["status"], "PASS");
     assert_eq!(file["invocation_ids"], serde_json::json!([id]));
 }
+
+#[test]
+fn an_implausible_cost_is_refused() {
+    let repo = TestRepo::shipped();
+    let run = repo.start_run("robot");
+    repo.orch(&[
+        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
+    ])
+    .ok();
+    for bad in ["1e308", "-5", "inf"] {
+        let flag = format!("--cost-usd={bad}");
+        let out = repo.orch(&[
+            "invocation",
+            "record",
+            "--run",
+            &run,
+            "--gate",
+            "G1",
+            "--agent",
+            "a",
+            &flag,
+        ]);
+        assert_eq!(
+            out.code(2).one_error(),
+            "error: --cost-usd must be a number of US dollars from 0 to 1e9",
+            "{bad}"
+        );
+    }
+}

@@ -853,3 +853,107 @@ fn problems_found_before_a_run_starts_create_no_run() {
         "error: --slug is required to run a workflow"
     );
 }
+
+#[test]
+fn sigint_stops_a_pre_script_too() {
+    // A manual `gate finish`: nothing is recorded, the script's group is stopped.
+    let repo = fixture(SH, ["", ""], GOOD);
+    let contract = "orchestration/gates/contracts/A1.contract.json";
+    let with_script = repo.read(contract).replacen(
+        "{\"gate\": \"A1\",",
+        "{\"gate\": \"A1\", \"pre_scripts\": [{\"path\": \"slow.sh\"}],",
+        1,
+    );
+    repo.write(contract, &with_script);
+    repo.write("slow.sh", "echo $$ > pre.pid\nsleep 300\n");
+    let run = repo
+        .orch(&["run", "start", "--workflow", "w", "--slug", "s"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    repo.orch(&[
+        "gate", "start", "--run", &run, "--gate", "A1", "--agent", "a",
+    ])
+    .ok();
+    let child = spawn_run(&repo, &["gate", "finish", "--run", &run, "--gate", "A1"]);
+    eventually("the pre-script to start", || {
+        repo.read_opt("pre.pid").is_some_and(|t| t.ends_with('\n'))
+    });
+    let pid: u32 = repo.read("pre.pid").trim().parse().unwrap();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error: interrupted"));
+    eventually("the pre-script to be stopped", || gone(pid));
+    assert_eq!(
+        attempts(&repo.run_json(&run), 0)[0]["status"],
+        "RUNNING",
+        "nothing recorded"
+    );
+
+    // In `orch run`, the attempt is recorded as interrupted.
+    std::fs::remove_file(repo.path().join("pre.pid")).unwrap();
+    let child = spawn_run(&repo, &["run", "w", "--slug", "s2"]);
+    eventually("the pre-script to start", || {
+        repo.read_opt("pre.pid").is_some_and(|t| t.ends_with('\n'))
+    });
+    let pid: u32 = repo.read("pre.pid").trim().parse().unwrap();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eventually("the pre-script to be stopped", || gone(pid));
+    let runs: Vec<String> = std::fs::read_dir(repo.path().join("orchestration/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("_s2_"))
+        .collect();
+    let r = repo.run_json(&runs[0]);
+    assert_eq!(r["status"], "INTERRUPTED");
+    assert_eq!(attempts(&r, 0)[0]["status"], "INTERRUPTED");
+}
+
+#[test]
+fn absurd_time_limits_are_refused_not_a_panic() {
+    let repo = fixture(SH, ["", ""], GOOD);
+    let out = run_w(&repo, &["--timeout", "1e20"]);
+    assert_eq!(
+        out.code(2).one_error(),
+        "error: --timeout must be a positive number of seconds, at most 1e9"
+    );
+    let out = repo.orch_env(
+        &["run", "w", "--slug", "s"],
+        &[
+            ("ORCH_LOCK_TIMEOUT", "1e20"),
+            ("ORCH_SCRIPT_TIMEOUT", "1e19"),
+        ],
+    );
+    out.ok();
+    let repo = fixture(
+        r#"{"command": ["sh", "agent.sh"], "timeout_s": 1e20}"#,
+        ["", ""],
+        GOOD,
+    );
+    let out = run_w(&repo, &[]);
+    assert!(
+        out.code(2)
+            .one_error()
+            .contains("executor.timeout_s must be a positive number of seconds, at most 1e9")
+    );
+}
