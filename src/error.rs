@@ -105,7 +105,18 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Json { .. } | Error::Input { .. } => exit::USAGE,
-            Error::Read { source, .. } if source.kind() == io::ErrorKind::NotFound => exit::USAGE,
+            // The path given is wrong (missing, a folder, not text): the user's input.
+            Error::Read { source, .. }
+                if matches!(
+                    source.kind(),
+                    io::ErrorKind::NotFound
+                        | io::ErrorKind::IsADirectory
+                        | io::ErrorKind::NotADirectory
+                        | io::ErrorKind::InvalidData
+                ) =>
+            {
+                exit::USAGE
+            }
             Error::Read { .. } | Error::Write { .. } => exit::IO,
             Error::Conflict { .. } => exit::CONFLICT,
             Error::Interrupted => exit::INTERRUPTED,

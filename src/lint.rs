@@ -416,6 +416,21 @@ fn lint_contract(repo: &Repo, s: &Source) -> (Case, Option<Contract>) {
             }
         }
     }
+    // Paths that every run would refuse (absolute, leaving the repository).
+    for (what, template) in contract_paths(&value) {
+        if let Some(why) = unsafe_path(repo, &template) {
+            case.push(
+                Finding::new(
+                    Level::Error,
+                    "unsafe_path",
+                    format!("{what} `{template}`: {why}"),
+                )
+                .file(s.shown.clone())
+                .at(find_value(&text, &template))
+                .hint("orch only reads and writes inside the repository: use a repo-relative path"),
+            );
+        }
+    }
     // References are checked even when the rest of the contract has errors.
     let skills: Vec<RequiredSkill> = value
         .get("required_skills")
@@ -454,6 +469,97 @@ fn lint_contract(repo: &Repo, s: &Source) -> (Case, Option<Contract>) {
         }
     }
     (case, contract)
+}
+
+/// Every path template in a contract, with what it is.
+fn contract_paths(value: &Value) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    for group in ["all_of", "any_of"] {
+        for o in value
+            .pointer(&format!("/required_outputs/{group}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            out.extend(
+                strings(o.get("path"))
+                    .into_iter()
+                    .map(|p| ("required output", p)),
+            );
+        }
+    }
+    for v in value
+        .get("validations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let target = strings(v.get("target"))
+            .into_iter()
+            .filter(|t| t != "any_of" && t != "all_required");
+        out.extend(target.map(|t| ("validation target", t)));
+        out.extend(
+            strings(v.get("targets"))
+                .into_iter()
+                .map(|t| ("validation target", t)),
+        );
+    }
+    for p in value
+        .get("pre_scripts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        out.extend(
+            strings(p.get("path"))
+                .into_iter()
+                .map(|t| ("pre-script", t)),
+        );
+    }
+    for p in value
+        .get("required_skills")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        out.extend(
+            strings(p.get("path"))
+                .into_iter()
+                .map(|t| ("skill path", t)),
+        );
+    }
+    out
+}
+
+/// Why a path template would be refused at run time (with sample values
+/// for its variables), if it would.
+fn unsafe_path(repo: &Repo, template: &str) -> Option<String> {
+    let sample = template
+        .replace("{slug}", "slug")
+        .replace("{artifact_path}", "artifacts")
+        .replace("{client_component}", "artifacts/Client.tsx");
+    let lexical = repo.contain(&sample).err()?;
+    Some(match lexical {
+        crate::repo::PathError::Absolute(_) => "is an absolute path".to_string(),
+        crate::repo::PathError::Escapes(_) => "leaves the repository".to_string(),
+        other => other.to_string(),
+    })
+}
+
+fn find_value(text: &str, value: &str) -> (usize, usize) {
+    let quoted = serde_json::to_string(value).unwrap_or_default();
+    text.find(&quoted)
+        .map_or((1, 1), |i| json::line_col(text, i))
 }
 
 fn unknown_key(s: &Source, text: &str, from: usize, key: &str, what: &str) -> Finding {
@@ -518,6 +624,18 @@ fn lint_workflow(s: &Source, contracts: &[(Source, Option<Contract>)]) -> Case {
         }
         let pos = json::line_col(&text, start);
         let rel = g.contract_path();
+        if let Some(why) = unsafe_path(&Repo::at(&s.base).unwrap_or_else(|_| dummy_repo()), &rel) {
+            case.push(
+                Finding::new(
+                    Level::Error,
+                    "unsafe_path",
+                    format!("gate `{}`: contract `{rel}` {why}", g.gate),
+                )
+                .file(s.shown.clone())
+                .at(pos),
+            );
+            continue;
+        }
         let at_path = s.base.join(&rel);
         let linted = contracts
             .iter()
@@ -575,6 +693,11 @@ fn lint_workflow(s: &Source, contracts: &[(Source, Option<Contract>)]) -> Case {
         }
     }
     case
+}
+
+/// A stand-in root for lexical checks when the base folder cannot be opened.
+fn dummy_repo() -> Repo {
+    Repo::at(Path::new("/")).expect("the root folder exists")
 }
 
 /// Keys a workflow gate may have (from the gate type's schema).

@@ -232,17 +232,7 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
             if let Some(reason) = &skill.reason {
                 let _ = writeln!(p, "_Why: {reason}_\n");
             }
-            let text = vars
-                .path(&rel)
-                .ok()
-                .and_then(|f| std::fs::read_to_string(f.abs).ok())
-                .ok_or_else(|| {
-                    Error::input(format!(
-                        "skill file `{rel}` named by {}'s contract cannot be read",
-                        gate.gate
-                    ))
-                    .hint("fix the contract's required_skills, or add the file")
-                })?;
+            let text = read_skill(vars, &gate.gate, &rel)?;
             let _ = writeln!(p, "{}", text.trim_end());
         }
     }
@@ -299,6 +289,21 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
         );
     }
     Ok(p)
+}
+
+/// A skill file a contract injects: inside the repository, and there.
+pub fn read_skill(vars: &Vars, gate: &str, rel: &str) -> Result<String> {
+    let path = vars.path(rel).map_err(|e| {
+        Error::input(format!("gate {gate}: skill file `{rel}`: {e}"))
+            .hint("skills are read from inside the repository")
+    })?;
+    std::fs::read_to_string(&path.abs).map_err(|e| {
+        Error::input(format!(
+            "gate {gate}: skill file `{rel}` cannot be read: {}",
+            crate::repo::io_reason(&e)
+        ))
+        .hint("add the file, or fix the contract's required_skills")
+    })
 }
 
 fn shown_path(vars: &Vars, template: &str) -> String {

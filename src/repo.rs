@@ -184,6 +184,22 @@ impl Repo {
         Some(self.root.join(target))
     }
 
+    /// Text fit for a committed record: the repository's absolute path
+    /// becomes repo-relative and the home directory `~`, so no absolute path
+    /// of this machine is written.
+    pub fn scrub(&self, text: &str) -> String {
+        let root = self.root.to_string_lossy();
+        let mut out = text
+            .replace(&format!("{root}/"), "")
+            .replace(root.as_ref(), ".");
+        if let Some(home) = std::env::var_os("HOME").map(|h| h.to_string_lossy().into_owned())
+            && home.len() > 1
+        {
+            out = out.replace(&home, "~");
+        }
+        out
+    }
+
     /// Creates a directory (and parents) inside the repository.
     pub fn create_dir_all(&self, path: &Path) -> Result<()> {
         std::fs::create_dir_all(path).map_err(|e| Error::write(self.display(path), e))
@@ -290,6 +306,14 @@ mod tests {
             Err(PathError::SymlinkOutside { .. })
         ));
         assert_eq!(repo.contain("alias/file").unwrap().rel, "alias/file");
+    }
+
+    #[test]
+    fn scrub_removes_machine_paths() {
+        let (dir, repo) = repo();
+        let root = repo.root().display().to_string();
+        assert_eq!(repo.scrub(&format!("{root}/a/b and {root}")), "a/b and .");
+        let _ = dir;
     }
 
     #[test]

@@ -145,10 +145,7 @@ impl LoadedWorkflow {
     /// Node runner's `orchestration/runner/workflows/<name>.json`) or by path
     /// (anything ending in `.json` or containing `/`).
     pub fn find(repo: &Repo, spec: &str) -> Result<LoadedWorkflow> {
-        let is_path = Path::new(spec)
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-            || spec.contains('/');
+        let is_path = is_path_spec(spec);
         if is_path {
             let path = PathBuf::from(spec);
             return Self::load(repo, &path);
@@ -214,6 +211,15 @@ impl LoadedWorkflow {
     }
 }
 
+/// Whether `--workflow` names a file (ends in `.json` or has a `/`) rather
+/// than a workflow by name.
+pub fn is_path_spec(spec: &str) -> bool {
+    Path::new(spec)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        || spec.contains('/')
+}
+
 /// Parses and checks a workflow's text.
 pub fn parse(text: &str, shown: &str) -> Result<Workflow> {
     let raw: RawWorkflow = json::parse(text, shown)?;
@@ -263,6 +269,21 @@ fn check_execution(
     gate: &WorkflowGate,
     earlier: &[WorkflowGate],
 ) -> Result<()> {
+    if let Some(t) = gate
+        .prompt_template
+        .as_deref()
+        .filter(|t| !is_safe_component(t))
+    {
+        return Err(json::error_at(
+            shown,
+            pos,
+            format!(
+                "gate `{}`: prompt_template `{t}` is not a template name",
+                gate.gate
+            ),
+        )
+        .hint("name a file in orchestration/prompts/ without `.md`, e.g. \"G1\""));
+    }
     if let Some(target) = &gate.retry_from
         && *target != gate.gate
         && !earlier.iter().any(|g| g.gate == *target)

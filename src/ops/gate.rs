@@ -422,11 +422,19 @@ fn run_pre_scripts(
     gate: &str,
     logs: &Path,
 ) -> Result<Vec<PreScriptResult>> {
+    // Every path is checked before anything runs.
+    let paths = contract
+        .pre_scripts
+        .iter()
+        .map(|script| {
+            vars.path(&script.path).map_err(|e| {
+                Error::input(format!("pre-script `{}`: {e}", script.path))
+                    .hint("pre-scripts are repository files, run from the repository root")
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut results = Vec::new();
-    for (i, script) in contract.pre_scripts.iter().enumerate() {
-        let path = vars
-            .path(&script.path)
-            .map_err(|e| Error::input(format!("pre-script `{}`: {e}", script.path)))?;
+    for (i, (script, path)) in contract.pre_scripts.iter().zip(paths).enumerate() {
         let args: Vec<String> = script.args.iter().map(|a| vars.text(a)).collect();
         let mut result = PreScriptResult {
             path: path.rel.clone(),

@@ -161,8 +161,19 @@ pub trait Human {
 /// contracts (`run start` loads them), prompt templates, `--start-from`,
 /// and that every agent command can be found.
 fn preflight(repo: &Repo, wf: &LoadedWorkflow, opts: &Options) -> Result<()> {
+    // Skill paths are read as written (their variables, if any, are the run's).
+    let vars = crate::contract::template::Vars::new(repo, "", "");
     for g in &wf.def.gates {
         packet::check_template(repo, g)?;
+        let contract = Contract::for_gate(repo, &g.gate, &g.contract_path())?;
+        for skill in &contract.required_skills {
+            for file in &skill.inject {
+                let rel = format!("{}/{file}", skill.path.trim_end_matches('/'));
+                if !rel.contains('{') {
+                    packet::read_skill(&vars, &g.gate, &rel)?;
+                }
+            }
+        }
         if let Some(argv) = command_for(g, opts) {
             resolve_program(repo, &argv[0])?;
         }
@@ -894,7 +905,7 @@ impl<'a> Driver<'a> {
         );
         inv.finished_at = Some(clock::now_timestamp());
         inv.duration_ms = Some(u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX));
-        inv.command = Some(argv.to_vec());
+        inv.command = Some(recorded_command(self.repo, argv));
         inv.exit_code = result.exit.code();
         inv.ended_by = Some(result.ended.as_str().to_string());
         inv.error = error;
@@ -950,6 +961,25 @@ enum AgentEnd {
     Done(Option<String>),
     Blocked(String),
     Interrupted,
+}
+
+/// The command as the record keeps it: no absolute path of this machine
+/// (a program inside the repository is repo-relative, one outside is its
+/// name; the repository and home directory in arguments are scrubbed).
+fn recorded_command(repo: &Repo, argv: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(argv.len());
+    let program = Path::new(&argv[0]);
+    out.push(if program.is_absolute() {
+        repo.relative(program).unwrap_or_else(|| {
+            program
+                .file_name()
+                .map_or_else(|| argv[0].clone(), |n| n.to_string_lossy().into_owned())
+        })
+    } else {
+        argv[0].clone()
+    });
+    out.extend(argv[1..].iter().map(|a| repo.scrub(a)));
+    out
 }
 
 /// The command a gate runs: `--agent-cmd` for every gate, else its executor.

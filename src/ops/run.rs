@@ -29,6 +29,18 @@ pub struct StartOptions {
 /// run before it exists.
 pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
     super::check_slug(&opts.slug)?;
+    let given = std::path::Path::new(&opts.workflow);
+    if crate::workflow::is_path_spec(&opts.workflow)
+        && std::fs::canonicalize(given).is_ok_and(|p| !p.starts_with(repo.root()))
+    {
+        return Err(Error::input(format!(
+            "workflow `{}` is outside the repository",
+            opts.workflow
+        ))
+        .hint(
+            "a run's workflow must be committed with it: copy it under orchestration/workflows/",
+        ));
+    }
     let wf = LoadedWorkflow::find(repo, &opts.workflow)?;
     let Some(wf_rel) = wf.rel.clone() else {
         return Err(Error::input(format!("workflow `{}` is outside the repository", wf.shown))
@@ -122,6 +134,14 @@ fn artifact_path(repo: &Repo, wf: &LoadedWorkflow, opts: &StartOptions) -> Resul
     let path = repo
         .contain(&raw)
         .map_err(|e| e.into_error("artifact path"))?;
+    let own = |dir: &str| path.rel == dir || path.rel.starts_with(&format!("{dir}/"));
+    if own(".git") || own("orchestration") {
+        return Err(Error::input(format!(
+            "the artifact path `{}` is inside orch's or git's own folders",
+            path.rel
+        ))
+        .hint("put a run's outputs in a folder of their own, e.g. essays/<slug>"));
+    }
     if path.rel.is_empty() {
         return Err(Error::input(
             "the artifact path must be a directory below the repository root",

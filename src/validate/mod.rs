@@ -10,7 +10,7 @@ pub mod url;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use serde_json::{Value, json};
@@ -157,7 +157,10 @@ fn resolve_output(spec: &OutputSpec, group: Group, ctx: &Context) -> Result<Outp
             .contain(&expanded)
             .map_err(|e| e.into_error("required output"))?;
         out.path.clone_from(&base.rel);
-        let pattern = base.abs.to_string_lossy().into_owned();
+        // The root is taken literally (it may hold `[`, `*` or `?`); only
+        // the contract's part is a pattern.
+        let root = glob::Pattern::escape(&ctx.repo.root().to_string_lossy());
+        let pattern = format!("{root}/{}", base.rel);
         let matches = glob::glob(&pattern).map_err(|e| {
             Error::input(format!(
                 "required output `{}` is not a valid glob: {e}",
@@ -165,7 +168,7 @@ fn resolve_output(spec: &OutputSpec, group: Group, ctx: &Context) -> Result<Outp
             ))
         })?;
         for m in matches.flatten() {
-            let rel = ctx.repo.relative(&m).unwrap_or_default();
+            let rel = text_path(ctx.repo, &m, &base.rel)?;
             let file = ctx
                 .repo
                 .contain(&rel)
@@ -194,6 +197,21 @@ fn resolve_output(spec: &OutputSpec, group: Group, ctx: &Context) -> Result<Outp
 }
 
 /// Regular files under a directory output, sorted, each proven inside the repository.
+/// The repo-relative path of a file an output stands for. Records hold
+/// paths as text, so a name that is not UTF-8 is an error, never a file
+/// silently left out of the hashes.
+fn text_path(repo: &Repo, path: &std::path::Path, output: &str) -> Result<String> {
+    if path.to_str().is_none() {
+        return Err(Error::input(format!(
+            "output `{output}` holds a file whose name is not UTF-8: {}",
+            crate::ui::sanitize_line(&path.to_string_lossy())
+        ))
+        .hint("orch records paths as text: rename the file"));
+    }
+    repo.relative(path)
+        .ok_or_else(|| Error::input(format!("output `{output}` leads outside the repository")))
+}
+
 fn files_under(repo: &Repo, dir: &RepoPath) -> Result<Vec<RepoPath>> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(&dir.abs).sort_by_file_name() {
@@ -201,7 +219,7 @@ fn files_under(repo: &Repo, dir: &RepoPath) -> Result<Vec<RepoPath>> {
         if entry.file_type().is_dir() {
             continue;
         }
-        let rel = repo.relative(entry.path()).unwrap_or_default();
+        let rel = text_path(repo, entry.path(), &dir.rel)?;
         let file = repo
             .contain(&rel)
             .map_err(|e| e.into_error("output file"))?;
@@ -665,9 +683,21 @@ impl Evaluator<'_> {
                     self.ctx.repo.root(),
                 );
                 r.pass = verdict.pass;
-                r.reason = Some(verdict.reason);
-                r.path = verdict.path;
-                r.details = verdict.details;
+                // A plugin's answer goes into the record: keep it repo-relative.
+                let repo = self.ctx.repo;
+                r.reason = Some(repo.scrub(&verdict.reason));
+                r.path = verdict.path.and_then(|p| {
+                    if Path::new(&p).is_absolute() {
+                        repo.relative(Path::new(&p))
+                    } else {
+                        Some(p)
+                    }
+                });
+                r.details = verdict
+                    .details
+                    .into_iter()
+                    .map(|(k, v)| (k, scrub_value(repo, v)))
+                    .collect();
             }
         }
         Ok(r)
@@ -819,6 +849,22 @@ impl Evaluator<'_> {
             )
         });
         Ok(())
+    }
+}
+
+/// Scrubs machine paths from every string in a JSON value.
+fn scrub_value(repo: &Repo, v: Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(repo.scrub(&s)),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|x| scrub_value(repo, x)).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, x)| (k, scrub_value(repo, x)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 

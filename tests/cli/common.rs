@@ -111,7 +111,16 @@ impl Out {
 impl TestRepo {
     /// An empty git repository with a known identity.
     pub fn new() -> TestRepo {
-        let dir = tempfile::tempdir().expect("temp dir");
+        TestRepo::named(".tmp")
+    }
+
+    /// Like `new`, in a folder whose name starts with `prefix` (to test
+    /// awkward repository paths).
+    pub fn named(prefix: &str) -> TestRepo {
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .expect("temp dir");
         let root = dir.path().canonicalize().expect("canonical temp dir");
         let git = |args: &[&str]| {
             let status = Command::new("git")

@@ -384,3 +384,167 @@ fn a_symlinked_record_folder_pointing_outside_is_refused() {
 fn copy_dir_into(src: &std::path::Path, dst: &std::path::Path) {
     crate::common::copy_dir(src, dst);
 }
+
+#[test]
+fn paths_are_checked_before_anything_runs_or_is_created() {
+    let repo = TestRepo::shipped();
+    // An artifact path inside orch's or git's own folders.
+    for bad in [".git", "orchestration/runs/x"] {
+        let out = repo.orch(&[
+            "run",
+            "start",
+            "--workflow",
+            "visual-essay",
+            "--slug",
+            "s",
+            "--artifact-path",
+            bad,
+        ]);
+        assert!(
+            out.code(2)
+                .one_error()
+                .contains("is inside orch's or git's own folders"),
+            "{bad}"
+        );
+    }
+    // A folder where a file is expected is the user's input (exit 2), not an I/O failure.
+    let out = repo.orch(&[
+        "run",
+        "start",
+        "--workflow",
+        "visual-essay",
+        "--slug",
+        "s",
+        "--prompt-file",
+        "skills",
+    ]);
+    out.code(2);
+    // A workflow outside the repository is refused before it is read.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("w.json"), "not json at all").unwrap();
+    let path = outside.path().join("w.json");
+    let out = repo.orch(&[
+        "run",
+        "start",
+        "--workflow",
+        path.to_str().unwrap(),
+        "--slug",
+        "s",
+    ]);
+    assert!(
+        out.code(2)
+            .one_error()
+            .ends_with("is outside the repository")
+    );
+    // A skill file that cannot be read stops `orch run` before a run exists.
+    let contract = "orchestration/gates/contracts/G2.contract.json";
+    repo.write(
+        contract,
+        &repo.read(contract).replace(
+            "\"path\": \"skills/essay-research\"",
+            "\"path\": \"skills/nope\"",
+        ),
+    );
+    let out = repo.orch(&["run", "visual-essay", "--slug", "s"]);
+    assert_eq!(
+        out.code(2).one_error(),
+        "error: gate G2: skill file `skills/nope/SKILL.md` cannot be read: not found"
+    );
+    assert!(repo.files_under("orchestration/runs").is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn every_pre_script_path_is_checked_before_any_runs() {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/workflows/w.json",
+        r#"{"workflow": "w", "default_artifact_path": "out", "gates": [{"gate": "G1"}]}"#,
+    )
+    .write(
+        "orchestration/gates/contracts/G1.contract.json",
+        r#"{"gate": "G1", "pre_scripts": [{"path": "first.sh"}, {"path": "/bin/true"}]}"#,
+    )
+    .write("first.sh", "touch ran\n");
+    let run = repo
+        .orch(&["run", "start", "--workflow", "w", "--slug", "s"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    repo.orch(&[
+        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
+    ])
+    .ok();
+    let out = repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"]);
+    assert!(
+        out.code(2)
+            .one_error()
+            .starts_with("error: pre-script `/bin/true`: `/bin/true` is an absolute path"),
+        "{}",
+        out.stderr
+    );
+    out.stderr_has("hint: pre-scripts are repository files");
+    assert!(!repo.exists("ran"), "nothing ran");
+}
+
+#[test]
+fn globs_work_in_a_repository_whose_path_has_pattern_characters() {
+    let repo = TestRepo::named("orch[1]*?");
+    repo.write("out/a.md", "a").write("out/b.md", "b");
+    repo.write(
+        "orchestration/gates/contracts/G1.contract.json",
+        r#"{"gate": "G1", "required_outputs": {"all_of": [{"path": "{artifact_path}/*.md"}]}}"#,
+    );
+    let out = repo.orch(&[
+        "gate",
+        "check",
+        "--gate",
+        "G1",
+        "--slug",
+        "s",
+        "--artifact-path",
+        "out",
+        "--json",
+    ]);
+    let v = out.ok().json();
+    let paths: Vec<&str> = v["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, vec!["out/a.md", "out/b.md"]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_name_that_is_not_utf8_is_an_error_not_a_silent_omission() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = TestRepo::new();
+    repo.write("out/data/good.txt", "g");
+    let bad = repo
+        .path()
+        .join("out/data")
+        .join(std::ffi::OsStr::from_bytes(b"bad\xff.txt"));
+    std::fs::write(bad, "b").unwrap();
+    repo.write(
+        "orchestration/gates/contracts/G1.contract.json",
+        r#"{"gate": "G1", "required_outputs": {"all_of": [{"path": "{artifact_path}/data"}]}}"#,
+    );
+    let out = repo.orch(&[
+        "gate",
+        "check",
+        "--gate",
+        "G1",
+        "--slug",
+        "s",
+        "--artifact-path",
+        "out",
+    ]);
+    let line = out.code(2).one_error().to_string();
+    assert!(
+        line.contains("holds a file whose name is not UTF-8"),
+        "{line}"
+    );
+}

@@ -274,3 +274,49 @@ fn junit_and_github_formats() {
     );
     assert!(md.contains("| ❌ | contracts | orchestration/gates/contracts/G1.contract.json | unknown_type: unknown validation type `bogus` |"), "{md}");
 }
+
+#[test]
+fn paths_a_run_would_refuse_are_lint_errors() {
+    let repo = TestRepo::shipped();
+    repo.write(
+        "orchestration/gates/contracts/G1.contract.json",
+        r#"{"gate": "G1",
+  "required_outputs": {"all_of": [{"path": "/etc/passwd"}]},
+  "pre_scripts": [{"path": "../../bin/true"}],
+  "validations": [{"type": "contains_text", "target": "{artifact_path}/../../x", "patterns": "a"}]}"#,
+    );
+    let workflow = "orchestration/workflows/visual-essay.json";
+    repo.write(
+        workflow,
+        &repo.read(workflow).replace(
+            "\"orchestration/gates/contracts/G2.contract.json\"",
+            "\"/tmp/G2.contract.json\"",
+        ),
+    );
+    let doc = repo.orch(&["lint", "--format", "json"]).code(1).json();
+    let found = findings(&doc);
+    for expected in [
+        "G1.contract.json:2:44: required output `/etc/passwd`: is an absolute path",
+        "G1.contract.json:3:28: pre-script `../../bin/true`: leaves the repository",
+        "validation target `{artifact_path}/../../x`: leaves the repository",
+        "gate `G2`: contract `/tmp/G2.contract.json` is an absolute path",
+    ] {
+        assert!(
+            found
+                .iter()
+                .any(|f| f.0 == "error" && f.1 == "unsafe_path" && f.2.contains(expected)),
+            "{expected}: {found:#?}"
+        );
+    }
+    repo.write(
+        workflow,
+        &repo.read(workflow).replace(
+            "\"prompt_template\": \"G3\"",
+            "\"prompt_template\": \"../../evil\"",
+        ),
+    );
+    let doc = repo.orch(&["lint", "--format", "json"]).code(1).json();
+    assert!(findings(&doc).iter().any(|f| {
+        f.2.contains("prompt_template `../../evil` is not a template name")
+    }));
+}

@@ -957,3 +957,21 @@ fn absurd_time_limits_are_refused_not_a_panic() {
             .contains("executor.timeout_s must be a positive number of seconds, at most 1e9")
     );
 }
+
+#[test]
+fn records_hold_no_absolute_path_of_the_machine() {
+    let repo = fixture(SH, ["", ""], GOOD);
+    let agent = repo.path().join("agent.sh");
+    let root = repo.path().display().to_string();
+    let cmd = format!("sh {} --config={root}/conf.toml", agent.display());
+    run_w(&repo, &["--agent-cmd", &cmd]).ok();
+    let run = only_run(&repo);
+    let r = repo.run_json(&run);
+    assert_eq!(
+        r["invocations"][0]["command"],
+        serde_json::json!(["sh", "agent.sh", "--config=conf.toml"])
+    );
+    for f in repo.files_under(&format!("orchestration/runs/{run}/record")) {
+        assert!(!repo.read(&f).contains(&root), "{f} holds {root}");
+    }
+}
