@@ -128,7 +128,8 @@ impl HashCache {
             return;
         }
         self.file.version = VERSION;
-        self.file.written_at = crate::clock::now().timestamp();
+        // File times follow the real clock, whatever ORCH_NOW says.
+        self.file.written_at = crate::clock::real_now().timestamp();
         if let Ok(bytes) = serde_json::to_vec(&self.file)
             && write_atomic(path, &bytes).is_ok()
         {

@@ -7,7 +7,6 @@ use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::repo::Repo;
-use crate::storage::layout;
 
 /// Marks hooks orch wrote, so it can update its own and leave others alone.
 pub const MARKER: &str = "# installed by `orch hooks install`";
@@ -27,26 +26,21 @@ fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
     Ok(repo.root().join(rel))
 }
 
-/// The hook: lint everything (fast), then verify only the runs whose
-/// records are staged. `orch` is found on PATH, else at the path of the
-/// orch that installed the hook.
+/// The hook: lint everything (fast), then verify only the runs the commit
+/// touches. `orch` is found on PATH, else at the path of the orch that
+/// installed the hook.
 fn script(orch: &str) -> String {
     format!(
         r#"#!/bin/sh
 {MARKER}
-# Lints orch's sources and verifies the run records this commit touches.
+# Lints orch's sources and verifies the runs this commit touches: staged
+# records, and staged outputs a run recorded.
 # Skip once with `git commit --no-verify`; remove by deleting this file.
 ORCH=${{ORCH:-orch}}
 command -v "$ORCH" >/dev/null 2>&1 || ORCH='{orch}'
 "$ORCH" lint || exit 1
-runs=$(git diff --cached --name-only --diff-filter=ACMR -- '{runs}/' \
-  | sed -n 's#^{runs}/\([^/]*\)/record/.*#\1#p' | sort -u)
-[ -z "$runs" ] && exit 0
-set --
-for run in $runs; do set -- "$@" --run "$run"; done
-exec "$ORCH" verify "$@"
-"#,
-        runs = layout::RUNS_DIR
+exec "$ORCH" verify --staged
+"#
     )
 }
 

@@ -35,6 +35,45 @@ pub struct Options {
     pub offline: bool,
     /// Use (and refresh) the stat cache.
     pub cache: bool,
+    /// Only runs a commit touches: these staged paths are its record files
+    /// or outputs it recorded.
+    pub staged: Option<BTreeSet<String>>,
+}
+
+/// Whether a staged change touches a run: its record, or an output it recorded.
+fn touches(l: &Loaded, staged: &BTreeSet<String>) -> bool {
+    let record = format!("{}/", layout::record_dir(&l.id));
+    if staged.iter().any(|p| p.starts_with(&record)) {
+        return true;
+    }
+    let Ok((run, _)) = &l.record else {
+        return false;
+    };
+    run.gates
+        .iter()
+        .flat_map(|g| &g.attempts)
+        .flat_map(|a| &a.artifacts)
+        .any(|x| staged.contains(&resolve(&run.workflow, &x.path)))
+}
+
+/// The paths staged in git's index (what the next commit changes).
+pub fn staged_paths(repo: &Repo) -> Result<BTreeSet<String>> {
+    let out = std::process::Command::new("git")
+        .args(["diff", "--cached", "--name-only", "-z"])
+        .current_dir(repo.root())
+        .output()
+        .map_err(|e| Error::input(format!("cannot run git: {}", crate::repo::io_reason(&e))))?;
+    if !out.status.success() {
+        return Err(
+            Error::input("cannot list the staged files").hint("--staged needs a git repository")
+        );
+    }
+    Ok(out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
 }
 
 /// A recorded output as it is now.
@@ -54,9 +93,8 @@ struct Loaded {
 
 pub fn verify(repo: &Repo, opts: &Options) -> Result<Document> {
     let store = Store::new(repo);
-    let ids = if opts.runs.is_empty() {
-        store.ids()?
-    } else {
+    let named = !opts.runs.is_empty();
+    let ids = if named {
         let mut ids: Vec<String> = opts
             .runs
             .iter()
@@ -64,8 +102,19 @@ pub fn verify(repo: &Repo, opts: &Options) -> Result<Document> {
             .collect::<Result<_>>()?;
         ids.dedup();
         ids
+    } else {
+        // A folder with no record/ holds only leftover (ignored) logs, as
+        // after switching branches: not a run to verify.
+        store
+            .ids()?
+            .into_iter()
+            .filter(|id| repo.join(&layout::record_dir(id)).exists())
+            .collect()
     };
-    let loaded = par::map_with(&ids, || (), |(), id| load(repo, id));
+    let mut loaded = par::map_with(&ids, || (), |(), id| load(repo, id));
+    if let Some(staged) = &opts.staged {
+        loaded.retain(|l| touches(l, staged));
+    }
 
     // Every recorded output, hashed once (through the stat cache).
     let mut cache = if opts.cache {
@@ -404,6 +453,17 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
     if let Ok(entries) = std::fs::read_dir(&record_dir) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
+            if name != "RUN.json" && name != "gates" && !name.starts_with(atomic::TEMP_PREFIX) {
+                case.push(
+                    Finding::new(
+                        Level::Warning,
+                        "stray_file",
+                        "a file orch does not know in the record folder",
+                    )
+                    .file(format!("{}/{name}", layout::record_dir(id)))
+                    .hint("records hold RUN.json and gates/<gate>/attempt-<n>.json only"),
+                );
+            }
             if name.starts_with(atomic::TEMP_PREFIX) {
                 case.push(
                     Finding::new(

@@ -11,14 +11,25 @@ use crate::repo::Repo;
 use crate::ui::Ui;
 use crate::{env, verify};
 
+/// Which runs to verify: named ones, all of them, or those a commit touches.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub struct Which {
     /// Verify this run (id, or unique prefix or suffix); repeat for several.
     #[arg(long = "run", value_name = "ID")]
     pub runs: Vec<String>,
     /// Verify every run (the default when no --run is given).
     #[arg(long, conflicts_with = "runs")]
     pub all: bool,
+    /// Only the runs the next commit touches: staged record files, or staged
+    /// outputs a run recorded (what the pre-commit hook uses).
+    #[arg(long, conflicts_with_all = ["runs", "all"])]
+    pub staged: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub which: Which,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     pub format: FormatArg,
@@ -35,13 +46,18 @@ pub struct VerifyArgs {
 
 pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     let opts = verify::Options {
-        runs: if args.all {
+        runs: if args.which.all {
             Vec::new()
         } else {
-            args.runs.clone()
+            args.which.runs.clone()
         },
         offline: args.offline,
         cache: !args.no_cache,
+        staged: if args.which.staged {
+            Some(verify::staged_paths(repo)?)
+        } else {
+            None
+        },
     };
     let doc = verify::verify(repo, &opts)?;
     emit(&doc, args.format, args.output.as_ref(), ui)

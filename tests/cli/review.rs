@@ -190,6 +190,18 @@ fn the_pre_commit_hook_lints_and_verifies_staged_runs() {
     let committed = commit_all(&repo, "essay and its run");
     assert!(committed.status.success(), "{}", printed(&committed));
 
+    // An output a committed run recorded, edited and staged, does not either.
+    repo.write("essays/robot/SPEC.md", "quietly rewritten\n");
+    let refused = commit_all(&repo, "edit an output");
+    assert!(!refused.status.success());
+    assert!(
+        printed(&refused).contains("essays/robot/SPEC.md changed since G3 passed"),
+        "{}",
+        printed(&refused)
+    );
+    git(&repo, &["reset", "-q"]);
+    git(&repo, &["checkout", "--", "essays/robot/SPEC.md"]);
+
     // A broken contract does not.
     let contract = "orchestration/gates/contracts/G3.contract.json";
     let good = repo.read(contract);

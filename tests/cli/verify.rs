@@ -456,3 +456,72 @@ fn the_node_runners_records_are_verified_too() {
     }));
     assert_eq!(doc["summary"]["groups"], 3);
 }
+
+#[test]
+fn leftover_logs_are_not_runs_and_stray_record_files_are_flagged() {
+    let repo = TestRepo::shipped();
+    let run = passed_run(&repo);
+    // Ignored logs left behind after switching branches.
+    std::fs::create_dir_all(
+        repo.path()
+            .join("orchestration/runs/run_gone/logs/invocations"),
+    )
+    .unwrap();
+    let doc = verify_json(&repo, &[], 0);
+    assert_eq!(doc["summary"]["groups"], 1);
+    let out = repo.orch(&["verify", "--run", "run_gone"]);
+    assert!(out.code(1).stdout.contains("has no record"));
+    repo.write(
+        &format!("orchestration/runs/{run}/record/notes.txt"),
+        "mine\n",
+    );
+    let doc = verify_json(&repo, &[], 0);
+    let found = findings(&doc);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.2 == "stray_file" && f.1 == "warning"),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn the_cache_follows_the_real_clock_even_with_orch_now() {
+    let repo = TestRepo::shipped();
+    passed_run(&repo);
+    repo.orch_env(&["verify"], &[("ORCH_NOW", "2099-01-01T00:00:00Z")])
+        .ok();
+    let cache: Value = serde_json::from_str(&repo.read(".git/orch/hash-cache.json")).unwrap();
+    let written = cache["written_at"].as_i64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .cast_signed();
+    assert!(
+        (now - written).abs() < 3600,
+        "written_at {written} is not the real time {now}"
+    );
+}
+
+#[test]
+fn staged_selects_the_runs_a_commit_touches() {
+    let repo = TestRepo::shipped();
+    let run = passed_run(&repo);
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap()
+    };
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let doc = verify_json(&repo, &["--staged"], 0);
+    assert_eq!(doc["summary"]["groups"], 0, "nothing staged");
+    repo.write("essays/robot/research/QUOTES.md", "changed\n");
+    git(&["add", "essays/robot/research/QUOTES.md"]);
+    let doc = verify_json(&repo, &["--staged"], 1);
+    assert_eq!(doc["groups"][0]["name"], run.as_str());
+    repo.orch(&["verify", "--staged", "--all"]).code(2);
+}
