@@ -23,14 +23,47 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const FORCE_COLOR: &str = "FORCE_COLOR";
 
 /// Reads a variable as a number of seconds, falling back to `default` when it
-/// is unset or not a positive number.
+/// is unset or not a positive number (`ignored` names such a value).
 pub fn seconds(name: &str, default: f64) -> std::time::Duration {
-    let secs = std::env::var(name)
+    duration(
+        std::env::var(name)
+            .ok()
+            .and_then(|v| positive_seconds(&v))
+            .unwrap_or(default),
+    )
+}
+
+fn positive_seconds(v: &str) -> Option<f64> {
+    v.trim()
+        .parse::<f64>()
         .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|v| v.is_finite() && *v > 0.0)
-        .unwrap_or(default);
-    duration(secs)
+}
+
+/// Variables set to a value orch cannot use and so ignores, each as
+/// "NAME=value is not …", for the command line to warn about.
+pub fn ignored() -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |name: &str, ok: &dyn Fn(&str) -> bool, expected: &str| {
+        if let Ok(v) = std::env::var(name)
+            && !ok(&v)
+        {
+            out.push(format!("{name}={v:?} is not {expected}; ignoring it"));
+        }
+    };
+    check(
+        NOW,
+        &|v| chrono::DateTime::parse_from_rfc3339(v.trim()).is_ok(),
+        "an RFC 3339 time such as 2026-01-19T14:30:12Z",
+    );
+    for name in [URL_TIMEOUT, LOCK_TIMEOUT, SCRIPT_TIMEOUT, KILL_GRACE] {
+        check(
+            name,
+            &|v| positive_seconds(v).is_some(),
+            "a positive number of seconds",
+        );
+    }
+    out
 }
 
 /// The longest time limit orch accepts (about 31 years): longer is "no limit".

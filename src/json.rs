@@ -22,15 +22,7 @@ pub fn parse<'a, T: Deserialize<'a>>(text: &'a str, shown: &str) -> Result<T> {
 /// column where the parsed text starts inside the file (for fragments).
 pub fn from_serde(err: &serde_json::Error, shown: &str, base: (usize, usize)) -> Error {
     let (line, column) = relocate(base, (err.line(), err.column()));
-    let mut message = err.to_string();
-    if let Some(i) = message.rfind(" at line ") {
-        message.truncate(i);
-    }
-    let message = if err.is_syntax() || err.is_eof() {
-        format!("invalid JSON: {message}")
-    } else {
-        message
-    };
+    let message = describe(err);
     Error::Json {
         path: shown.to_string(),
         line,
@@ -38,6 +30,48 @@ pub fn from_serde(err: &serde_json::Error, shown: &str, base: (usize, usize)) ->
         message,
         hints: Vec::new(),
     }
+}
+
+/// What went wrong, in JSON terms and without serde's position suffix.
+pub fn describe(err: &serde_json::Error) -> String {
+    let mut message = err.to_string();
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    if err.is_syntax() || err.is_eof() {
+        format!("invalid JSON: {message}")
+    } else {
+        in_json_terms(&message)
+    }
+}
+
+/// serde speaks Rust ("expected struct RunRecord", "expected u32"); people
+/// editing a file think in JSON ("expected an object", "expected a whole
+/// number").
+fn in_json_terms(message: &str) -> String {
+    static RUST_TYPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(invalid type: |expected )(struct \w+(?: with \d+ elements?)?|enum \w+|[ui](?:8|16|32|64|128|size)|f32|f64|a sequence|sequence|a map|map)\b",
+        )
+        .expect("a valid regex")
+    });
+    RUST_TYPES
+        .replace_all(message, |c: &regex::Captures| {
+            let rust = &c[2];
+            let json = match rust {
+                "a sequence" => "an array",
+                "sequence" => "array",
+                "a map" => "an object",
+                "map" => "object",
+                _ if rust.starts_with("struct") => "an object",
+                _ if rust.starts_with("enum") => "one of the known values",
+                _ if rust.starts_with('u') => "a whole number of at least 0",
+                _ if rust.starts_with('i') => "a whole number",
+                _ => "a number",
+            };
+            format!("{}{json}", &c[1])
+        })
+        .into_owned()
 }
 
 /// A positioned error about a fragment of a JSON file.
@@ -98,6 +132,35 @@ mod tests {
         let offset = text.find('x').unwrap();
         assert_eq!(line_col(text, offset), (3, 3));
         assert_eq!(line_col(text, 0), (1, 1));
+    }
+
+    #[test]
+    fn type_errors_speak_json_not_rust() {
+        #[derive(Debug, Deserialize)]
+        struct Record {
+            #[allow(dead_code)]
+            n: u32,
+            #[allow(dead_code)]
+            items: Vec<String>,
+        }
+        let message = |text: &str| match parse::<Record>(text, "x.json").unwrap_err() {
+            Error::Json { message, .. } => message,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            message(r#""x""#),
+            "invalid type: string \"x\", expected an object"
+        );
+        assert_eq!(message("[]"), "invalid length 0, expected an object");
+        assert_eq!(
+            message(r#"{"n": "one", "items": []}"#),
+            "invalid type: string \"one\", expected a whole number of at least 0"
+        );
+        assert_eq!(
+            message(r#"{"n": 1, "items": {}}"#),
+            "invalid type: object, expected an array"
+        );
+        assert_eq!(message(r#"{"n": 1}"#), "missing field `items`");
     }
 
     #[test]

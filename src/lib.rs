@@ -50,6 +50,9 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     let ui = ui::Ui::new(cli.color.into());
+    for problem in env::ignored() {
+        ui.warn(&problem);
+    }
     match cli::execute(cli, &ui) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {

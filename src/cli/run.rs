@@ -90,7 +90,8 @@ pub struct StartArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only runs with this status (QUEUED, RUNNING, AWAITING_INPUT, PASSED, FAILED, CANCELED).
+    /// Only runs with this status: QUEUED, RUNNING, AWAITING_INPUT, INTERRUPTED,
+    /// PASSED, FAILED or CANCELED (any case).
     #[arg(long)]
     pub status: Option<String>,
     /// Print the runs as JSON.
@@ -213,7 +214,7 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             let status = RunStatus::parse_loose(s);
             if let RunStatus::Other(_) = status {
                 return Err(Error::input(format!("unknown run status `{s}`"))
-                    .hint("one of QUEUED, RUNNING, AWAITING_INPUT, PASSED, FAILED, CANCELED"));
+                    .hint(format!("one of {}", RunStatus::KNOWN.join(", "))));
             }
             Some(status)
         }

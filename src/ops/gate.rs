@@ -36,6 +36,9 @@ pub struct Begin<'a> {
     pub by: Option<crate::record::Actor>,
 }
 
+/// What to say when `--agent` is empty.
+pub const AGENT_HINT: &str = "name who does the work, e.g. --agent research-agent or --agent alice";
+
 /// Starts the next attempt of `gate` inside a transaction: shared by
 /// `gate start` and the pipeline, so both record the same thing.
 pub fn begin_attempt(txn: &mut Txn, gate: &str, begin: &Begin) -> Result<u32> {
@@ -85,6 +88,7 @@ pub fn begin_attempt(txn: &mut Txn, gate: &str, begin: &Begin) -> Result<u32> {
 
 /// `orch gate start`.
 pub fn start(repo: &Repo, query: &str, gate: &str, agent: &str) -> Result<Started> {
+    super::non_empty("--agent", agent, AGENT_HINT)?;
     let store = Store::new(repo);
     let id = store.resolve(query)?;
     let by = super::actor(repo);
@@ -312,9 +316,13 @@ pub fn fail(
     reason: &str,
     agent: Option<&str>,
 ) -> Result<(String, Attempt)> {
-    if reason.trim().is_empty() {
-        return Err(Error::input("--reason must not be empty")
-            .hint("say why the gate failed; reviewers read it"));
+    super::non_empty(
+        "--reason",
+        reason,
+        "say why the gate failed; reviewers read it",
+    )?;
+    if let Some(agent) = agent {
+        super::non_empty("--agent", agent, AGENT_HINT)?;
     }
     let store = Store::new(repo);
     let id = store.resolve(query)?;

@@ -24,6 +24,7 @@ pub fn record(
     status: InvocationStatus,
     details: &Details,
 ) -> Result<(String, Invocation)> {
+    super::non_empty("--agent", agent, super::gate::AGENT_HINT)?;
     let store = Store::new(repo);
     let run_id = store.resolve(query)?;
     let by = super::actor(repo);

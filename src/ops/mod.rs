@@ -57,6 +57,14 @@ pub fn actor(repo: &Repo) -> Option<Actor> {
         .clone()
 }
 
+/// Refuses an empty (or blank) value for a flag whose value is recorded.
+pub fn non_empty(flag: &str, value: &str, hint: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::input(format!("{flag} must not be empty")).hint(hint));
+    }
+    Ok(())
+}
+
 /// Refuses a slug that cannot be a single path component.
 pub fn check_slug(slug: &str) -> Result<()> {
     if is_safe_component(slug) {

@@ -32,6 +32,9 @@ macro_rules! string_enum {
         }
 
         impl $name {
+            /// Every value this orch knows, in order.
+            pub const KNOWN: &[&str] = &[$($text),*];
+
             pub fn as_str(&self) -> &str {
                 match self {
                     $($name::$variant => $text,)*

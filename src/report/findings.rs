@@ -291,17 +291,20 @@ fn human(doc: &Document, ui: &Ui) -> String {
     };
     let _ = writeln!(
         out,
-        "{}: {verdict}: {} checked, {} failed, {} skipped; {} error{}, {} warning{}",
+        "{}: {verdict}: {} checked, {} failed, {} skipped; {}, {}",
         doc.tool,
         s.cases,
         s.failed,
         s.skipped,
-        s.errors,
-        if s.errors == 1 { "" } else { "s" },
-        s.warnings,
-        if s.warnings == 1 { "" } else { "s" },
+        count(s.errors, "error"),
+        count(s.warnings, "warning")
     );
     out
+}
+
+/// "1 error", "2 errors".
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// XML text with the five special characters escaped and characters XML
@@ -463,8 +466,12 @@ fn github(doc: &Document) -> String {
     let s = &doc.summary;
     let _ = writeln!(
         out,
-        "orch {}: {} checked, {} failed; {} errors, {} warnings",
-        doc.tool, s.cases, s.failed, s.errors, s.warnings
+        "orch {}: {} checked, {} failed; {}, {}",
+        doc.tool,
+        s.cases,
+        s.failed,
+        count(s.errors, "error"),
+        count(s.warnings, "warning")
     );
     out
 }
@@ -476,14 +483,18 @@ pub fn step_summary(doc: &Document) -> String {
     if doc.ok() {
         let _ = writeln!(
             out,
-            "✅ {} checked, no errors ({} warnings).\n",
-            s.cases, s.warnings
+            "✅ {} checked, no errors ({}).\n",
+            s.cases,
+            count(s.warnings, "warning")
         );
     } else {
         let _ = writeln!(
             out,
-            "❌ {} of {} failed: {} errors, {} warnings.\n",
-            s.failed, s.cases, s.errors, s.warnings
+            "❌ {} of {} failed: {}, {}.\n",
+            s.failed,
+            s.cases,
+            count(s.errors, "error"),
+            count(s.warnings, "warning")
         );
     }
     let rows: Vec<_> = doc.findings().collect();

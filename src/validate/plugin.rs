@@ -103,13 +103,29 @@ pub fn run(
         }
     }
     let text = String::from_utf8_lossy(&outcome.stdout);
-    let answer = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .and_then(|l| serde_json::from_str::<Answer>(l.trim()).ok())
-        .or_else(|| serde_json::from_str::<Answer>(text.trim()).ok());
+    // The answer is the last line, or the whole of stdout (pretty-printed).
+    let last = text.lines().rev().map(str::trim).find(|l| !l.is_empty());
+    let candidates = last.into_iter().chain(Some(text.trim()));
+    let mut wrong_shape = None;
+    let mut answer = None;
+    for c in candidates {
+        match serde_json::from_str::<Answer>(c) {
+            Ok(a) => {
+                answer = Some(a);
+                break;
+            }
+            Err(e) if !(e.is_syntax() || e.is_eof()) => {
+                wrong_shape.get_or_insert_with(|| crate::json::describe(&e));
+            }
+            Err(_) => {}
+        }
+    }
     let Some(a) = answer else {
+        if let Some(why) = wrong_shape {
+            return failed(format!(
+                "validator `{name}` answered JSON that is not {{\"pass\": true|false, \"reason\": \"…\"}}: {why}"
+            ));
+        }
         let tail = outcome
             .stderr_tail()
             .map(|t| format!(": {t}"))

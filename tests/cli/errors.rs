@@ -548,3 +548,32 @@ fn a_file_name_that_is_not_utf8_is_an_error_not_a_silent_omission() {
         "{line}"
     );
 }
+
+#[test]
+fn unusable_environment_values_are_named_not_silently_ignored() {
+    let repo = TestRepo::shipped();
+    let out = repo.orch_env(
+        &[
+            "run",
+            "start",
+            "--workflow",
+            "visual-essay",
+            "--slug",
+            "robot",
+        ],
+        &[("ORCH_NOW", "yesterday"), ("ORCH_LOCK_TIMEOUT", "-3")],
+    );
+    out.ok()
+        .stderr_has("warning: ORCH_NOW=\"yesterday\" is not an RFC 3339 time")
+        .stderr_has("warning: ORCH_LOCK_TIMEOUT=\"-3\" is not a positive number of seconds");
+    // The run still starts, stamped with the real clock.
+    let run = out.stdout.trim();
+    let started = repo.run_json(run)["started_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(started.starts_with("20"), "{started}");
+    assert_ne!(started, "yesterday");
+    let quiet = repo.orch(&["run", "list"]);
+    assert!(!quiet.stderr.contains("warning:"), "{}", quiet.stderr);
+}

@@ -303,6 +303,36 @@ fn fail_records_a_manual_failure() {
         "gate", "fail", "--run", &run, "--gate", "G1", "--reason", "  ",
     ]);
     assert_eq!(out.code(2).one_error(), "error: --reason must not be empty");
+    let before = repo.run_json(&run);
+    for args in [
+        &[
+            "gate", "start", "--run", &run, "--gate", "G2", "--agent", "",
+        ][..],
+        &[
+            "gate", "fail", "--run", &run, "--gate", "G1", "--reason", "r", "--agent", " ",
+        ],
+        &[
+            "invocation",
+            "record",
+            "--run",
+            &run,
+            "--gate",
+            "G1",
+            "--agent",
+            "",
+            "--status",
+            "SUCCESS",
+        ],
+    ] {
+        let out = repo.orch(args);
+        assert_eq!(
+            out.code(2).one_error(),
+            "error: --agent must not be empty",
+            "{args:?}"
+        );
+        out.stderr_has("hint: name who does the work");
+    }
+    assert_eq!(repo.run_json(&run), before, "nothing was recorded");
 }
 
 #[test]

@@ -269,7 +269,7 @@ fn junit_and_github_formats() {
     );
     let md = std::fs::read_to_string(summary).unwrap();
     assert!(
-        md.starts_with("### orch lint\n\n❌ 1 of 10 failed: 1 errors, 0 warnings."),
+        md.starts_with("### orch lint\n\n❌ 1 of 10 failed: 1 error, 0 warnings."),
         "{md}"
     );
     assert!(md.contains("| ❌ | contracts | orchestration/gates/contracts/G1.contract.json | unknown_type: unknown validation type `bogus` |"), "{md}");

@@ -96,6 +96,11 @@ fn a_plugin_that_misbehaves_fails_the_check_with_the_reason() {
             "#!/bin/sh\necho '{\"pass\": true}'\nexit 2\n",
             "failed (exit code 2)",
         ),
+        (
+            "#!/bin/sh\necho '{\"pass\": \"yes\"}'\n",
+            "validator `flaky` answered JSON that is not {\"pass\": true|false, \"reason\": \"…\"}: \
+             invalid type: string \"yes\", expected a boolean",
+        ),
     ] {
         executable(&repo, "orchestration/validators/flaky", script);
         let v = repo
