@@ -165,6 +165,14 @@ pub fn sanitize_line(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// A command as a person would type it (words quoted where a shell needs
+/// it), safe to print on one line.
+pub fn command_line(argv: &[String]) -> String {
+    let joined =
+        shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "));
+    sanitize_line(&joined).into_owned()
+}
+
 fn is_unsafe(c: char) -> bool {
     (c.is_control() && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
@@ -179,5 +187,14 @@ mod tests {
         assert_eq!(sanitize("line\nnext\tx"), "line\nnext\tx");
         assert_eq!(sanitize_line("a\nb\rc"), "a b c");
         assert!(matches!(sanitize("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn commands_print_as_they_would_be_typed() {
+        let argv: Vec<String> = ["sh", "-c", "echo 'hi' there", ""]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(command_line(&argv), r#"sh -c "echo 'hi' there" ''"#);
+        assert_eq!(command_line(&["a\nb".to_string()]), "'a b'");
     }
 }

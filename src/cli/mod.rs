@@ -30,11 +30,11 @@ Exit codes:
   130  interrupted
 
 Environment:
-  ORCH_OFFLINE       skip url_reachable checks (like --offline)
-  ORCH_URL_TIMEOUT   seconds per url_reachable request (default 10)
-  ORCH_LOCK_TIMEOUT  seconds to wait for another orch writing the same run (default 60)
+  ORCH_OFFLINE         skip url_reachable checks (like --offline)
+  ORCH_URL_TIMEOUT     seconds per url_reachable request (default 10)
+  ORCH_LOCK_TIMEOUT    seconds to wait for another orch writing the same run (default 60)
   ORCH_SCRIPT_TIMEOUT  seconds a pre-script (default 30) or validator plugin (60) may run
-  ORCH_KILL_GRACE    seconds between SIGTERM and SIGKILL when an agent must stop (default 5)
+  ORCH_KILL_GRACE      seconds between SIGTERM and SIGKILL when an agent must stop (default 5)
   ORCH_NOW, ORCH_SEED  fixed clock and id seed, for reproducible records
   NO_COLOR, FORCE_COLOR  colour control (--color wins)";
 
@@ -46,14 +46,26 @@ Environment:
 /// each gate's contract, hashes its outputs with SHA-256 and records every
 /// attempt in committed JSON under orchestration/runs/<run-id>/record/.
 #[derive(Debug, Parser)]
-#[command(name = "orch", version, after_long_help = AFTER_LONG_HELP, propagate_version = true)]
+#[command(name = "orch", version, after_long_help = AFTER_LONG_HELP)]
 pub struct Cli {
     /// Run as if orch was started in DIR.
-    #[arg(short = 'C', global = true, value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub dir: Option<PathBuf>,
 
     /// When to colour output.
-    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = ColorArg::Auto,
+        value_name = "WHEN",
+        help_heading = "Global options"
+    )]
     pub color: ColorArg,
 
     #[command(subcommand)]
@@ -126,7 +138,7 @@ pub enum HooksAction {
     /// Install the pre-commit hook (in .git/hooks, or core.hooksPath).
     ///
     /// The hook lints the orchestration sources and verifies only the runs
-    /// whose records are staged. A hook orch did not write is left alone.
+    /// the commit touches (`orch verify --staged`). A hook orch did not write is left alone.
     Install {
         /// Replace an existing pre-commit hook that orch did not write.
         #[arg(long)]

@@ -84,10 +84,14 @@ impl ExecArgs {
         let agent_cmd = match &self.agent_cmd {
             None => None,
             Some(cmd) => {
-                let argv = shlex::split(cmd).filter(|a| !a.is_empty()).ok_or_else(|| {
+                let argv = shlex::split(cmd).ok_or_else(|| {
                     Error::input(format!("cannot split --agent-cmd `{cmd}` into words"))
                         .hint("check its quotes")
                 })?;
+                if argv.is_empty() {
+                    return Err(Error::input("--agent-cmd is empty")
+                        .hint("give the agent's command, e.g. --agent-cmd \"claude -p\""));
+                }
                 Some(argv)
             }
         };
@@ -129,7 +133,7 @@ pub fn run(args: PipelineArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             .hint(format!("e.g. orch run {workflow} --slug the-word-robot")));
     };
     let opts = args.exec.options(args.start_from.clone())?;
-    if !confirm(&args.exec, &opts, repo, &workflow, ui)? {
+    if !confirm(&args.exec, &opts, repo, &workflow)? {
         ui.note("nothing was run");
         return Ok(crate::exit::SUCCESS);
     }
@@ -157,7 +161,7 @@ pub fn resume(args: &ResumeArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
 }
 
 /// On a terminal, agents are not started without a yes (they cost money).
-fn confirm(exec: &ExecArgs, opts: &Options, repo: &Repo, workflow: &str, ui: &Ui) -> Result<bool> {
+fn confirm(exec: &ExecArgs, opts: &Options, repo: &Repo, workflow: &str) -> Result<bool> {
     if exec.yes || !interactive(exec.json) {
         return Ok(true);
     }
@@ -171,19 +175,22 @@ fn confirm(exec: &ExecArgs, opts: &Options, repo: &Repo, workflow: &str, ui: &Ui
                 .clone()
                 .or_else(|| g.executor.as_ref().map(|e| e.command.clone()))
         })
-        .map(|argv| argv.join(" "))
+        .map(|argv| crate::ui::command_line(&argv))
         .collect();
     if commands.is_empty() {
         return Ok(true);
     }
-    let mut distinct = commands.clone();
-    distinct.dedup();
+    let mut distinct: Vec<&str> = Vec::new();
+    for c in &commands {
+        if !distinct.contains(&c.as_str()) {
+            distinct.push(c);
+        }
+    }
     let prompt = format!(
         "Run {} gate(s) of `{workflow}` with `{}`?",
         commands.len(),
-        sanitize(&distinct.join("`, `"))
+        distinct.join("`, `")
     );
-    let _ = ui;
     Ok(dialoguer::Confirm::new()
         .with_prompt(prompt)
         .default(true)

@@ -243,6 +243,9 @@ struct Driver<'a> {
     attempts: u32,
     budget: u32,
     retries_used: HashMap<String, u32>,
+    /// A person resumed a run whose gate of theirs failed: the next attempt
+    /// at a person's gate validates at once instead of asking again.
+    person_ready: bool,
 }
 
 impl<'a> Driver<'a> {
@@ -283,6 +286,7 @@ impl<'a> Driver<'a> {
             attempts: 0,
             budget,
             retries_used: HashMap::new(),
+            person_ready: false,
         })
     }
 
@@ -339,18 +343,27 @@ impl<'a> Driver<'a> {
             return self.complete();
         };
         let g = &gates[i];
-        let latest = run
-            .gate(&g.gate)
-            .and_then(|r| r.latest())
-            .filter(|a| a.status == AttemptStatus::Running);
-        if let Some(a) = latest {
-            let n = a.attempt;
-            if command_for(g, self.opts).is_none() {
-                // The person was given the packet; they have done the work.
-                let result = self.finish(g, n, None)?;
-                return self.drive_after(i, result);
+        let by_person = command_for(g, self.opts).is_none();
+        match run.gate(&g.gate).and_then(|r| r.latest()) {
+            Some(a) if a.status == AttemptStatus::Running => {
+                let n = a.attempt;
+                if by_person {
+                    // The person was given the packet; they have done the work.
+                    let result = self.finish(g, n, None)?;
+                    return self.drive_after(i, result);
+                }
+                self.mark_interrupted(&g.gate, n, "orch stopped while the agent was working")?;
             }
-            self.mark_interrupted(&g.gate, n, "orch stopped while the agent was working")?;
+            // The person saw why their attempt failed and has fixed it: a new
+            // attempt (its packet says why the last one failed) is validated
+            // at once.
+            Some(a)
+                if by_person
+                    && matches!(a.status, AttemptStatus::Fail | AttemptStatus::Blocked) =>
+            {
+                self.person_ready = true;
+            }
+            _ => {}
         }
         self.drive(i, None)
     }
@@ -609,6 +622,7 @@ impl<'a> Driver<'a> {
         });
 
         let agent_failure = match &command {
+            None if std::mem::take(&mut self.person_ready) => None,
             None => match self
                 .human
                 .decide(&g.gate, g.display_name(), &packet_path, &text)

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ops::pipeline::{Doer, Observer, Progress};
 use crate::report::gate::{Heading, render};
-use crate::ui::{Style, Ui, sanitize_line};
+use crate::ui::{Style, Ui, command_line, sanitize_line};
 
 pub struct ProgressView<'u> {
     ui: &'u Ui,
@@ -77,7 +77,7 @@ impl Observer for ProgressView<'_> {
                 self.label = format!("{gate} · attempt {attempt}");
                 let how = match by {
                     Doer::Person => "a person".to_string(),
-                    Doer::Command(argv) => format!("`{}`", sanitize_line(&argv.join(" "))),
+                    Doer::Command(argv) => format!("`{}`", command_line(argv)),
                 };
                 let title = format!("▸ {gate} {name} · attempt {attempt} · {agent} ({how})");
                 self.note(&self.ui.paint(Style::Bold, &title));

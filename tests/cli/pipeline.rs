@@ -539,14 +539,25 @@ fn without_a_terminal_a_persons_gate_pauses_and_exits_cleanly() {
         (v["outcome"].as_str(), v["gate"].as_str()),
         (Some("failed"), Some("G1"))
     );
-    // The next resume hands G1 out again, saying why the last attempt failed.
+    // The person fixes the work; the next resume validates it at once, in a
+    // new attempt whose packet says why the last one failed.
+    repo.do_work("G1", "robot");
     let v = repo
         .orch(&["run", "resume", "--run", &run, "--json"])
         .code(4)
         .json();
     assert_eq!(
         (v["outcome"].as_str(), v["gate"].as_str()),
-        (Some("awaiting_input"), Some("G1"))
+        (Some("awaiting_input"), Some("G2")),
+        "G1 passed on resume and G2 is handed out: {v}"
+    );
+    let r = repo.run_json(&run);
+    let g1 = attempts(&r, 0);
+    assert_eq!(
+        g1.iter()
+            .map(|a| a["status"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["FAIL", "PASS"]
     );
     let packet = repo.read(&format!(
         "orchestration/runs/{run}/logs/gates/G1/attempt-2/prompt.txt"
@@ -838,6 +849,8 @@ fn problems_found_before_a_run_starts_create_no_run() {
         out.code(2).one_error(),
         "error: cannot split --agent-cmd `sh 'unclosed` into words"
     );
+    let out = repo.orch(&["run", "visual-essay", "--slug", "robot", "--agent-cmd", " "]);
+    assert_eq!(out.code(2).one_error(), "error: --agent-cmd is empty");
     assert!(
         !Path::new(&repo.path().join("orchestration/runs")).exists()
             || repo.files_under("orchestration/runs").is_empty()
