@@ -473,71 +473,32 @@ fn lint_contract(repo: &Repo, s: &Source) -> (Case, Option<Contract>) {
 
 /// Every path template in a contract, with what it is.
 fn contract_paths(value: &Value) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    let strings = |v: Option<&Value>| -> Vec<String> {
-        match v {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
-    for group in ["all_of", "any_of"] {
-        for o in value
-            .pointer(&format!("/required_outputs/{group}"))
+    // The strings at `key` of each object in the array at `pointer`.
+    let at = |pointer: &str, key: &'static str| {
+        value
+            .pointer(pointer)
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-        {
-            out.extend(
-                strings(o.get("path"))
-                    .into_iter()
-                    .map(|p| ("required output", p)),
-            );
-        }
+            .flat_map(move |item| match item.get(key) {
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            })
+    };
+    let mut out = Vec::new();
+    for group in ["/required_outputs/all_of", "/required_outputs/any_of"] {
+        out.extend(at(group, "path").map(|p| ("required output", p)));
     }
-    for v in value
-        .get("validations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let target = strings(v.get("target"))
-            .into_iter()
-            .filter(|t| t != "any_of" && t != "all_required");
-        out.extend(target.map(|t| ("validation target", t)));
-        out.extend(
-            strings(v.get("targets"))
-                .into_iter()
-                .map(|t| ("validation target", t)),
-        );
-    }
-    for p in value
-        .get("pre_scripts")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        out.extend(
-            strings(p.get("path"))
-                .into_iter()
-                .map(|t| ("pre-script", t)),
-        );
-    }
-    for p in value
-        .get("required_skills")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        out.extend(
-            strings(p.get("path"))
-                .into_iter()
-                .map(|t| ("skill path", t)),
-        );
-    }
+    // `target` may also be a keyword naming the required outputs.
+    let targets = at("/validations", "target").filter(|t| t != "any_of" && t != "all_required");
+    out.extend(targets.map(|t| ("validation target", t)));
+    out.extend(at("/validations", "targets").map(|t| ("validation target", t)));
+    out.extend(at("/pre_scripts", "path").map(|t| ("pre-script", t)));
+    out.extend(at("/required_skills", "path").map(|t| ("skill path", t)));
     out
 }
 

@@ -6,13 +6,12 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::process::{Exit, exit_of, stop_group};
+use super::process::{Exit, exit_of, piped_in_own_group, stop_group};
 use super::signal;
 use crate::interrupt;
 
@@ -106,20 +105,7 @@ pub fn run(spec: &AgentSpec, on_output: &mut dyn FnMut(Output)) -> AgentRun {
     let (Ok(out_file), Ok(err_file)) = files else {
         return failed("cannot create the log files".into(), start);
     };
-    let mut cmd = Command::new(&spec.argv[0]);
-    cmd.args(&spec.argv[1..])
-        .current_dir(&spec.cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in &spec.env {
-        cmd.env(k, v);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
+    let mut cmd = piped_in_own_group(&spec.argv[0], &spec.argv[1..], &spec.cwd, &spec.env);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return failed(crate::repo::io_reason(&e), start),

@@ -82,16 +82,21 @@ impl Outcome {
 
 const GRACE: Duration = Duration::from_secs(2);
 
-/// Runs `spec` and waits for it (or its time limit).
-pub fn run(spec: &Spec) -> Outcome {
-    let start = Instant::now();
-    let mut cmd = Command::new(&spec.program);
-    cmd.args(&spec.args)
-        .current_dir(&spec.cwd)
+/// A command with piped stdio, started in its own process group (so it and
+/// everything it starts can be stopped together), from `cwd` with `env` added.
+pub(super) fn piped_in_own_group(
+    program: impl AsRef<std::ffi::OsStr>,
+    args: &[String],
+    cwd: &std::path::Path,
+    env: &[(String, String)],
+) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .current_dir(cwd)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, v) in &spec.env {
+    for (k, v) in env {
         cmd.env(k, v);
     }
     #[cfg(unix)]
@@ -99,6 +104,13 @@ pub fn run(spec: &Spec) -> Outcome {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
     }
+    cmd
+}
+
+/// Runs `spec` and waits for it (or its time limit).
+pub fn run(spec: &Spec) -> Outcome {
+    let start = Instant::now();
+    let mut cmd = piped_in_own_group(&spec.program, &spec.args, &spec.cwd, &spec.env);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {

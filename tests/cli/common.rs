@@ -210,6 +210,27 @@ impl TestRepo {
         Out::from(&cmd.output().expect("orch runs"))
     }
 
+    /// `orch gate check --gate G --slug s --artifact-path out EXTRA…`: a
+    /// contract checked against the working tree, without a run.
+    pub fn check_gate(&self, gate: &str, extra: &[&str]) -> Out {
+        self.check_gate_env(gate, extra, &[])
+    }
+
+    pub fn check_gate_env(&self, gate: &str, extra: &[&str], env: &[(&str, &str)]) -> Out {
+        let mut args = vec![
+            "gate",
+            "check",
+            "--gate",
+            gate,
+            "--slug",
+            "s",
+            "--artifact-path",
+            "out",
+        ];
+        args.extend_from_slice(extra);
+        self.orch_env(&args, env)
+    }
+
     /// Starts a run of the shipped workflow; returns its id.
     pub fn start_run(&self, slug: &str) -> String {
         let out = self.orch(&["run", "start", "--workflow", "visual-essay", "--slug", slug]);

@@ -3,19 +3,6 @@
 
 use crate::common::TestRepo;
 
-fn check(repo: &TestRepo, gate: &str) -> crate::common::Out {
-    repo.orch(&[
-        "gate",
-        "check",
-        "--gate",
-        gate,
-        "--slug",
-        "s",
-        "--artifact-path",
-        "out",
-    ])
-}
-
 #[test]
 fn broken_json_names_file_line_and_column() {
     let repo = TestRepo::new();
@@ -23,7 +10,7 @@ fn broken_json_names_file_line_and_column() {
         "orchestration/gates/contracts/G1.contract.json",
         "{\n  \"gate\": \"G1\",\n  \"validations\": [],\n}\n",
     );
-    let out = check(&repo, "G1");
+    let out = repo.check_gate("G1", &[]);
     assert_eq!(
         out.code(2).one_error(),
         "error: orchestration/gates/contracts/G1.contract.json:4:1: invalid JSON: trailing comma"
@@ -32,7 +19,7 @@ fn broken_json_names_file_line_and_column() {
         "orchestration/gates/contracts/G1.contract.json",
         "{\"gate\": \"G1\", \"blocking\": \"yes\"}",
     );
-    let out = check(&repo, "G1");
+    let out = repo.check_gate("G1", &[]);
     assert_eq!(
         out.code(2).one_error(),
         "error: orchestration/gates/contracts/G1.contract.json:1:32: invalid type: string \"yes\", expected a boolean"
@@ -69,7 +56,7 @@ fn unknown_validation_types_are_errors_not_skips() {
         "orchestration/gates/contracts/G1.contract.json",
         "{\"gate\": \"G1\", \"validations\": [\n  {\"type\": \"viz_tech_match\", \"severity\": \"error\"}\n]}",
     );
-    let out = check(&repo, "G1");
+    let out = repo.check_gate("G1", &[]);
     assert_eq!(
         out.code(2).one_error(),
         "error: orchestration/gates/contracts/G1.contract.json:2:3: unknown validation type `viz_tech_match`"
@@ -87,7 +74,7 @@ fn unknown_template_variables_are_errors() {
         "orchestration/gates/contracts/G1.contract.json",
         r#"{"gate": "G1", "required_outputs": {"all_of": [{"path": "{artifact_dir}/x.md"}]}}"#,
     );
-    let out = check(&repo, "G1");
+    let out = repo.check_gate("G1", &[]);
     assert_eq!(
         out.code(2).one_error(),
         "error: orchestration/gates/contracts/G1.contract.json:1:57: unknown template variable `{artifact_dir}` in required_outputs path `{artifact_dir}/x.md`"
@@ -116,7 +103,7 @@ fn paths_that_leave_the_repository_are_refused() {
             "orchestration/gates/contracts/G1.contract.json",
             &format!(r#"{{"gate": "G1", "validations": [{{"type": "contains_text", "target": "{target}", "patterns": "root"}}]}}"#),
         );
-        let out = check(&repo, "G1");
+        let out = repo.check_gate("G1", &[]);
         assert_eq!(out.code(2).one_error(), message);
         out.stderr_has("hint: orch only reads, hashes and writes files inside the repository");
     }
@@ -191,7 +178,7 @@ fn a_missing_run_workflow_or_contract_is_a_usage_error() {
     let out = repo.orch(&["run", "start", "--workflow", "nope", "--slug", "s"]);
     assert_eq!(out.code(2).one_error(), "error: no workflow named `nope`");
     out.stderr_has("hint: available workflows: visual-essay");
-    let out = check(&repo, "G7");
+    let out = repo.check_gate("G7", &[]);
     assert_eq!(
         out.code(2).one_error(),
         "error: gate G7: contract `orchestration/gates/contracts/G7.contract.json` does not exist"
@@ -302,7 +289,7 @@ fn untrusted_text_is_sanitised_before_reaching_the_terminal() {
         r#"{"gate": "G1", "validations": [{"type": "regex_match", "target": "out/a.md", "regex": "evil.*", "must_not_match": true}]}"#,
     )
     .write("out/a.md", "evil\u{1b}[2J\u{1b}]0;pwned\u{7}\n");
-    let out = check(&repo, "G1");
+    let out = repo.check_gate("G1", &[]);
     out.code(1);
     assert!(
         !out.stdout.contains('\u{1b}'),
@@ -496,17 +483,7 @@ fn globs_work_in_a_repository_whose_path_has_pattern_characters() {
         "orchestration/gates/contracts/G1.contract.json",
         r#"{"gate": "G1", "required_outputs": {"all_of": [{"path": "{artifact_path}/*.md"}]}}"#,
     );
-    let out = repo.orch(&[
-        "gate",
-        "check",
-        "--gate",
-        "G1",
-        "--slug",
-        "s",
-        "--artifact-path",
-        "out",
-        "--json",
-    ]);
+    let out = repo.check_gate("G1", &["--json"]);
     let v = out.ok().json();
     let paths: Vec<&str> = v["artifacts"]
         .as_array()
@@ -532,16 +509,7 @@ fn a_file_name_that_is_not_utf8_is_an_error_not_a_silent_omission() {
         "orchestration/gates/contracts/G1.contract.json",
         r#"{"gate": "G1", "required_outputs": {"all_of": [{"path": "{artifact_path}/data"}]}}"#,
     );
-    let out = repo.orch(&[
-        "gate",
-        "check",
-        "--gate",
-        "G1",
-        "--slug",
-        "s",
-        "--artifact-path",
-        "out",
-    ]);
+    let out = repo.check_gate("G1", &[]);
     let line = out.code(2).one_error().to_string();
     assert!(
         line.contains("holds a file whose name is not UTF-8"),

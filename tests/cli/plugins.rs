@@ -38,17 +38,7 @@ print(json.dumps({"pass": ok, "reason": f"{words} words (min {v['min_words']})",
 "#,
     );
     repo.write("out/essay.md", "two words");
-    let out = repo.orch(&[
-        "gate",
-        "check",
-        "--gate",
-        "G1",
-        "--slug",
-        "s",
-        "--artifact-path",
-        "out",
-        "--json",
-    ]);
+    let out = repo.check_gate("G1", &["--json"]);
     let v = out.code(1).json();
     let r = &v["validations"][0];
     assert_eq!(r["type"], "word_count");
@@ -60,19 +50,10 @@ print(json.dumps({"pass": ok, "reason": f"{words} words (min {v['min_words']})",
     assert_eq!(r["depth"], "standard");
     assert_eq!(r["protocol"], 1);
     repo.write("out/essay.md", "now three words");
-    repo.orch(&[
-        "gate",
-        "check",
-        "--gate",
-        "G1",
-        "--slug",
-        "s",
-        "--artifact-path",
-        "out",
-    ])
-    .ok()
-    .stdout_has("✓ word_count")
-    .stdout_has("3 words (min 3)");
+    repo.check_gate("G1", &[])
+        .ok()
+        .stdout_has("✓ word_count")
+        .stdout_has("3 words (min 3)");
 }
 
 #[cfg(unix)]
@@ -103,20 +84,7 @@ fn a_plugin_that_misbehaves_fails_the_check_with_the_reason() {
         ),
     ] {
         executable(&repo, "orchestration/validators/flaky", script);
-        let v = repo
-            .orch(&[
-                "gate",
-                "check",
-                "--gate",
-                "G1",
-                "--slug",
-                "s",
-                "--artifact-path",
-                "out",
-                "--json",
-            ])
-            .code(1)
-            .json();
+        let v = repo.check_gate("G1", &["--json"]).code(1).json();
         assert_eq!(v["validations"][0]["pass"], false);
         assert_eq!(v["validations"][0]["reason"], reason);
     }
@@ -131,16 +99,7 @@ fn a_plugin_that_is_not_executable_is_named_in_the_error() {
         r#"{"gate": "G1", "validations": [{"type": "lazy"}]}"#,
     )
     .write("orchestration/validators/lazy", "#!/bin/sh\n");
-    let out = repo.orch(&[
-        "gate",
-        "check",
-        "--gate",
-        "G1",
-        "--slug",
-        "s",
-        "--artifact-path",
-        "out",
-    ]);
+    let out = repo.check_gate("G1", &[]);
     assert!(
         out.code(2)
             .one_error()

@@ -65,20 +65,7 @@ fn contract(repo: &TestRepo, extra: &str) {
 }
 
 fn check(repo: &TestRepo) -> (i32, serde_json::Value) {
-    let out = repo.orch_env(
-        &[
-            "gate",
-            "check",
-            "--gate",
-            "G1",
-            "--slug",
-            "s",
-            "--artifact-path",
-            "out",
-            "--json",
-        ],
-        &[("ORCH_URL_TIMEOUT", "1")],
-    );
+    let out = repo.check_gate_env("G1", &["--json"], &[("ORCH_URL_TIMEOUT", "1")]);
     (out.code, out.json())
 }
 

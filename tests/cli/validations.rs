@@ -15,19 +15,7 @@ fn eval(repo: &TestRepo, outputs: &str, validations: &str, depth: &str) -> (i32,
             r#"{{"gate": "G1", "required_outputs": {outputs}, "validations": [{validations}]}}"#
         ),
     );
-    let out = repo.orch(&[
-        "gate",
-        "check",
-        "--gate",
-        "G1",
-        "--slug",
-        "s",
-        "--artifact-path",
-        "out",
-        "--depth",
-        depth,
-        "--json",
-    ]);
+    let out = repo.check_gate("G1", &["--depth", depth, "--json"]);
     assert!(
         out.code == 0 || out.code == 1,
         "unexpected exit {}: {}",
@@ -297,16 +285,7 @@ fn warnings_are_reported_but_do_not_fail_the_gate() {
     assert_eq!(code, 0);
     assert_eq!(v["validations"][0]["pass"], false);
     assert_eq!(v["validations"][0]["severity"], "warning");
-    let out = repo.orch(&[
-        "gate",
-        "check",
-        "--gate",
-        "G1",
-        "--slug",
-        "s",
-        "--artifact-path",
-        "out",
-    ]);
+    let out = repo.check_gate("G1", &[]);
     out.ok()
         .stdout_has("! not_contains")
         .stdout_has("(warning)")
@@ -425,18 +404,7 @@ fn url_reachable_offline_is_skipped_and_shown_as_a_warning() {
         "orchestration/gates/contracts/G1.contract.json",
         r#"{"gate": "G1", "validations": [{"type": "url_reachable", "target": "{artifact_path}/images.ts", "url_pattern": "https://images\\.example/[^\"]+"}]}"#,
     );
-    let out = repo.orch(&[
-        "gate",
-        "check",
-        "--gate",
-        "G1",
-        "--slug",
-        "s",
-        "--artifact-path",
-        "out",
-        "--offline",
-        "--json",
-    ]);
+    let out = repo.check_gate("G1", &["--offline", "--json"]);
     let v = out.ok().json();
     let r = &v["validations"][0];
     assert_eq!(
@@ -444,19 +412,7 @@ fn url_reachable_offline_is_skipped_and_shown_as_a_warning() {
         (Some(true), Some(true))
     );
     assert_eq!(r["total_urls"], 2);
-    let out = repo.orch_env(
-        &[
-            "gate",
-            "check",
-            "--gate",
-            "G1",
-            "--slug",
-            "s",
-            "--artifact-path",
-            "out",
-        ],
-        &[("ORCH_OFFLINE", "1")],
-    );
+    let out = repo.check_gate_env("G1", &[], &[("ORCH_OFFLINE", "1")]);
     out.ok()
         .stdout_has("- url_reachable")
         .stdout_has("skipped (offline): 2 URL(s) not checked")
