@@ -27,17 +27,20 @@ fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
 }
 
 /// The hook: lint everything (fast), then verify only the runs the commit
-/// touches. `orch` is found on PATH, else at the path of the orch that
-/// installed the hook.
+/// touches. It runs the orch that installed it (an older `orch` earlier on
+/// PATH may lack what the hook asks for), else `orch` on PATH; `$ORCH`
+/// overrides both.
 fn script(orch: &str) -> String {
     format!(
         r#"#!/bin/sh
 {MARKER}
 # Lints orch's sources and verifies the runs this commit touches: staged
-# records, and staged outputs a run recorded.
+# records and contracts, and staged outputs a run recorded.
 # Skip once with `git commit --no-verify`; remove by deleting this file.
-ORCH=${{ORCH:-orch}}
-command -v "$ORCH" >/dev/null 2>&1 || ORCH='{orch}'
+if [ -z "$ORCH" ]; then
+    ORCH='{orch}'
+    [ -x "$ORCH" ] || ORCH=orch
+fi
 "$ORCH" lint || exit 1
 exec "$ORCH" verify --staged
 "#

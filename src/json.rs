@@ -47,31 +47,48 @@ pub fn describe(err: &serde_json::Error) -> String {
 
 /// serde speaks Rust ("expected struct RunRecord", "expected u32"); people
 /// editing a file think in JSON ("expected an object", "expected a whole
-/// number").
+/// number from 0 to 4294967295"). Only serde's own words are rewritten: the
+/// found kind after "invalid type: " and what follows the last "expected ";
+/// a value quoted from the file is left as it is.
 fn in_json_terms(message: &str) -> String {
-    static RUST_TYPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"(invalid type: |expected )(struct \w+(?: with \d+ elements?)?|enum \w+|[ui](?:8|16|32|64|128|size)|f32|f64|a sequence|sequence|a map|map)\b",
-        )
-        .expect("a valid regex")
-    });
-    RUST_TYPES
-        .replace_all(message, |c: &regex::Captures| {
-            let rust = &c[2];
-            let json = match rust {
-                "a sequence" => "an array",
-                "sequence" => "array",
-                "a map" => "an object",
-                "map" => "object",
-                _ if rust.starts_with("struct") => "an object",
-                _ if rust.starts_with("enum") => "one of the known values",
-                _ if rust.starts_with('u') => "a whole number of at least 0",
-                _ if rust.starts_with('i') => "a whole number",
-                _ => "a number",
-            };
-            format!("{}{json}", &c[1])
-        })
-        .into_owned()
+    let Some(at) = message.rfind("expected ") else {
+        return message.to_string();
+    };
+    let (head, expected) = message.split_at(at + "expected ".len());
+    let head = match head.strip_prefix("invalid type: ") {
+        Some(rest) => {
+            let found = ["sequence", "map"]
+                .into_iter()
+                .find_map(|kind| rest.strip_prefix(kind).map(|tail| (kind, tail)));
+            match found {
+                Some((kind, tail)) => format!("invalid type: {}{tail}", json_kind(kind)),
+                None => head.to_string(),
+            }
+        }
+        None => head.to_string(),
+    };
+    format!("{head}{}", json_kind(expected))
+}
+
+/// A Rust type in a serde message, as a JSON kind.
+fn json_kind(rust: &str) -> String {
+    let whole = |min: &str, max: &str| format!("a whole number from {min} to {max}");
+    match rust {
+        "a sequence" => "an array".into(),
+        "sequence" => "array".into(),
+        "a map" => "an object".into(),
+        "map" => "object".into(),
+        "u8" => whole("0", &u8::MAX.to_string()),
+        "u16" => whole("0", &u16::MAX.to_string()),
+        "u32" => whole("0", &u32::MAX.to_string()),
+        "u64" | "usize" => whole("0", &u64::MAX.to_string()),
+        "i32" => whole(&i32::MIN.to_string(), &i32::MAX.to_string()),
+        "i64" | "isize" => whole(&i64::MIN.to_string(), &i64::MAX.to_string()),
+        "f32" | "f64" => "a number".into(),
+        _ if rust.starts_with("struct ") => "an object".into(),
+        _ if rust.starts_with("enum ") => "one of the known values".into(),
+        _ => rust.into(),
+    }
 }
 
 /// A positioned error about a fragment of a JSON file.
@@ -154,13 +171,22 @@ mod tests {
         assert_eq!(message("[]"), "invalid length 0, expected an object");
         assert_eq!(
             message(r#"{"n": "one", "items": []}"#),
-            "invalid type: string \"one\", expected a whole number of at least 0"
+            "invalid type: string \"one\", expected a whole number from 0 to 4294967295"
         );
         assert_eq!(
             message(r#"{"n": 1, "items": {}}"#),
             "invalid type: object, expected an array"
         );
         assert_eq!(message(r#"{"n": 1}"#), "missing field `items`");
+        assert_eq!(
+            message(r#"{"n": 5000000000, "items": []}"#),
+            "invalid value: integer `5000000000`, expected a whole number from 0 to 4294967295"
+        );
+        // A value quoted from the file is not rewritten.
+        assert_eq!(
+            message(r#"{"n": "expected u32", "items": []}"#),
+            "invalid type: string \"expected u32\", expected a whole number from 0 to 4294967295"
+        );
     }
 
     #[test]

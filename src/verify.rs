@@ -40,26 +40,46 @@ pub struct Options {
     pub staged: Option<BTreeSet<String>>,
 }
 
-/// Whether a staged change touches a run: its record, or an output it recorded.
+/// Whether a staged change touches a run: its record, its workflow, a
+/// contract or an output it recorded, or a validator plugin (any run's
+/// contract may use one).
 fn touches(l: &Loaded, staged: &BTreeSet<String>) -> bool {
     let record = format!("{}/", layout::record_dir(&l.id));
-    if staged.iter().any(|p| p.starts_with(&record)) {
+    let validators = format!("{}/", layout::VALIDATORS_DIR);
+    if staged
+        .iter()
+        .any(|p| p.starts_with(&record) || p.starts_with(&validators))
+    {
         return true;
     }
     let Ok((run, _)) = &l.record else {
         return false;
     };
-    run.gates
-        .iter()
-        .flat_map(|g| &g.attempts)
-        .flat_map(|a| &a.artifacts)
-        .any(|x| staged.contains(&resolve(&run.workflow, &x.path)))
+    let workflow_files = match &run.workflow.path {
+        Some(p) => vec![p.clone()],
+        None => layout::workflow_candidates(&run.workflow.name).to_vec(),
+    };
+    if workflow_files.iter().any(|p| staged.contains(p)) {
+        return true;
+    }
+    run.gates.iter().any(|g| {
+        staged.contains(&layout::default_contract(&g.gate))
+            || g.attempts.iter().any(|a| {
+                a.contract
+                    .as_ref()
+                    .is_some_and(|c| staged.contains(&c.path))
+                    || a.artifacts
+                        .iter()
+                        .any(|x| staged.contains(&resolve(&run.workflow, &x.path)))
+            })
+    })
 }
 
-/// The paths staged in git's index (what the next commit changes).
+/// The paths staged in git's index (what the next commit changes). A rename
+/// counts as its old and its new path, so moving an output away is seen.
 pub fn staged_paths(repo: &Repo) -> Result<BTreeSet<String>> {
     let out = std::process::Command::new("git")
-        .args(["diff", "--cached", "--name-only", "-z"])
+        .args(["diff", "--cached", "--name-only", "--no-renames", "-z"])
         .current_dir(repo.root())
         .output()
         .map_err(|e| Error::input(format!("cannot run git: {}", crate::repo::io_reason(&e))))?;
@@ -425,7 +445,8 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
             }
         }
     }
-    for file in attempt_files(repo, id) {
+    let files = record_files(repo, id);
+    for file in files.attempts {
         if !expected_files.contains(&file) {
             case.push(
                 Finding::new(
@@ -449,33 +470,27 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
             )));
         }
     }
-    let record_dir = repo.join(&layout::record_dir(id));
-    if let Ok(entries) = std::fs::read_dir(&record_dir) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name != "RUN.json" && name != "gates" && !name.starts_with(atomic::TEMP_PREFIX) {
-                case.push(
-                    Finding::new(
-                        Level::Warning,
-                        "stray_file",
-                        "a file orch does not know in the record folder",
-                    )
-                    .file(format!("{}/{name}", layout::record_dir(id)))
-                    .hint("records hold RUN.json and gates/<gate>/attempt-<n>.json only"),
-                );
-            }
-            if name.starts_with(atomic::TEMP_PREFIX) {
-                case.push(
-                    Finding::new(
-                        Level::Warning,
-                        "temp_file",
-                        "a temporary file from an interrupted write",
-                    )
-                    .file(format!("{}/{name}", layout::record_dir(id)))
-                    .hint("the next orch write to this run removes it; it must not be committed"),
-                );
-            }
-        }
+    for file in files.strays {
+        case.push(
+            Finding::new(
+                Level::Warning,
+                "stray_file",
+                "a file orch does not know in the record folder",
+            )
+            .file(file)
+            .hint("records hold RUN.json and gates/<gate>/attempt-<n>.json only"),
+        );
+    }
+    for file in files.temps {
+        case.push(
+            Finding::new(
+                Level::Warning,
+                "temp_file",
+                "a temporary file from an interrupted write",
+            )
+            .file(file)
+            .hint("delete it, it must not be committed (orch removes it when it next writes that folder)"),
+        );
     }
     case
 }
@@ -495,23 +510,48 @@ fn differing_keys(a: &Value, b: &Value) -> Vec<String> {
     keys.iter().map(|k| format!("`{k}`")).collect()
 }
 
-fn attempt_files(repo: &Repo, id: &str) -> Vec<String> {
-    let gates_dir = format!("{}/gates", layout::record_dir(id));
-    let Ok(gates) = std::fs::read_dir(repo.join(&gates_dir)) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for g in gates.flatten().filter(|g| g.path().is_dir()) {
-        let gate = g.file_name().to_string_lossy().into_owned();
-        for f in std::fs::read_dir(g.path()).into_iter().flatten().flatten() {
-            let name = f.file_name().to_string_lossy().into_owned();
-            let is_attempt = name
+/// The files in a run's record folder, sorted by what they are.
+#[derive(Default)]
+struct RecordFiles {
+    /// `gates/<gate>/attempt-<n>.json`.
+    attempts: Vec<String>,
+    /// Left by a write that was interrupted.
+    temps: Vec<String>,
+    /// Anything else.
+    strays: Vec<String>,
+}
+
+fn record_files(repo: &Repo, id: &str) -> RecordFiles {
+    let dir = layout::record_dir(id);
+    let mut out = RecordFiles::default();
+    let entries = walkdir::WalkDir::new(repo.join(&dir))
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| !e.file_type().is_dir());
+    for e in entries {
+        let parts: Vec<String> = e
+            .path()
+            .strip_prefix(repo.join(&dir))
+            .unwrap_or(e.path())
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let rel = format!("{dir}/{}", parts.join("/"));
+        let name = parts.last().map_or("", String::as_str);
+        let is_attempt = parts.len() == 3
+            && parts[0] == "gates"
+            && name
                 .strip_prefix("attempt-")
                 .and_then(|n| n.strip_suffix(".json"))
                 .is_some_and(|n| n.parse::<u32>().is_ok());
-            if is_attempt {
-                out.push(format!("{gates_dir}/{gate}/{name}"));
-            }
+        if name.starts_with(atomic::TEMP_PREFIX) {
+            out.temps.push(rel);
+        } else if is_attempt && e.file_type().is_file() {
+            out.attempts.push(rel);
+        } else if !(parts.len() == 1 && name == "RUN.json") {
+            out.strays.push(rel);
         }
     }
     out

@@ -20,8 +20,8 @@ pub struct Which {
     /// Verify every run (the default when no --run is given).
     #[arg(long, conflicts_with = "runs")]
     pub all: bool,
-    /// Only the runs the next commit touches: staged record files, or staged
-    /// outputs a run recorded (what the pre-commit hook uses).
+    /// Only the runs the next commit touches: their staged record files,
+    /// workflow, contracts or recorded outputs (what the pre-commit hook uses).
     #[arg(long, conflicts_with_all = ["runs", "all"])]
     pub staged: bool,
 }

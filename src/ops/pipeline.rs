@@ -347,19 +347,26 @@ impl<'a> Driver<'a> {
         match run.gate(&g.gate).and_then(|r| r.latest()) {
             Some(a) if a.status == AttemptStatus::Running => {
                 let n = a.attempt;
-                if by_person {
-                    // The person was given the packet; they have done the work.
+                if by_person && run.status == RunStatus::AwaitingInput {
+                    // The run paused for a person with the packet; they have
+                    // done the work.
                     let result = self.finish(g, n, None)?;
                     return self.drive_after(i, result);
                 }
-                self.mark_interrupted(&g.gate, n, "orch stopped while the agent was working")?;
+                self.mark_interrupted(
+                    &g.gate,
+                    n,
+                    "orch stopped while the attempt was in progress",
+                )?;
             }
-            // The person saw why their attempt failed and has fixed it: a new
-            // attempt (its packet says why the last one failed) is validated
-            // at once.
+            // A person was handed the packet (no agent ran), saw why their
+            // attempt failed and has fixed it: a new attempt (its packet
+            // says why the last one failed) is validated at once.
             Some(a)
                 if by_person
-                    && matches!(a.status, AttemptStatus::Fail | AttemptStatus::Blocked) =>
+                    && a.status == AttemptStatus::Fail
+                    && a.prompt_sha256.is_some()
+                    && a.invocation_ids.is_empty() =>
             {
                 self.person_ready = true;
             }

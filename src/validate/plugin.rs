@@ -121,7 +121,9 @@ pub fn run(
         }
     }
     let Some(a) = answer else {
-        if let Some(why) = wrong_shape {
+        // A wrong-shaped answer is the news only when the plugin thought it
+        // succeeded; a crash is better explained by its exit and stderr.
+        if let Some(why) = wrong_shape.filter(|_| outcome.exit.success()) {
             return failed(format!(
                 "validator `{name}` answered JSON that is not {{\"pass\": true|false, \"reason\": \"…\"}}: {why}"
             ));

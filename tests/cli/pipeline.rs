@@ -566,6 +566,41 @@ fn without_a_terminal_a_persons_gate_pauses_and_exits_cleanly() {
 }
 
 #[test]
+fn a_gate_an_agent_failed_is_handed_to_a_person_not_validated_at_once() {
+    let repo = TestRepo::shipped();
+    let out = repo.orch(&[
+        "run",
+        "visual-essay",
+        "--slug",
+        "robot",
+        "--agent-cmd",
+        "sh -c 'exit 1'",
+        "--json",
+    ]);
+    let run = out.code(1).json()["run_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        attempts(&repo.run_json(&run), 0).len(),
+        2,
+        "one retry for agents"
+    );
+    // Resumed without an agent, G1 is a person's now: they get the packet
+    // first; nothing is validated behind their back.
+    repo.do_work("G1", "robot");
+    let v = repo
+        .orch(&["run", "resume", "--run", &run, "--json"])
+        .code(4)
+        .json();
+    assert_eq!(
+        (v["outcome"].as_str(), v["gate"].as_str()),
+        (Some("awaiting_input"), Some("G1"))
+    );
+    let g1 = attempts(&repo.run_json(&run), 0);
+    assert_eq!(g1.len(), 3);
+    assert_eq!(g1[2]["status"], "RUNNING");
+    assert!(g1[2]["validations"].as_array().is_none_or(Vec::is_empty));
+}
+
+#[test]
 fn resume_validates_the_persons_work_and_finishes_the_run() {
     let repo = TestRepo::shipped();
     repo.orch(&["run", "visual-essay", "--slug", "robot"])

@@ -82,6 +82,11 @@ fn a_plugin_that_misbehaves_fails_the_check_with_the_reason() {
             "validator `flaky` answered JSON that is not {\"pass\": true|false, \"reason\": \"…\"}: \
              invalid type: string \"yes\", expected a boolean",
         ),
+        (
+            // A crash after echoing its input: the exit and stderr explain it.
+            "#!/bin/sh\necho '{\"gate\": \"G1\"}'\necho Traceback >&2\nexit 3\n",
+            "validator `flaky` gave no JSON answer on stdout (exit code 3): Traceback",
+        ),
     ] {
         executable(&repo, "orchestration/validators/flaky", script);
         let v = repo.check_gate("G1", &["--json"]).code(1).json();

@@ -4,11 +4,30 @@ use std::process::Command;
 
 use crate::common::{BIN, TestRepo};
 
+/// git, with an old `orch` first on PATH that knows no command at all: the
+/// hook must run the orch that installed it.
 fn git(repo: &TestRepo, args: &[&str]) -> std::process::Output {
+    let old = repo.path().join(".git/old-bin");
+    if !old.exists() {
+        std::fs::create_dir_all(&old).unwrap();
+        let fake = old.join("orch");
+        std::fs::write(&fake, "#!/bin/sh\necho \"old orch: $*\" >&2\nexit 2\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    let path = format!(
+        "{}:{}",
+        old.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     Command::new("git")
         .args(args)
         .current_dir(repo.path())
-        .env("ORCH", BIN)
+        .env("PATH", path)
+        .env_remove("ORCH")
         .output()
         .unwrap()
 }
@@ -169,6 +188,10 @@ fn the_pre_commit_hook_lints_and_verifies_staged_runs() {
         .stdout_has("installed .git/hooks/pre-commit");
     let hook = repo.read(".git/hooks/pre-commit");
     assert!(hook.contains("installed by `orch hooks install`"));
+    assert!(
+        hook.contains(BIN),
+        "the hook runs the orch that installed it"
+    );
     let meta = std::fs::metadata(repo.path().join(".git/hooks/pre-commit")).unwrap();
     let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
     assert_ne!(mode & 0o111, 0, "the hook is executable");

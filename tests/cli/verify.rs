@@ -475,13 +475,26 @@ fn leftover_logs_are_not_runs_and_stray_record_files_are_flagged() {
         &format!("orchestration/runs/{run}/record/notes.txt"),
         "mine\n",
     );
+    // A merge leftover beside an attempt file, too.
+    repo.write(
+        &format!("orchestration/runs/{run}/record/gates/G1/attempt-1.json.orig"),
+        "{}\n",
+    );
     let doc = verify_json(&repo, &[], 0);
-    let found = findings(&doc);
-    assert!(
-        found
-            .iter()
-            .any(|f| f.2 == "stray_file" && f.1 == "warning"),
-        "{found:#?}"
+    let strays: Vec<&str> = doc["groups"][0]["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["findings"].as_array().unwrap())
+        .filter(|f| f["kind"] == "stray_file" && f["level"] == "warning")
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        strays,
+        [
+            format!("orchestration/runs/{run}/record/gates/G1/attempt-1.json.orig"),
+            format!("orchestration/runs/{run}/record/notes.txt"),
+        ]
     );
 }
 
@@ -524,4 +537,39 @@ fn staged_selects_the_runs_a_commit_touches() {
     let doc = verify_json(&repo, &["--staged"], 1);
     assert_eq!(doc["groups"][0]["name"], run.as_str());
     repo.orch(&["verify", "--staged", "--all"]).code(2);
+    git(&["reset", "-q", "--hard"]);
+
+    // Moving a recorded output away counts: a rename is its old path too.
+    git(&["mv", "essays/robot/SPEC.md", "essays/robot/SPEC-old.md"]);
+    let doc = verify_json(&repo, &["--staged"], 1);
+    assert_eq!(doc["summary"]["groups"], 1);
+    assert!(
+        findings(&doc).iter().any(|f| f.2 == "missing"),
+        "{:#?}",
+        findings(&doc)
+    );
+    git(&["reset", "-q", "--hard"]);
+
+    // So does a valid contract change that a passed gate no longer meets.
+    let contract = "orchestration/gates/contracts/G3.contract.json";
+    let mut c: Value = serde_json::from_str(&repo.read(contract)).unwrap();
+    c["validations"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "type": "contains_headings",
+            "target": "{artifact_path}/SPEC.md",
+            "required_headings": ["## Layer 7"]
+        }));
+    repo.write(contract, &serde_json::to_string_pretty(&c).unwrap());
+    git(&["add", contract]);
+    let doc = verify_json(&repo, &["--staged"], 1);
+    assert_eq!(doc["summary"]["groups"], 1);
+    assert!(
+        findings(&doc)
+            .iter()
+            .any(|f| f.0.starts_with("G3") && f.2 == "contract_failing" && f.3.contains("Layer 7")),
+        "{:#?}",
+        findings(&doc)
+    );
 }
