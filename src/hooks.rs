@@ -41,8 +41,8 @@ if [ -z "$ORCH" ]; then
     ORCH='{orch}'
     [ -x "$ORCH" ] || ORCH=orch
 fi
-"$ORCH" lint || exit 1
-exec "$ORCH" verify --staged
+"$ORCH" lint --quiet || exit 1
+exec "$ORCH" verify --staged --quiet
 "#
     )
 }

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 
 use crate::error::{Error, Result};
 use crate::report::findings::{Document, Format, render, step_summary};
@@ -23,10 +23,25 @@ pub enum FormatArg {
     Github,
 }
 
-impl From<FormatArg> for Format {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Human => Format::Human,
+/// How `lint` and `verify` report.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Human format: show only what has an error or warning, and the
+    /// summary line (what the pre-commit hook uses).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl ReportArgs {
+    fn format(&self) -> Format {
+        match self.format {
+            FormatArg::Human => Format::Human { quiet: self.quiet },
             FormatArg::Json => Format::Json,
             FormatArg::Junit => Format::Junit,
             FormatArg::Github => Format::Github,
@@ -34,12 +49,14 @@ impl From<FormatArg> for Format {
     }
 }
 
-/// Prints (or writes to `output`) the document, appends the GitHub step
+/// Prints (or writes to `--output`) the document, appends the GitHub step
 /// summary when asked for, and returns the exit code.
-pub fn emit(doc: &Document, format: FormatArg, output: Option<&PathBuf>, ui: &Ui) -> Result<u8> {
+pub fn emit(doc: &Document, args: &ReportArgs, ui: &Ui) -> Result<u8> {
+    let format = args.format();
+    let output = args.output.as_ref();
     let text = match output {
-        Some(_) => render(doc, format.into(), &Ui::plain()),
-        None => render(doc, format.into(), ui),
+        Some(_) => render(doc, format, &Ui::plain()),
+        None => render(doc, format, ui),
     };
     match output {
         Some(path) => {
@@ -47,7 +64,7 @@ pub fn emit(doc: &Document, format: FormatArg, output: Option<&PathBuf>, ui: &Ui
         }
         None => ui.out(&text),
     }
-    if matches!(format, FormatArg::Github)
+    if matches!(format, Format::Github)
         && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
     {
         let path = PathBuf::from(summary);

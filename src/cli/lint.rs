@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::findings::{FormatArg, emit};
+use super::findings::{ReportArgs, emit};
 use crate::error::Result;
 use crate::repo::Repo;
 use crate::ui::Ui;
@@ -15,15 +15,11 @@ pub struct LintArgs {
     /// template, skill and validator plugin in the repository).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
-    pub format: FormatArg,
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 pub fn execute(args: &LintArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     let doc = crate::lint::lint(repo, &args.paths)?;
-    emit(&doc, args.format, args.output.as_ref(), ui)
+    emit(&doc, &args.report, ui)
 }

@@ -190,7 +190,7 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
                 crate::hooks::Installed::Updated(p) => ("updated", p),
             };
             ui.line(&format!("{verb} {}", repo.display(&path)));
-            ui.note("before each commit it runs `orch lint` and `orch verify` on the staged runs (skip once: git commit --no-verify)");
+            ui.note("before each commit it runs `orch lint` and `orch verify --staged` (skip once: git commit --no-verify)");
             Ok(crate::exit::SUCCESS)
         }
         Command::Schema(args) => {

@@ -1,11 +1,9 @@
 //! `orch verify`.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use clap::builder::FalseyValueParser;
 
-use super::findings::{FormatArg, emit};
+use super::findings::{ReportArgs, emit};
 use crate::error::Result;
 use crate::repo::Repo;
 use crate::ui::Ui;
@@ -30,12 +28,8 @@ pub struct Which {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub which: Which,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
-    pub format: FormatArg,
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Skip url_reachable checks when re-running contracts.
     #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
     pub offline: bool,
@@ -60,5 +54,5 @@ pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         },
     };
     let doc = verify::verify(repo, &opts)?;
-    emit(&doc, args.format, args.output.as_ref(), ui)
+    emit(&doc, &args.report, ui)
 }

@@ -205,7 +205,10 @@ impl Document {
 /// `--format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    Human,
+    /// `quiet`: only cases with findings, and the summary line.
+    Human {
+        quiet: bool,
+    },
     Json,
     Junit,
     Github,
@@ -213,7 +216,7 @@ pub enum Format {
 
 pub fn render(doc: &Document, format: Format, ui: &Ui) -> String {
     match format {
-        Format::Human => human(doc, ui),
+        Format::Human { quiet } => human(doc, ui, quiet),
         Format::Json => crate::json::to_pretty_string(doc),
         Format::Junit => junit(doc),
         Format::Github => github(doc),
@@ -229,9 +232,13 @@ fn location(f: &Finding) -> String {
     }
 }
 
-fn human(doc: &Document, ui: &Ui) -> String {
+fn human(doc: &Document, ui: &Ui, quiet: bool) -> String {
     let mut out = String::new();
+    let shown = |c: &&Case| !quiet || !c.findings.is_empty();
     for g in &doc.groups {
+        if !g.cases.iter().any(|c| shown(&c)) {
+            continue;
+        }
         let desc = g
             .description
             .as_deref()
@@ -243,7 +250,7 @@ fn human(doc: &Document, ui: &Ui) -> String {
             ui.paint(Style::Bold, &sanitize_line(&g.name)),
             sanitize_line(&desc)
         );
-        for c in &g.cases {
+        for c in g.cases.iter().filter(shown) {
             let (mark, style) = match c.outcome {
                 Outcome::Passed if c.findings.is_empty() => ("✓", Style::Pass),
                 Outcome::Passed => ("!", Style::Warn),
@@ -267,10 +274,14 @@ fn human(doc: &Document, ui: &Ui) -> String {
                     Level::Error => ui.paint(Style::Fail, "error"),
                     Level::Warning => ui.paint(Style::Warn, "warning"),
                 };
+                // "path: path changed since…" says the path once.
+                let said =
+                    f.line.is_none() && f.file.as_deref().is_some_and(|p| f.message.starts_with(p));
+                let location = if said { String::new() } else { location(f) };
                 let _ = writeln!(
                     out,
                     "      {level}: {}{}",
-                    sanitize_line(&location(f)),
+                    sanitize_line(&location),
                     sanitize_line(&f.message)
                 );
                 if let Some(h) = &f.hint {

@@ -573,3 +573,32 @@ fn staged_selects_the_runs_a_commit_touches() {
         findings(&doc)
     );
 }
+
+#[test]
+fn quiet_shows_only_what_is_wrong_and_says_each_path_once() {
+    let repo = TestRepo::shipped();
+    passed_run(&repo);
+    let out = repo.orch(&["verify", "--quiet"]);
+    assert_eq!(
+        out.ok().stdout,
+        "verify: ok: 4 checked, 0 failed, 0 skipped; 0 errors, 0 warnings\n"
+    );
+    repo.write("essays/robot/SPEC.md", "rewritten\n");
+    let out = repo.orch(&["verify", "-q", "--color", "never"]);
+    let lines: Vec<&str> = out.code(1).stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{lines:#?}");
+    assert!(lines[0].starts_with("run_"), "{lines:#?}");
+    assert_eq!(lines[1], "  ✗ G3 Spec Approval");
+    assert!(
+        lines[2].starts_with("      error: essays/robot/SPEC.md changed since G3 passed"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[3].contains("G3.contract.json: the contract no longer passes"),
+        "{lines:#?}"
+    );
+    assert!(lines[4].starts_with("verify: FAILED"), "{lines:#?}");
+    repo.orch(&["lint", "--quiet"])
+        .ok()
+        .stdout_has("lint: ok: 10 checked");
+}
