@@ -238,6 +238,18 @@ impl TestRepo {
         out.stdout.trim().to_string()
     }
 
+    /// `orch gate start --run RUN --gate GATE --agent AGENT`.
+    pub fn start_gate(&self, run: &str, gate: &str, agent: &str) -> Out {
+        self.orch(&[
+            "gate", "start", "--run", run, "--gate", gate, "--agent", agent,
+        ])
+    }
+
+    /// `orch gate finish --run RUN --gate GATE`.
+    pub fn finish_gate(&self, run: &str, gate: &str) -> Out {
+        self.orch(&["gate", "finish", "--run", run, "--gate", gate])
+    }
+
     pub fn run_json(&self, run: &str) -> Value {
         self.read_json(&format!("orchestration/runs/{run}/record/RUN.json"))
     }

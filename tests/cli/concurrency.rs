@@ -8,10 +8,7 @@ fn concurrent_invocation_records_all_land() {
     const WRITERS: usize = 12;
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
+    repo.start_gate(&run, "G1", "a").ok();
     let children: Vec<_> = (0..WRITERS)
         .map(|i| {
             repo.command(&[
@@ -81,9 +78,6 @@ fn a_leftover_temp_file_from_a_crashed_writer_is_cleaned_up() {
     let run = repo.start_run("robot");
     let record = format!("orchestration/runs/{run}/record");
     repo.write(&format!("{record}/.orch-tmp-crashed"), "{\"half\": ");
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
+    repo.start_gate(&run, "G1", "a").ok();
     assert!(!repo.exists(&format!("{record}/.orch-tmp-crashed")));
 }

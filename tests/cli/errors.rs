@@ -132,12 +132,9 @@ fn symlinks_pointing_outside_are_never_followed() {
     std::fs::create_dir_all(repo.path().join("essays/robot")).unwrap();
     std::os::unix::fs::symlink(outside.path(), repo.path().join("essays/robot/research")).unwrap();
     let run = repo.start_run("robot");
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G2", "--agent", "a",
-    ])
-    .ok();
+    repo.start_gate(&run, "G2", "a").ok();
     let before = repo.read(&format!("orchestration/runs/{run}/record/RUN.json"));
-    let out = repo.orch(&["gate", "finish", "--run", &run, "--gate", "G2"]);
+    let out = repo.finish_gate(&run, "G2");
     let line = out.code(2).one_error();
     assert!(
         line.starts_with("error: unsafe required output: `essays/robot/research/SOURCES.md` goes through symlink `essays/robot/research`"),
@@ -168,9 +165,7 @@ fn a_slug_must_be_a_safe_path_component() {
 #[test]
 fn a_missing_run_workflow_or_contract_is_a_usage_error() {
     let repo = TestRepo::shipped();
-    let out = repo.orch(&[
-        "gate", "start", "--run", "run_nope", "--gate", "G1", "--agent", "a",
-    ]);
+    let out = repo.start_gate("run_nope", "G1", "a");
     assert_eq!(
         out.code(2).one_error(),
         "error: no run matches `run_nope`: there are no runs yet"
@@ -214,9 +209,7 @@ fn a_record_written_by_a_newer_orch_is_read_only() {
         .read(&path)
         .replace("\"format_version\": 1", "\"format_version\": 99");
     repo.write(&path, &newer);
-    let out = repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ]);
+    let out = repo.start_gate(&run, "G1", "a");
     let line = out.code(3).one_error();
     assert!(
         line.contains("was written by a newer orch (record format 99)"),
@@ -238,10 +231,7 @@ fn corrupt_records_are_errors_not_panics() {
             line.starts_with("error: orchestration/runs/run_bad/record/RUN.json:"),
             "{line}"
         );
-        repo.orch(&[
-            "gate", "start", "--run", "run_bad", "--gate", "G1", "--agent", "a",
-        ])
-        .code(2);
+        repo.start_gate("run_bad", "G1", "a").code(2);
         assert_eq!(
             repo.read("orchestration/runs/run_bad/record/RUN.json"),
             content
@@ -313,9 +303,7 @@ fn a_record_cannot_name_files_outside_its_folder() {
             "\"run_id\": \"../../../../escaped\"",
         ),
     );
-    let out = repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ]);
+    let out = repo.start_gate(&run, "G1", "a");
     let line = out.code(2).one_error().to_string();
     assert!(
         line.contains("the record says its run_id is `../../../../escaped`"),
@@ -351,9 +339,7 @@ fn a_symlinked_record_folder_pointing_outside_is_refused() {
     std::fs::remove_dir_all(&record).unwrap();
     std::os::unix::fs::symlink(outside.path(), &record).unwrap();
     let before = std::fs::read_to_string(outside.path().join("RUN.json")).unwrap();
-    let out = repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ]);
+    let out = repo.start_gate(&run, "G1", "a");
     let line = out.code(2).one_error().to_string();
     assert!(
         line.starts_with("error: unsafe run path:")
@@ -459,11 +445,8 @@ fn every_pre_script_path_is_checked_before_any_runs() {
         .stdout
         .trim()
         .to_string();
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
-    let out = repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"]);
+    repo.start_gate(&run, "G1", "a").ok();
+    let out = repo.finish_gate(&run, "G1");
     assert!(
         out.code(2)
             .one_error()

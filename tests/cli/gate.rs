@@ -41,36 +41,27 @@ fn start_numbers_attempts_and_refuses_a_second_one_in_progress() {
         (Some("GATE_STARTED"), Some("G1"), Some(1))
     );
 
-    let out = repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "editor",
-    ]);
+    let out = repo.start_gate(&run, "G1", "editor");
     assert_eq!(
         out.code(3).one_error(),
         "error: G1 attempt 1 is still in progress"
     );
     out.stderr_has("hint: finish it: orch gate finish");
 
-    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"])
-        .code(1);
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "editor",
-    ])
-    .ok()
-    .stdout_has("G1 attempt 2 started");
+    repo.finish_gate(&run, "G1").code(1);
+    repo.start_gate(&run, "G1", "editor")
+        .ok()
+        .stdout_has("G1 attempt 2 started");
 }
 
 #[test]
 fn start_warns_about_earlier_gates_and_refuses_unknown_ones() {
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G3", "--agent", "a",
-    ])
-    .ok()
-    .stderr_has("warning: earlier gates have not passed yet: G1, G2");
-    let out = repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G9", "--agent", "a",
-    ]);
+    repo.start_gate(&run, "G3", "a")
+        .ok()
+        .stderr_has("warning: earlier gates have not passed yet: G1, G2");
+    let out = repo.start_gate(&run, "G9", "a");
     assert_eq!(
         out.code(2).one_error(),
         format!("error: run `{run}` has no gate `G9`")
@@ -82,7 +73,7 @@ fn start_warns_about_earlier_gates_and_refuses_unknown_ones() {
 fn finish_without_an_attempt_in_progress_is_a_state_error() {
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
-    let out = repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"]);
+    let out = repo.finish_gate(&run, "G1");
     assert_eq!(out.code(3).one_error(), "error: G1 has not been started");
     out.stderr_has("hint: start an attempt first: orch gate start");
 }
@@ -91,19 +82,9 @@ fn finish_without_an_attempt_in_progress_is_a_state_error() {
 fn finish_hashes_outputs_and_records_the_attempt() {
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
-    repo.orch(&[
-        "gate",
-        "start",
-        "--run",
-        &run,
-        "--gate",
-        "G2",
-        "--agent",
-        "researcher",
-    ])
-    .ok();
+    repo.start_gate(&run, "G2", "researcher").ok();
     repo.do_work("G2", "robot");
-    let out = repo.orch(&["gate", "finish", "--run", &run, "--gate", "G2"]);
+    let out = repo.finish_gate(&run, "G2");
     out.ok()
         .stdout_has("G2 Research Complete · attempt 1 · depth standard")
         .stdout_has("✓ min_sources")
@@ -146,9 +127,7 @@ fn finish_hashes_outputs_and_records_the_attempt() {
     assert_eq!(ev["type"], "GATE_PASSED");
     assert_eq!(ev["message"], "Gate G2 passed on attempt 1");
 
-    let json = repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G2", "--agent", "r",
-    ]);
+    let json = repo.start_gate(&run, "G2", "r");
     json.ok();
     repo.write(
         "essays/robot/research/SOURCES.md",
@@ -175,11 +154,8 @@ fn finish_hashes_outputs_and_records_the_attempt() {
 fn a_failed_blocking_gate_fails_the_run_until_it_passes() {
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
-    let out = repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"]);
+    repo.start_gate(&run, "G1", "a").ok();
+    let out = repo.finish_gate(&run, "G1");
     out.code(1)
         .stdout_has("✗ file_exists")
         .stdout_has("none of essays/robot/INTAKE.md, essays/robot/research/INTAKE.md exists")
@@ -203,14 +179,10 @@ fn a_failed_blocking_gate_fails_the_run_until_it_passes() {
         "GATE_FAILED"
     );
 
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
+    repo.start_gate(&run, "G1", "a").ok();
     assert_eq!(repo.run_json(&run)["status"], "RUNNING");
     repo.do_work("G1", "robot");
-    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"])
-        .ok();
+    repo.finish_gate(&run, "G1").ok();
     assert_eq!(repo.run_json(&run)["status"], "RUNNING");
 }
 
@@ -231,11 +203,8 @@ fn a_failed_non_blocking_gate_does_not_fail_the_run() {
         .stdout
         .trim()
         .to_string();
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
-    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"])
+    repo.start_gate(&run, "G1", "a").ok();
+    repo.finish_gate(&run, "G1")
         .code(1)
         .stdout_has("✗ file_exists")
         .stdout_has("missing out/x.md");
@@ -251,10 +220,7 @@ fn a_failed_non_blocking_gate_does_not_fail_the_run() {
 fn fail_records_a_manual_failure() {
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
+    repo.start_gate(&run, "G1", "a").ok();
     repo.orch(&[
         "gate",
         "fail",
@@ -476,11 +442,8 @@ fn pre_scripts_run_before_validation_and_failures_are_warnings() {
         .stdout
         .trim()
         .to_string();
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
-    let out = repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"]);
+    repo.start_gate(&run, "G1", "a").ok();
+    let out = repo.finish_gate(&run, "G1");
     out.ok()
         .stdout_has("✓ pre_script")
         .stdout_has("scripts/broken.sh (failed, exit 7)")

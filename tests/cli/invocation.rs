@@ -21,10 +21,7 @@ fn record_appends_and_links_to_the_current_attempt() {
         "error: G1 has no attempt to link the invocation to"
     );
 
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
+    repo.start_gate(&run, "G1", "a").ok();
     let out = repo.orch(&[
         "invocation",
         "record",
@@ -81,13 +78,9 @@ fn record_appends_and_links_to_the_current_attempt() {
 fn record_after_a_gate_finished_updates_its_attempt_file() {
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
+    repo.start_gate(&run, "G1", "a").ok();
     repo.do_work("G1", "robot");
-    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"])
-        .ok();
+    repo.finish_gate(&run, "G1").ok();
     let id = repo
         .orch(&[
             "invocation",
@@ -112,10 +105,7 @@ fn record_after_a_gate_finished_updates_its_attempt_file() {
 fn an_implausible_cost_is_refused() {
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
+    repo.start_gate(&run, "G1", "a").ok();
     for bad in ["1e308", "-5", "inf"] {
         let flag = format!("--cost-usd={bad}");
         let out = repo.orch(&[

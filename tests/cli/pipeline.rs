@@ -87,6 +87,31 @@ fn gone(pid: u32) -> bool {
     }
 }
 
+/// The pid a process wrote to `rel` (waits until the line is complete).
+fn pid_in(repo: &TestRepo, rel: &str) -> u32 {
+    eventually(&format!("a pid in {rel}"), || {
+        repo.read_opt(rel).is_some_and(|t| t.ends_with('\n'))
+    });
+    repo.read(rel).trim().parse().unwrap()
+}
+
+/// Sends SIGINT to a spawned orch, as Ctrl-C would, and checks it exits 130.
+fn interrupt(child: Child) -> std::process::Output {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Polls for a condition that another process brings about.
 fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let until = Instant::now() + Duration::from_secs(20);
@@ -649,27 +674,8 @@ const SLEEPY: &str = "mkdir -p out\necho $$ > out/agent.pid\necho working\nsleep
 fn sigint_leaves_a_resumable_run() {
     let repo = fixture(SH, ["", ""], SLEEPY);
     let child = spawn_run(&repo, &["run", "w", "--slug", "s"]);
-    eventually("the agent to start", || repo.exists("out/agent.pid"));
-    let agent_pid: u32 = {
-        let mut text = String::new();
-        eventually("the agent's pid", || {
-            text = repo.read("out/agent.pid");
-            text.ends_with('\n')
-        });
-        text.trim().parse().unwrap()
-    };
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let agent_pid = pid_in(&repo, "out/agent.pid");
+    let out = interrupt(child);
     assert!(String::from_utf8_lossy(&out.stdout).contains("INTERRUPTED run_"));
     eventually("the agent to be stopped", || gone(agent_pid));
     let run = only_run(&repo);
@@ -695,7 +701,7 @@ fn sigint_leaves_a_resumable_run() {
 fn a_run_whose_owner_died_is_shown_stale_and_taken_over() {
     let repo = fixture(SH, ["", ""], SLEEPY);
     let mut child = spawn_run(&repo, &["run", "w", "--slug", "s"]);
-    eventually("the agent to start", || repo.exists("out/agent.pid"));
+    let agent_pid = pid_in(&repo, "out/agent.pid");
     let run = only_run(&repo);
     eventually("the lease to name the agent", || {
         std::fs::read_to_string(
@@ -706,7 +712,6 @@ fn a_run_whose_owner_died_is_shown_stale_and_taken_over() {
     });
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
-    let agent_pid: u32 = repo.read("out/agent.pid").trim().parse().unwrap();
     assert!(!gone(agent_pid), "the agent outlives its owner");
 
     repo.orch(&["run", "list"])
@@ -733,7 +738,7 @@ fn a_run_whose_owner_died_is_shown_stale_and_taken_over() {
 #[test]
 fn a_live_run_cannot_be_resumed_twice() {
     let repo = fixture(SH, ["", ""], SLEEPY);
-    let mut child = spawn_run(&repo, &["run", "w", "--slug", "s"]);
+    let child = spawn_run(&repo, &["run", "w", "--slug", "s"]);
     eventually("the agent to start", || repo.exists("out/agent.pid"));
     let run = only_run(&repo);
     let out = repo.orch(&["run", "resume", "--run", &run]);
@@ -771,11 +776,7 @@ fn a_live_run_cannot_be_resumed_twice() {
         repo.read(&format!("orchestration/runs/{run}/record/RUN.json")),
         before
     );
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    interrupt(child);
 }
 
 #[test]
@@ -920,26 +921,10 @@ fn sigint_stops_a_pre_script_too() {
         .stdout
         .trim()
         .to_string();
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "A1", "--agent", "a",
-    ])
-    .ok();
+    repo.start_gate(&run, "A1", "a").ok();
     let child = spawn_run(&repo, &["gate", "finish", "--run", &run, "--gate", "A1"]);
-    eventually("the pre-script to start", || {
-        repo.read_opt("pre.pid").is_some_and(|t| t.ends_with('\n'))
-    });
-    let pid: u32 = repo.read("pre.pid").trim().parse().unwrap();
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let pid = pid_in(&repo, "pre.pid");
+    let out = interrupt(child);
     assert!(String::from_utf8_lossy(&out.stderr).contains("error: interrupted"));
     eventually("the pre-script to be stopped", || gone(pid));
     assert_eq!(
@@ -951,21 +936,8 @@ fn sigint_stops_a_pre_script_too() {
     // In `orch run`, the attempt is recorded as interrupted.
     std::fs::remove_file(repo.path().join("pre.pid")).unwrap();
     let child = spawn_run(&repo, &["run", "w", "--slug", "s2"]);
-    eventually("the pre-script to start", || {
-        repo.read_opt("pre.pid").is_some_and(|t| t.ends_with('\n'))
-    });
-    let pid: u32 = repo.read("pre.pid").trim().parse().unwrap();
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let pid = pid_in(&repo, "pre.pid");
+    interrupt(child);
     eventually("the pre-script to be stopped", || gone(pid));
     let runs: Vec<String> = std::fs::read_dir(repo.path().join("orchestration/runs"))
         .unwrap()

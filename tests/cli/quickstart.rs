@@ -16,10 +16,7 @@ fn manual_quick_start_passes_and_records_look_right() {
         ("G2", "research-agent"),
         ("G3", "spec-writer"),
     ] {
-        repo.orch(&[
-            "gate", "start", "--run", &run, "--gate", gate, "--agent", agent,
-        ])
-        .ok();
+        repo.start_gate(&run, gate, agent).ok();
         repo.do_work(gate, "the-word-robot");
         repo.orch(&[
             "invocation",
@@ -32,7 +29,7 @@ fn manual_quick_start_passes_and_records_look_right() {
             agent,
         ])
         .ok();
-        repo.orch(&["gate", "finish", "--run", &run, "--gate", gate])
+        repo.finish_gate(&run, gate)
             .ok()
             .stdout_has(&format!("PASS {gate}"));
     }

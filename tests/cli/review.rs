@@ -50,42 +50,17 @@ fn commit_all(repo: &TestRepo, message: &str) -> std::process::Output {
 fn diff_shows_what_changed_since_a_revision() {
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "editor",
-    ])
-    .ok();
+    repo.start_gate(&run, "G1", "editor").ok();
     repo.do_work("G1", "robot");
-    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"])
-        .ok();
+    repo.finish_gate(&run, "G1").ok();
     assert!(commit_all(&repo, "G1").status.success());
     repo.orch(&["run", "diff"])
         .ok()
         .stdout_has("no run records changed since HEAD");
 
-    repo.orch(&[
-        "gate",
-        "start",
-        "--run",
-        &run,
-        "--gate",
-        "G2",
-        "--agent",
-        "researcher",
-    ])
-    .ok();
-    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G2"])
-        .code(1);
-    repo.orch(&[
-        "gate",
-        "start",
-        "--run",
-        &run,
-        "--gate",
-        "G2",
-        "--agent",
-        "researcher",
-    ])
-    .ok();
+    repo.start_gate(&run, "G2", "researcher").ok();
+    repo.finish_gate(&run, "G2").code(1);
+    repo.start_gate(&run, "G2", "researcher").ok();
     repo.do_work("G2", "robot");
     repo.orch(&[
         "invocation",
@@ -100,20 +75,15 @@ fn diff_shows_what_changed_since_a_revision() {
         "0.5",
     ])
     .ok();
-    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G2"])
-        .ok();
+    repo.finish_gate(&run, "G2").ok();
     repo.write(
         "essays/robot/INTAKE.md",
         &repo
             .read("essays/robot/INTAKE.md")
             .replace("Standard", "Standard, with care"),
     );
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "editor",
-    ])
-    .ok();
-    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"])
-        .ok();
+    repo.start_gate(&run, "G1", "editor").ok();
+    repo.finish_gate(&run, "G1").ok();
 
     let out = repo.orch(&["run", "diff"]);
     out.ok()

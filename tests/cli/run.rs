@@ -297,16 +297,9 @@ fn list_with_no_runs_says_so_and_skips_unreadable_records() {
 fn show_renders_the_whole_record() {
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "editor",
-    ])
-    .ok();
-    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"])
-        .code(1);
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "editor",
-    ])
-    .ok();
+    repo.start_gate(&run, "G1", "editor").ok();
+    repo.finish_gate(&run, "G1").code(1);
+    repo.start_gate(&run, "G1", "editor").ok();
     repo.do_work("G1", "robot");
     repo.orch(&[
         "invocation",
@@ -319,8 +312,7 @@ fn show_renders_the_whole_record() {
         "claude",
     ])
     .ok();
-    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G1"])
-        .ok();
+    repo.finish_gate(&run, "G1").ok();
     let out = repo.orch(&["run", "show", "--run", &run]);
     out.ok()
         .stdout_has(&run)
@@ -348,10 +340,7 @@ fn show_renders_the_whole_record() {
 fn complete_computes_the_status_from_blocking_gates() {
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
-    ])
-    .ok();
+    repo.start_gate(&run, "G1", "a").ok();
     let out = repo.orch(&["run", "complete", "--run", &run, "--json"]);
     let v = out.ok().json();
     assert_eq!(v["status"], "FAILED");
@@ -372,10 +361,7 @@ fn complete_computes_the_status_from_blocking_gates() {
         "{}",
         out.stderr
     );
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G2", "--agent", "a",
-    ])
-    .code(3);
+    repo.start_gate(&run, "G2", "a").code(3);
     assert_eq!(
         repo.read(&format!("orchestration/runs/{run}/record/RUN.json")),
         before

@@ -178,25 +178,17 @@ fn redoing_an_earlier_gate_leaves_the_later_one_stale() {
     let repo = TestRepo::shipped();
     let run = repo.start_run("robot");
     for gate in ["G1", "G2", "G3"] {
-        repo.orch(&[
-            "gate", "start", "--run", &run, "--gate", gate, "--agent", "a",
-        ])
-        .ok();
+        repo.start_gate(&run, gate, "a").ok();
         repo.do_work(gate, "robot");
-        repo.orch(&["gate", "finish", "--run", &run, "--gate", gate])
-            .ok();
+        repo.finish_gate(&run, gate).ok();
     }
     // G2 is redone (and passes) after G3 passed: G2 holds, G3's evidence is gone.
-    repo.orch(&[
-        "gate", "start", "--run", &run, "--gate", "G2", "--agent", "a",
-    ])
-    .ok();
+    repo.start_gate(&run, "G2", "a").ok();
     repo.write(
         "essays/robot/research/QUOTES.md",
         "# Quotes\n\n- A new quote.\n",
     );
-    repo.orch(&["gate", "finish", "--run", &run, "--gate", "G2"])
-        .ok();
+    repo.finish_gate(&run, "G2").ok();
     let doc = verify_json(&repo, &[], 1);
     let found = findings(&doc);
     assert_eq!(found.len(), 1, "{found:#?}");
