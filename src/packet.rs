@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::contract::template::Vars;
+use crate::contract::template::{Vars, is_identifier};
 use crate::contract::{Check, Contract, FileTarget, FrontmatterCheck, Severity, Validation};
 use crate::error::{Error, Result};
 use crate::json;
@@ -96,14 +96,6 @@ pub fn render_template(text: &str, shown: &str, vars: &[(&str, String)]) -> Resu
     }
     out.push_str(rest);
     Ok(out)
-}
-
-fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Checks that a gate's prompt template exists and renders (for fail-fast

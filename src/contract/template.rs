@@ -44,7 +44,8 @@ fn pieces(template: &str) -> Vec<Piece<'_>> {
     out
 }
 
-fn is_identifier(name: &str) -> bool {
+/// A template variable's name: a letter or `_`, then letters, digits or `_`.
+pub fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

@@ -256,9 +256,10 @@ pub fn record_finish(
         };
         let g = gate_mut(&mut txn.run, gate)?;
         let blocking = g.blocking.unwrap_or(ev.contract.blocking);
-        let a = g.latest_mut().expect("checked above");
-        a.status = if passed { AttemptStatus::Pass } else { AttemptStatus::Fail };
-        a.finished_at = Some(now.clone());
+        let status = if passed { AttemptStatus::Pass } else { AttemptStatus::Fail };
+        let a = g
+            .end_attempt(n, status, failure_reason.clone(), &now)
+            .expect("checked above");
         a.contract = Some(ContractRef {
             path: ev.contract_rel.clone(),
             sha256: ev.contract.sha256.clone(),
@@ -268,9 +269,7 @@ pub fn record_finish(
         a.pre_scripts.clone_from(&ev.pre_scripts);
         a.artifacts.clone_from(&ev.evaluation.artifacts);
         a.validations.clone_from(&ev.evaluation.results);
-        a.failure_reason.clone_from(&failure_reason);
         let attempt = a.clone();
-        g.status = if passed { GateStatus::Pass } else { GateStatus::Fail };
         let event = if passed {
             Event::new(&now, EventType::GatePassed, format!("Gate {gate} passed on attempt {n}"))
         } else {
@@ -342,13 +341,12 @@ pub fn fail(
                 by.clone(),
             ));
         }
-        let a = g.latest_mut().expect("an attempt exists");
-        a.status = AttemptStatus::Fail;
-        a.finished_at = Some(now.clone());
-        a.failure_reason = Some(reason.to_string());
+        let n = g.latest().map_or(0, |a| a.attempt);
+        let a = g
+            .end_attempt(n, AttemptStatus::Fail, Some(reason.to_string()), &now)
+            .expect("an attempt exists");
         a.manual_failure = true;
         let attempt = a.clone();
-        g.status = GateStatus::Fail;
         txn.run.events.push(
             Event::new(
                 &now,

@@ -492,13 +492,12 @@ impl<'a> Driver<'a> {
     fn mark_interrupted(&mut self, gate: &str, n: u32, why: &str) -> Result<()> {
         self.store.update(&self.id, |txn| {
             let now = clock::now_timestamp();
-            let g = gate_ops::gate_mut(&mut txn.run, gate)?;
-            if let Some(a) = g.attempts.iter_mut().find(|a| a.attempt == n) {
-                a.status = AttemptStatus::Interrupted;
-                a.finished_at = Some(now.clone());
-                a.failure_reason = Some(why.to_string());
-            }
-            g.status = GateStatus::Interrupted;
+            gate_ops::gate_mut(&mut txn.run, gate)?.end_attempt(
+                n,
+                AttemptStatus::Interrupted,
+                Some(why.to_string()),
+                &now,
+            );
             txn.run.events.push(
                 Event::new(
                     &now,
@@ -754,13 +753,12 @@ impl<'a> Driver<'a> {
     fn block(&mut self, gate: &str, n: u32, reason: &str) -> Result<()> {
         self.store.update(&self.id, |txn| {
             let now = clock::now_timestamp();
-            let g = gate_ops::gate_mut(&mut txn.run, gate)?;
-            if let Some(a) = g.attempts.iter_mut().find(|a| a.attempt == n) {
-                a.status = AttemptStatus::Blocked;
-                a.finished_at = Some(now.clone());
-                a.failure_reason = Some(format!("agent reported blocked: {reason}"));
-            }
-            g.status = GateStatus::Blocked;
+            gate_ops::gate_mut(&mut txn.run, gate)?.end_attempt(
+                n,
+                AttemptStatus::Blocked,
+                Some(format!("agent reported blocked: {reason}")),
+                &now,
+            );
             txn.run.events.push(
                 Event::new(
                     &now,

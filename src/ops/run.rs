@@ -199,16 +199,17 @@ pub fn complete(repo: &Repo, query: &str, status: Option<RunStatus>) -> Result<R
         let now = clock::now_timestamp();
         let mut closed = Vec::new();
         for gate in &mut txn.run.gates {
-            if let Some(a) = gate
-                .latest_mut()
+            if let Some(n) = gate
+                .latest()
                 .filter(|a| a.status == AttemptStatus::Running)
+                .map(|a| a.attempt)
             {
-                a.status = AttemptStatus::Fail;
-                a.finished_at = Some(now.clone());
-                a.failure_reason =
-                    Some("the run was completed before this attempt finished".into());
-                let n = a.attempt;
-                gate.status = GateStatus::Fail;
+                gate.end_attempt(
+                    n,
+                    AttemptStatus::Fail,
+                    Some("the run was completed before this attempt finished".into()),
+                    &now,
+                );
                 closed.push((gate.gate.clone(), n));
             }
         }

@@ -261,6 +261,23 @@ impl GateRecord {
     pub fn next_attempt_number(&self) -> u32 {
         self.attempts.iter().map(|a| a.attempt).max().unwrap_or(0) + 1
     }
+
+    /// Ends attempt `n` with `status` and `reason`, finished `now`; the gate
+    /// takes the same status. The attempt, if there is one numbered `n`.
+    pub fn end_attempt(
+        &mut self,
+        n: u32,
+        status: AttemptStatus,
+        reason: Option<String>,
+        now: &str,
+    ) -> Option<&mut Attempt> {
+        self.status = GateStatus::from(status.as_str().to_string());
+        let a = self.attempts.iter_mut().find(|a| a.attempt == n)?;
+        a.status = status;
+        a.finished_at = Some(now.to_string());
+        a.failure_reason = reason;
+        Some(a)
+    }
 }
 
 /// The contract an attempt was judged by.
