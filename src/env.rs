@@ -17,6 +17,27 @@ pub const LOCK_TIMEOUT: &str = "ORCH_LOCK_TIMEOUT";
 pub const SCRIPT_TIMEOUT: &str = "ORCH_SCRIPT_TIMEOUT";
 /// Seconds between SIGTERM and SIGKILL when an agent must stop (default 5).
 pub const KILL_GRACE: &str = "ORCH_KILL_GRACE";
+/// Seconds between a worker's heartbeats (default 15). A run's own lease
+/// beats at least every 5 s.
+pub const HEARTBEAT_S: &str = "ORCH_HEARTBEAT_S";
+/// Seconds without a heartbeat after which a worker, its claims and the
+/// owner of a run are taken for dead (default 60).
+pub const STALE_AFTER_S: &str = "ORCH_STALE_AFTER_S";
+/// Seconds a claimed task's run may show no progress (no log growth, no
+/// record change) before it is stuck and rescued (default 300).
+pub const STUCK_AFTER_S: &str = "ORCH_STUCK_AFTER_S";
+/// Seconds a worker waits before looking at the queue again when nothing is
+/// ready (default 5; `orch worker --poll-interval`).
+pub const POLL_INTERVAL: &str = "ORCH_POLL_INTERVAL";
+/// A worker's id (`orch worker --id`, `--worker` of `next` and `task`;
+/// default `<host>-<pid>`).
+pub const WORKER_ID: &str = "ORCH_WORKER_ID";
+/// How many tasks one worker runs at once (`orch worker --concurrency`, default 1).
+pub const MAX_CONCURRENT: &str = "ORCH_MAX_CONCURRENT";
+/// The standard time zone variable: "today" (for due dates, `--since`) is a
+/// calendar day in this zone (an IANA name such as `Europe/Paris`, or a
+/// POSIX rule such as `EST5EDT`); unset means the system's zone.
+pub const TZ: &str = "TZ";
 /// Standard switch to turn colour off (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Turn colour on even when output is not a terminal.
@@ -56,7 +77,15 @@ pub fn ignored() -> Vec<String> {
         &|v| chrono::DateTime::parse_from_rfc3339(v.trim()).is_ok(),
         "an RFC 3339 time such as 2026-01-19T14:30:12Z",
     );
-    for name in [URL_TIMEOUT, LOCK_TIMEOUT, SCRIPT_TIMEOUT, KILL_GRACE] {
+    for name in [
+        URL_TIMEOUT,
+        LOCK_TIMEOUT,
+        SCRIPT_TIMEOUT,
+        KILL_GRACE,
+        HEARTBEAT_S,
+        STALE_AFTER_S,
+        STUCK_AFTER_S,
+    ] {
         check(
             name,
             &|v| positive_seconds(v).is_some(),

@@ -2,8 +2,8 @@
 //! works on a run it holds a lease in `logs/lease.json` (outside the
 //! committed record): owner, host, pid, and a heartbeat refreshed every few
 //! seconds. A lease whose owner is gone (its process is dead on this host,
-//! or its heartbeat is older than a minute) is stale: `run list` says so and
-//! `run resume` takes the run over.
+//! or its heartbeat is older than a minute, `ORCH_STALE_AFTER_S`) is stale:
+//! `run list` says so and `run resume` takes the run over.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,10 +20,16 @@ use crate::repo::Repo;
 use crate::storage::{FileLock, layout};
 use crate::{clock, env, json};
 
-/// How often the heartbeat is written.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
-/// A heartbeat older than this means the owner is gone.
-pub const STALE_AFTER_SECONDS: i64 = 60;
+/// How often the heartbeat is written: every 5 s, or more often when
+/// `ORCH_HEARTBEAT_S` says so.
+pub fn heartbeat_every() -> Duration {
+    env::seconds(env::HEARTBEAT_S, 15.0).min(Duration::from_secs(5))
+}
+
+/// A heartbeat older than this means the owner is gone (`ORCH_STALE_AFTER_S`, default 60 s).
+pub fn stale_after() -> Duration {
+    env::seconds(env::STALE_AFTER_S, 60.0)
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
@@ -72,10 +78,10 @@ pub fn state(repo: &Repo, run_id: &str) -> State {
     let Ok(lease) = serde_json::from_str::<Lease>(&text) else {
         return State::None;
     };
-    judge(lease, now)
+    judge(lease, now, stale_after())
 }
 
-fn judge(lease: Lease, now: DateTime<Utc>) -> State {
+fn judge(lease: Lease, now: DateTime<Utc>, stale_after: Duration) -> State {
     #[cfg(unix)]
     if lease.host == hostname() && !crate::exec::signal::process_alive(lease.pid) {
         let why = format!(
@@ -84,14 +90,14 @@ fn judge(lease: Lease, now: DateTime<Utc>) -> State {
         );
         return State::Stale(lease, why);
     }
-    let age = clock::parse(&lease.heartbeat_at).map(|t| (now - t).num_seconds());
+    let age = clock::parse(&lease.heartbeat_at).map(|t| now - t);
     match age {
-        Some(secs) if secs > STALE_AFTER_SECONDS => {
+        Some(age) if age.to_std().is_ok_and(|a| a > stale_after) => {
             let why = format!(
                 "no heartbeat from pid {} on {} for {}",
                 lease.pid,
                 lease.host,
-                clock::human_duration(secs)
+                clock::human_duration(age.num_seconds())
             );
             State::Stale(lease, why)
         }
@@ -167,8 +173,9 @@ pub fn acquire(repo: &Repo, run_id: &str, actor: Option<Actor>) -> Result<(Held,
     let (stop, wake) = mpsc::channel::<()>();
     let thread = {
         let shared = Arc::clone(&shared);
+        let every = heartbeat_every();
         std::thread::spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = wake.recv_timeout(HEARTBEAT_EVERY) {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = wake.recv_timeout(every) {
                 if !shared.refresh() {
                     break;
                 }
@@ -285,6 +292,7 @@ mod tests {
     #[test]
     fn staleness() {
         let now = clock::parse("2026-01-01T00:10:00Z").unwrap();
+        let judge = |l, now| judge(l, now, Duration::from_secs(60));
         let me = std::process::id();
         assert!(matches!(
             judge(lease(me, &hostname(), "2026-01-01T00:09:50Z"), now),

@@ -23,6 +23,7 @@ pub mod lint;
 pub mod ops;
 pub mod packet;
 pub mod par;
+pub mod queue;
 pub mod record;
 pub mod repo;
 pub mod report;

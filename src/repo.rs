@@ -184,6 +184,17 @@ impl Repo {
         Some(self.root.join(target))
     }
 
+    /// The git directory every worktree of this clone shares (`commondir`
+    /// of a linked worktree; the git directory itself otherwise): where
+    /// machine state that all worktrees must see lives.
+    pub fn git_common_dir(&self) -> Option<PathBuf> {
+        let dir = self.git_dir()?;
+        match std::fs::read_to_string(dir.join("commondir")) {
+            Ok(text) => Some(dir.join(text.trim())),
+            Err(_) => Some(dir),
+        }
+    }
+
     /// Text fit for a committed record: the repository's absolute path
     /// becomes repo-relative and the home directory `~`, so no absolute path
     /// of this machine is written.

@@ -111,6 +111,7 @@ impl ExecArgs {
             start_from,
             timeout_s: self.timeout,
             idle_timeout_s: self.idle_timeout,
+            ..Options::default()
         })
     }
 }

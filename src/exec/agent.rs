@@ -30,6 +30,8 @@ pub struct AgentSpec {
     pub stderr_log: PathBuf,
     /// Between SIGTERM and SIGKILL.
     pub kill_grace: Duration,
+    /// This run's stop switch (SIGINT/SIGTERM trip it too).
+    pub stop: interrupt::Stop,
 }
 
 /// Why the agent stopped.
@@ -111,7 +113,7 @@ pub fn run(spec: &AgentSpec, on_output: &mut dyn FnMut(Output)) -> AgentRun {
         Err(e) => return failed(crate::repo::io_reason(&e), start),
     };
     let pgid = child.id();
-    interrupt::set_agent_group(pgid);
+    interrupt::agent_started(pgid);
     on_output(Output::Started(pgid));
     let last_output = Arc::new(AtomicU64::new(0));
     let (lines_tx, lines_rx) = mpsc::channel::<String>();
@@ -167,7 +169,7 @@ pub fn run(spec: &AgentSpec, on_output: &mut dyn FnMut(Output)) -> AgentRun {
         let elapsed = start.elapsed();
         let idle =
             elapsed.saturating_sub(Duration::from_millis(last_output.load(Ordering::Relaxed)));
-        let stop = if interrupt::requested() {
+        let stop = if spec.stop.requested() {
             Some(Ended::Interrupted)
         } else if elapsed >= spec.timeout {
             Some(Ended::Timeout)
@@ -219,7 +221,7 @@ pub fn run(spec: &AgentSpec, on_output: &mut dyn FnMut(Output)) -> AgentRun {
     }
     #[cfg(unix)]
     signal::kill_group(pgid, signal::KILL);
-    interrupt::set_agent_group(0);
+    interrupt::agent_ended(pgid);
     AgentRun {
         exit,
         ended,
@@ -299,7 +301,23 @@ mod tests {
             stdout_log: dir.join("stdout.log"),
             stderr_log: dir.join("stderr.log"),
             kill_grace: Duration::from_millis(200),
+            stop: interrupt::Stop::default(),
         }
+    }
+
+    #[test]
+    fn a_run_of_its_own_can_be_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = spec(dir.path(), "sleep 20");
+        let stop = s.stop.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            stop.request();
+        });
+        let run = run(&s, &mut |_| {});
+        t.join().unwrap();
+        assert_eq!(run.ended, Ended::Interrupted);
+        assert!(run.duration < Duration::from_secs(10), "{:?}", run.duration);
     }
 
     #[test]

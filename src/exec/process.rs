@@ -125,7 +125,7 @@ pub fn run(spec: &Spec) -> Outcome {
     };
     let pgid = child.id();
     // A second Ctrl-C kills this group before orch exits.
-    crate::interrupt::set_agent_group(pgid);
+    crate::interrupt::agent_started(pgid);
     let (tx, rx) = mpsc::channel::<(usize, Vec<u8>, u64)>();
     let limit = spec.capture_limit;
     for (slot, pipe) in [
@@ -215,7 +215,7 @@ pub fn run(spec: &Spec) -> Outcome {
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    crate::interrupt::set_agent_group(0);
+    crate::interrupt::agent_ended(pgid);
     let [(stdout, d_out), (stderr, d_err)] = outputs;
     Outcome {
         exit,

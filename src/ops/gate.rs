@@ -86,6 +86,28 @@ pub fn begin_attempt(txn: &mut Txn, gate: &str, begin: &Begin) -> Result<u32> {
     Ok(n)
 }
 
+/// Ends attempt `n` of `gate` as INTERRUPTED (orch stopped, or its owner
+/// died, while it was in progress), with the event that says why.
+pub fn interrupt_attempt(txn: &mut Txn, gate: &str, n: u32, why: &str) -> Result<()> {
+    let now = clock::now_timestamp();
+    gate_mut(&mut txn.run, gate)?.end_attempt(
+        n,
+        AttemptStatus::Interrupted,
+        Some(why.to_string()),
+        &now,
+    );
+    txn.run.events.push(
+        Event::new(
+            &now,
+            EventType::GateInterrupted,
+            format!("Gate {gate} attempt {n} interrupted: {why}"),
+        )
+        .gate(gate, Some(n)),
+    );
+    txn.touch(gate, n);
+    Ok(())
+}
+
 /// `orch gate start`.
 pub fn start(repo: &Repo, query: &str, gate: &str, agent: &str) -> Result<Started> {
     super::non_empty("--agent", agent, AGENT_HINT)?;

@@ -44,6 +44,9 @@ pub struct Options {
     /// Overrides every command gate's time limits (seconds).
     pub timeout_s: Option<f64>,
     pub idle_timeout_s: Option<f64>,
+    /// This run's stop switch: a worker trips it when its claim on the
+    /// run's task is taken over (SIGINT/SIGTERM trip every run's).
+    pub stop: interrupt::Stop,
 }
 
 /// How a pipeline ended.
@@ -379,7 +382,7 @@ impl<'a> Driver<'a> {
     fn drive(&mut self, mut i: usize, mut rewound: Option<(String, String)>) -> Result<Outcome> {
         let gates = self.gates();
         while i < gates.len() {
-            if interrupt::requested() {
+            if self.opts.stop.requested() {
                 return self.interrupted(None);
             }
             let g = &gates[i];
@@ -491,23 +494,7 @@ impl<'a> Driver<'a> {
 
     fn mark_interrupted(&mut self, gate: &str, n: u32, why: &str) -> Result<()> {
         self.store.update(&self.id, |txn| {
-            let now = clock::now_timestamp();
-            gate_ops::gate_mut(&mut txn.run, gate)?.end_attempt(
-                n,
-                AttemptStatus::Interrupted,
-                Some(why.to_string()),
-                &now,
-            );
-            txn.run.events.push(
-                Event::new(
-                    &now,
-                    EventType::GateInterrupted,
-                    format!("Gate {gate} attempt {n} interrupted: {why}"),
-                )
-                .gate(gate, Some(n)),
-            );
-            txn.touch(gate, n);
-            Ok(())
+            gate_ops::interrupt_attempt(txn, gate, n, why)
         })
     }
 
@@ -639,7 +626,7 @@ impl<'a> Driver<'a> {
                     return Ok(GateResult::Failed(reason));
                 }
                 HumanChoice::Pause => {
-                    if interrupt::requested() {
+                    if self.opts.stop.requested() {
                         self.mark_interrupted(
                             &g.gate,
                             n,
@@ -886,6 +873,7 @@ impl<'a> Driver<'a> {
             stdout_log: log_dir.join("stdout.log"),
             stderr_log: log_dir.join("stderr.log"),
             kill_grace: env::seconds(env::KILL_GRACE, 5.0),
+            stop: self.opts.stop.clone(),
         };
         let gate = g.gate.clone();
         let (obs, lease) = (&mut *self.obs, &self.lease);

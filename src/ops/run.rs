@@ -240,3 +240,39 @@ pub fn complete(repo: &Repo, query: &str, status: Option<RunStatus>) -> Result<R
         Ok(txn.run.clone())
     })
 }
+
+/// Marks a run whose owner is gone as INTERRUPTED (its attempt in progress
+/// too), so `orch run resume` continues it. Takes the run's lease first,
+/// which stops a dead owner's agent still running on this host. False,
+/// changing nothing, when the run is completed or a live owner drives it
+/// (that owner records the interruption itself when it stops).
+pub fn interrupt(repo: &Repo, id: &str, why: &str) -> Result<bool> {
+    let store = Store::new(repo);
+    if store.load(id)?.is_completed() {
+        return Ok(false);
+    }
+    let Ok((_lease, _taken)) = crate::lease::acquire(repo, id, super::actor(repo)) else {
+        return Ok(false);
+    };
+    store.update(id, |txn| {
+        let running: Vec<(String, u32)> = txn
+            .run
+            .gates
+            .iter()
+            .filter_map(|g| {
+                g.latest()
+                    .filter(|a| a.status == AttemptStatus::Running)
+                    .map(|a| (g.gate.clone(), a.attempt))
+            })
+            .collect();
+        for (gate, n) in running {
+            super::gate::interrupt_attempt(txn, &gate, n, why)?;
+        }
+        txn.run.status = RunStatus::Interrupted;
+        txn.run.events.push(Event::now(
+            EventType::RunInterrupted,
+            format!("Run interrupted: {why}; `orch run resume` continues it"),
+        ));
+        Ok(true)
+    })
+}

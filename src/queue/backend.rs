@@ -1,0 +1,125 @@
+//! Where the queue keeps its state, behind one trait. The file backend
+//! (`file.rs`) keeps tasks as committed files and claims as create-only
+//! files in the git directory: one machine, any number of worktrees. A
+//! database backend keeps the same facts for many machines, with the claim
+//! as one `SELECT … FOR UPDATE SKIP LOCKED` transaction.
+//!
+//! What every backend promises:
+//! - `claim` is a compare-and-swap that succeeds for one caller only; the
+//!   claim carries a fence number that grows with every claim of the task.
+//! - A write made on behalf of a claim (`append` with `Writer::Holder`,
+//!   `release`) lands only while that claim is the task's current one: a
+//!   holder whose claim was taken over cannot write.
+//! - Nothing derived (status, readiness, score) is stored: the backend
+//!   returns definitions and events, and `select` judges them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::queue::task::{Event, StoredTask, TaskDef};
+
+/// A worker's hold on a task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub task: String,
+    /// 1 for the task's first claim, one more for every later one.
+    pub fence: u64,
+    pub worker: String,
+    pub host: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// Real time (not `ORCH_NOW`): liveness follows the world.
+    pub claimed_at: String,
+}
+
+/// What a worker says it is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerState {
+    /// Running at least one task.
+    Active,
+    /// Waiting for work.
+    Idle,
+    /// Exited cleanly.
+    Stopped,
+}
+
+/// A worker's entry in the registry, rewritten by the worker at every heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerRecord {
+    pub id: String,
+    pub host: String,
+    /// The worker's process; absent for a worker outside orch that claims
+    /// with `orch next --claim` (its heartbeat alone says it is alive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    pub state: WorkerState,
+    pub started_at: String,
+    /// Real time of the last heartbeat.
+    pub heartbeat_at: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default = "one")]
+    pub concurrency: u32,
+    /// Tasks it holds now.
+    #[serde(default)]
+    pub current: Vec<String>,
+    #[serde(default)]
+    pub done: u64,
+    #[serde(default)]
+    pub failed: u64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// On whose behalf an event is written.
+#[derive(Clone, Copy, Debug)]
+pub enum Writer<'a> {
+    /// The holder of this claim: refused unless it is the task's current claim.
+    Holder(&'a Claim),
+    /// A person or a command outside any claim: refused while the task has
+    /// a current claim (release or rescue it first).
+    Unclaimed,
+    /// Anyone, claimed or not (progress notes).
+    Anyone,
+}
+
+/// The queue's storage.
+pub trait Backend: Send + Sync {
+    /// Every task id, sorted.
+    fn ids(&self) -> Result<Vec<String>>;
+    /// Every task with its events (oldest first).
+    fn tasks(&self) -> Result<Vec<StoredTask>>;
+    /// One task by its full id.
+    fn task(&self, id: &str) -> Result<StoredTask>;
+    /// Stores a new task; false, writing nothing, when its id is taken.
+    fn create(&self, def: &TaskDef) -> Result<bool>;
+    /// Appends an event to a task (see `Writer` for when it is refused).
+    fn append(&self, id: &str, event: &Event, writer: Writer) -> Result<()>;
+    /// Every current claim (the latest of a task, not released).
+    fn claims(&self) -> Result<Vec<Claim>>;
+    /// The current claim on one task.
+    fn claim_of(&self, id: &str) -> Result<Option<Claim>>;
+    /// Claims a task for `worker` unless a current claim holds it (a
+    /// compare-and-swap; claiming again as the same worker returns its
+    /// claim). `still_ready` sees the task as it is at the moment of the
+    /// claim; when it says no, nothing is claimed.
+    fn claim(
+        &self,
+        id: &str,
+        worker: &WorkerRecord,
+        still_ready: &dyn Fn(&StoredTask) -> bool,
+    ) -> Result<Option<Claim>>;
+    /// Ends a claim, appending `event` with it, only while it is current.
+    /// False when it was not (taken over, or already released).
+    fn release(&self, claim: &Claim, event: Option<&Event>) -> Result<bool>;
+    /// Records a worker's heartbeat (registering it the first time) and
+    /// says, for each of `claims`, whether it is still current.
+    fn beat(&self, worker: &WorkerRecord, claims: &[Claim]) -> Result<Vec<bool>>;
+    /// The worker registry.
+    fn workers(&self) -> Result<Vec<WorkerRecord>>;
+    /// Removes a worker from the registry.
+    fn forget_worker(&self, id: &str) -> Result<()>;
+}

@@ -1,0 +1,464 @@
+//! The queue on one machine, in files.
+//!
+//! Committed, merge-friendly (one folder per task, one file per event):
+//!
+//! ```text
+//! orchestration/tasks/<id>/task.json
+//! orchestration/tasks/<id>/<at>-<seq>-<type>-<rand>.json   one per event
+//! ```
+//!
+//! Machine state, in the git directory every worktree of the clone shares:
+//!
+//! ```text
+//! .git/orch/queue/claims/<id>/<fence>.json            a claim, created once (O_EXCL)
+//! .git/orch/queue/claims/<id>/<fence>.released.json   its end, created once
+//! .git/orch/queue/locks/<id>.lock                     serialises writes to one task
+//! .git/orch/queue/workers/<worker>.json               the registry, with heartbeats
+//! ```
+//!
+//! A claim succeeds only by creating the next fence's file, which one
+//! process alone can do. Writes on behalf of a claim take the task's lock
+//! and check that the claim is still the latest and not released, so a
+//! holder whose claim was rescued and taken over writes nothing.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::queue::backend::{Backend, Claim, WorkerRecord, Writer};
+use crate::queue::task::{Event, EventKind, FORMAT_VERSION, StoredTask, TaskDef};
+use crate::repo::{Repo, is_safe_component};
+use crate::storage::atomic::{self, TEMP_PREFIX};
+use crate::storage::{FileLock, write_atomic};
+use crate::{clock, env, json, par};
+
+/// Where tasks are committed.
+pub const TASKS_DIR: &str = "orchestration/tasks";
+
+pub struct FileBackend {
+    repo: Repo,
+    queue: PathBuf,
+}
+
+/// A task's claims folder, read.
+struct Claims {
+    /// The highest fence claimed so far (0: never claimed).
+    max_fence: u64,
+    /// The claim with that fence, unless it was released.
+    current: Option<Claim>,
+}
+
+impl FileBackend {
+    pub fn new(repo: &Repo) -> FileBackend {
+        let git = repo.git_common_dir().unwrap_or_else(|| repo.join(".git"));
+        FileBackend {
+            repo: repo.clone(),
+            queue: git.join("orch").join("queue"),
+        }
+    }
+
+    /// The folder of machine state (claims, locks, workers).
+    pub fn queue_dir(&self) -> &Path {
+        &self.queue
+    }
+
+    fn tasks_dir(&self) -> Result<PathBuf> {
+        self.repo.contain(TASKS_DIR).map(|p| p.abs).map_err(|e| {
+            Error::input(format!("unsafe tasks folder: {e}")).hint(format!(
+                "{TASKS_DIR} must be a real folder inside the repository"
+            ))
+        })
+    }
+
+    fn task_dir(&self, id: &str) -> Result<PathBuf> {
+        if !is_safe_component(id) {
+            return Err(Error::input(format!("`{id}` is not a task id"))
+                .hint("`orch task list` shows the tasks"));
+        }
+        Ok(self.tasks_dir()?.join(id))
+    }
+
+    fn claims_dir(&self, id: &str) -> PathBuf {
+        self.queue.join("claims").join(id)
+    }
+
+    fn lock(&self, id: &str) -> Result<FileLock> {
+        FileLock::acquire(
+            &self.queue.join("locks").join(format!("{id}.lock")),
+            &format!("task {id}"),
+            env::seconds(env::LOCK_TIMEOUT, 60.0),
+        )
+    }
+
+    fn read_task(&self, id: &str) -> Result<Option<StoredTask>> {
+        let dir = self.task_dir(id)?;
+        let shown = |name: &str| format!("{TASKS_DIR}/{id}/{name}");
+        let def_text = match std::fs::read_to_string(dir.join("task.json")) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::read(shown("task.json"), e)),
+        };
+        let def: TaskDef = json::parse(&def_text, &shown("task.json"))?;
+        if def.id != id {
+            return Err(Error::input(format!(
+                "{}: the task says its id is `{}`, but its folder is `{id}`",
+                shown("task.json"),
+                def.id
+            ))
+            .hint(
+                "a task folder's name and its id must match (was the folder copied or renamed?)",
+            ));
+        }
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map_err(|e| Error::read(format!("{TASKS_DIR}/{id}"), e))?
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| is_event_file(n))
+            .collect();
+        names.sort_unstable();
+        let mut events = Vec::with_capacity(names.len());
+        for name in names {
+            let text = std::fs::read_to_string(dir.join(&name))
+                .map_err(|e| Error::read(shown(&name), e))?;
+            events.push(json::parse::<Event>(&text, &shown(&name))?);
+        }
+        Ok(Some(StoredTask { def, events }))
+    }
+
+    fn write_event(&self, id: &str, event: &Event) -> Result<()> {
+        let dir = self.task_dir(id)?;
+        let task = self.read_task(id)?.ok_or_else(|| no_task(id))?;
+        if task.def.format_version > FORMAT_VERSION {
+            return Err(Error::conflict(format!(
+                "task `{id}` was written by a newer orch (format {}); this orch will not change it",
+                task.def.format_version
+            ))
+            .hint("upgrade orch to change this task"));
+        }
+        let at = clock::parse(&event.at).unwrap_or_else(clock::now);
+        let name = format!(
+            "{}-{:06}-{}-{}.json",
+            at.format("%Y%m%dT%H%M%S%3fZ"),
+            task.events.len() + 1,
+            event.kind.as_str(),
+            clock::random_token(6)
+        );
+        let rel = format!("{TASKS_DIR}/{id}/{name}");
+        atomic::remove_stale_temps(&dir);
+        write_atomic(&dir.join(&name), &json::to_pretty(event)).map_err(|e| Error::write(rel, e))
+    }
+
+    fn read_claims(&self, id: &str) -> Result<Claims> {
+        let dir = self.claims_dir(id);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Claims {
+                    max_fence: 0,
+                    current: None,
+                });
+            }
+            Err(e) => return Err(Error::read(dir.display(), e)),
+        };
+        let mut max_fence = 0;
+        let mut released = Vec::new();
+        for name in entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+        {
+            if let Some(f) = name.strip_suffix(".released.json") {
+                released.extend(f.parse::<u64>().ok());
+            } else if let Some(f) = name
+                .strip_suffix(".json")
+                .and_then(|f| f.parse::<u64>().ok())
+            {
+                max_fence = max_fence.max(f);
+            }
+        }
+        let current = if max_fence == 0 || released.contains(&max_fence) {
+            None
+        } else {
+            let path = dir.join(fence_file(max_fence));
+            // A claim file that cannot be read (a crash while it was written)
+            // still holds the fence; its unknown holder is dead to rescue.
+            Some(
+                std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Claim>(&t).ok())
+                    .unwrap_or_else(|| Claim {
+                        task: id.to_string(),
+                        fence: max_fence,
+                        worker: "?".to_string(),
+                        host: "?".to_string(),
+                        pid: None,
+                        claimed_at: String::new(),
+                    }),
+            )
+        };
+        Ok(Claims { max_fence, current })
+    }
+
+    fn worker_path(&self, id: &str) -> PathBuf {
+        self.queue.join("workers").join(format!("{id}.json"))
+    }
+}
+
+fn fence_file(fence: u64) -> String {
+    format!("{fence:010}.json")
+}
+
+fn no_task(id: &str) -> Error {
+    Error::input(format!("there is no task `{id}`")).hint("`orch task list` shows the tasks")
+}
+
+/// An event file: not `task.json`, not a temporary file.
+fn is_event_file(name: &str) -> bool {
+    std::path::Path::new(name)
+        .extension()
+        .is_some_and(|e| e == "json")
+        && name != "task.json"
+        && !name.starts_with('.')
+}
+
+/// Creates `path` with `bytes` only if it does not exist: the whole file
+/// appears at once, or nothing does.
+fn create_exclusive(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    match tmp.persist_noclobber(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e.error),
+    }
+}
+
+/// Replaces a file of machine state (no fsync: it describes live
+/// processes, and a crash makes them stale anyway).
+fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+}
+
+impl Backend for FileBackend {
+    fn ids(&self) -> Result<Vec<String>> {
+        let dir = self.tasks_dir()?;
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::read(TASKS_DIR, e)),
+        };
+        let mut ids: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| is_safe_component(n))
+            .collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    fn tasks(&self) -> Result<Vec<StoredTask>> {
+        let ids = self.ids()?;
+        let read = par::map_with(&ids, || (), |(), id| self.read_task(id));
+        let mut out = Vec::with_capacity(read.len());
+        for r in read {
+            out.extend(r?);
+        }
+        Ok(out)
+    }
+
+    fn task(&self, id: &str) -> Result<StoredTask> {
+        self.read_task(id)?.ok_or_else(|| no_task(id))
+    }
+
+    fn create(&self, def: &TaskDef) -> Result<bool> {
+        let root = self.tasks_dir()?;
+        atomic::create_dir_all_durable(&root).map_err(|e| Error::write(TASKS_DIR, e))?;
+        let dir = self.task_dir(&def.id)?;
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) => return Err(Error::write(format!("{TASKS_DIR}/{}", def.id), e)),
+        }
+        let rel = format!("{TASKS_DIR}/{}/task.json", def.id);
+        write_atomic(&dir.join("task.json"), &json::to_pretty(def))
+            .map_err(|e| Error::write(rel, e))?;
+        atomic::sync_dir(&root).map_err(|e| Error::write(TASKS_DIR, e))?;
+        Ok(true)
+    }
+
+    fn append(&self, id: &str, event: &Event, writer: Writer) -> Result<()> {
+        let _lock = self.lock(id)?;
+        match writer {
+            Writer::Anyone => {}
+            Writer::Unclaimed => {
+                if let Some(c) = self.read_claims(id)?.current {
+                    return Err(Error::conflict(format!(
+                        "task `{id}` is claimed by worker `{}` (fence {})",
+                        c.worker, c.fence
+                    ))
+                    .hint("wait for it, or stop it: `orch task cancel` takes the claim back"));
+                }
+            }
+            Writer::Holder(claim) => {
+                let current = self.read_claims(id)?.current;
+                if current.as_ref().map(|c| c.fence) != Some(claim.fence) {
+                    return Err(lost(claim, current.as_ref()));
+                }
+            }
+        }
+        self.write_event(id, event)
+    }
+
+    fn claims(&self) -> Result<Vec<Claim>> {
+        let dir = self.queue.join("claims");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::read(dir.display(), e)),
+        };
+        let ids: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| is_safe_component(n))
+            .collect();
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.read_claims(&id)?.current);
+        }
+        Ok(out)
+    }
+
+    fn claim_of(&self, id: &str) -> Result<Option<Claim>> {
+        Ok(self.read_claims(id)?.current)
+    }
+
+    fn claim(
+        &self,
+        id: &str,
+        worker: &WorkerRecord,
+        still_ready: &dyn Fn(&StoredTask) -> bool,
+    ) -> Result<Option<Claim>> {
+        let _lock = self.lock(id)?;
+        let state = self.read_claims(id)?;
+        if let Some(c) = state.current {
+            return Ok((c.worker == worker.id).then_some(c));
+        }
+        let Some(task) = self.read_task(id)? else {
+            return Ok(None);
+        };
+        if !still_ready(&task) {
+            return Ok(None);
+        }
+        let claim = Claim {
+            task: id.to_string(),
+            fence: state.max_fence + 1,
+            worker: worker.id.clone(),
+            host: worker.host.clone(),
+            pid: worker.pid,
+            claimed_at: clock::timestamp(clock::real_now()),
+        };
+        let dir = self.claims_dir(id);
+        let created =
+            create_exclusive(&dir.join(fence_file(claim.fence)), &json::to_pretty(&claim))
+                .map_err(|e| Error::write(dir.display(), e))?;
+        if !created {
+            return Ok(None);
+        }
+        // Older fences are history nobody reads.
+        for old in 1..claim.fence {
+            let _ = std::fs::remove_file(dir.join(fence_file(old)));
+            let _ = std::fs::remove_file(dir.join(format!("{old:010}.released.json")));
+        }
+        Ok(Some(claim))
+    }
+
+    fn release(&self, claim: &Claim, event: Option<&Event>) -> Result<bool> {
+        let _lock = self.lock(&claim.task)?;
+        let current = self.read_claims(&claim.task)?.current;
+        if current.as_ref().map(|c| c.fence) != Some(claim.fence) {
+            return Ok(false);
+        }
+        if let Some(e) = event {
+            self.write_event(&claim.task, e)?;
+        }
+        let dir = self.claims_dir(&claim.task);
+        if event.is_some_and(|e| e.kind == EventKind::Done) {
+            // DONE is final: nothing will claim the task again, so its
+            // claims folder goes (listing claims stays cheap as work is done).
+            let _ = std::fs::remove_dir_all(&dir);
+            return Ok(true);
+        }
+        let marker = serde_json::json!({
+            "fence": claim.fence,
+            "released_at": clock::timestamp(clock::real_now()),
+            "event": event.map(|e| e.kind.as_str()),
+        });
+        create_exclusive(
+            &dir.join(format!("{:010}.released.json", claim.fence)),
+            &json::to_pretty(&marker),
+        )
+        .map_err(|e| Error::write(dir.display(), e))
+    }
+
+    fn beat(&self, worker: &WorkerRecord, claims: &[Claim]) -> Result<Vec<bool>> {
+        let path = self.worker_path(&worker.id);
+        replace(&path, &json::to_pretty(worker)).map_err(|e| Error::write(path.display(), e))?;
+        claims
+            .iter()
+            .map(|c| Ok(self.read_claims(&c.task)?.current.map(|cur| cur.fence) == Some(c.fence)))
+            .collect()
+    }
+
+    fn workers(&self) -> Result<Vec<WorkerRecord>> {
+        let dir = self.queue.join("workers");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::read(dir.display(), e)),
+        };
+        let mut out: Vec<WorkerRecord> = entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|t| serde_json::from_str(&t).ok())
+            .collect();
+        out.sort_by(|a: &WorkerRecord, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    fn forget_worker(&self, id: &str) -> Result<()> {
+        match std::fs::remove_file(self.worker_path(id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::write(self.worker_path(id).display(), e)),
+        }
+    }
+}
+
+/// The refusal a holder gets once its claim is gone.
+fn lost(claim: &Claim, current: Option<&Claim>) -> Error {
+    let now = match current {
+        Some(c) => format!("worker `{}` holds it now (fence {})", c.worker, c.fence),
+        None => "it was released".to_string(),
+    };
+    Error::conflict(format!(
+        "worker `{}` no longer holds task `{}` (its claim, fence {}, was taken over: {now}); nothing was written",
+        claim.worker, claim.task, claim.fence
+    ))
+    .hint("a rescued claim belongs to whoever claims the task next; `orch task show` has its history")
+}
+
+/// How long a lock on one task may be waited for in tight loops (heartbeats).
+pub const QUICK_LOCK: Duration = Duration::from_secs(5);

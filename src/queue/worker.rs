@@ -1,0 +1,803 @@
+//! `orch worker`: take the next ready task, drive its run with the
+//! pipeline `orch run` uses, and record how it ended; repeat. Up to
+//! `--concurrency` tasks at once, each on its own thread with its own stop
+//! switch. A heartbeat thread keeps the worker's entry fresh and checks,
+//! every beat, that each claim is still the task's current one: a claim
+//! that was rescued and taken over stops its run at once, and the holder
+//! writes nothing more about the task.
+//!
+//! `drive` (one claimed task through its run) is shared with `orch task
+//! run`, which does the same in the foreground for one task.
+
+use std::collections::HashSet;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::interrupt::{self, Stop};
+use crate::ops::pipeline::{self, Human, HumanChoice, Observer, Outcome, Progress};
+use crate::ops::run::StartOptions;
+use crate::queue::Queue;
+use crate::queue::backend::{Claim, WorkerRecord, WorkerState, Writer};
+use crate::queue::liveness::{self, Intervals};
+use crate::queue::rescue::{self, Rescued};
+use crate::queue::select::Criteria;
+use crate::queue::task::{Event, EventKind, Status, TaskWorkflow};
+use crate::record::store::Store;
+use crate::{clock, exit, lease};
+
+/// How a worker works.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub id: String,
+    pub concurrency: usize,
+    /// Between looks at the queue when nothing is ready.
+    pub poll: Duration,
+    /// The tags it has: it takes only tasks whose every tag is among them.
+    pub tags: Vec<String>,
+    /// How runs are driven (`--agent-cmd`, `--offline`, time limits).
+    pub pipeline: pipeline::Options,
+    /// Stop after one task.
+    pub once: bool,
+    /// Stop when nothing is ready and nothing is in progress anywhere.
+    pub exit_when_empty: bool,
+}
+
+/// What a worker reports as it works: one type for the human lines and the
+/// JSON lines (`--json`, one object per line, `event` says which).
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Report {
+    Started {
+        worker: String,
+        host: String,
+        pid: u32,
+        concurrency: usize,
+        tags: Vec<String>,
+    },
+    Claimed {
+        worker: String,
+        task: String,
+        title: String,
+        fence: u64,
+        score: u64,
+    },
+    RunStarted {
+        worker: String,
+        task: String,
+        run_id: String,
+        resumed: bool,
+    },
+    Gate {
+        worker: String,
+        task: String,
+        gate: String,
+        attempt: u32,
+        passed: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Finished {
+        worker: String,
+        task: String,
+        run_id: Option<String>,
+        status: Option<Status>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// Its claim was taken over: nothing was recorded.
+        lost: bool,
+    },
+    Ready {
+        worker: String,
+        task: String,
+        after: String,
+    },
+    Rescued {
+        worker: String,
+        #[serde(flatten)]
+        rescued: Rescued,
+    },
+    Idle {
+        worker: String,
+        why: String,
+    },
+    Error {
+        worker: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        task: Option<String>,
+        message: String,
+    },
+    Stopped {
+        worker: String,
+        done: u64,
+        failed: u64,
+        interrupted: bool,
+    },
+}
+
+/// Where reports go (the command line prints them).
+pub trait Reporter: Sync {
+    fn report(&self, r: &Report);
+}
+
+/// How a worker's work ended.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub done: u64,
+    pub failed: u64,
+    pub interrupted: bool,
+}
+
+impl Summary {
+    pub fn exit_code(&self) -> u8 {
+        if self.interrupted {
+            exit::INTERRUPTED
+        } else {
+            exit::SUCCESS
+        }
+    }
+}
+
+/// One task driven through its run.
+#[derive(Debug)]
+pub struct Driven {
+    pub task: String,
+    pub run_id: Option<String>,
+    /// The status recorded for the task (`None` when nothing was recorded).
+    pub status: Option<Status>,
+    pub reason: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// The claim was taken over while the run went on.
+    pub lost: bool,
+    /// Dependents that became ready.
+    pub ready: Vec<String>,
+}
+
+/// A claim this process holds, with the switch that stops its run.
+struct Held {
+    claim: Claim,
+    stop: Stop,
+}
+
+/// What the worker's threads share: its registry entry and its claims.
+struct Shared {
+    record: Mutex<WorkerRecord>,
+    held: Mutex<Vec<Held>>,
+}
+
+impl Shared {
+    fn held_ids(&self) -> HashSet<String> {
+        lock(&self.held)
+            .iter()
+            .map(|h| h.claim.task.clone())
+            .collect()
+    }
+
+    fn snapshot(&self) -> (WorkerRecord, Vec<Claim>) {
+        let held = lock(&self.held);
+        let mut rec = lock(&self.record).clone();
+        rec.current = held.iter().map(|h| h.claim.task.clone()).collect();
+        rec.state = if held.is_empty() {
+            WorkerState::Idle
+        } else {
+            WorkerState::Active
+        };
+        rec.heartbeat_at = clock::timestamp(clock::real_now());
+        (rec, held.iter().map(|h| h.claim.clone()).collect())
+    }
+
+    /// A heartbeat: the entry refreshed, and lost claims' runs stopped.
+    fn beat(&self, queue: &Queue) -> Result<()> {
+        let (rec, claims) = self.snapshot();
+        let current = queue.backend.beat(&rec, &claims)?;
+        let held = lock(&self.held);
+        for (claim, still) in claims.iter().zip(current) {
+            if !still && let Some(h) = held.iter().find(|h| h.claim == *claim) {
+                h.stop.request();
+            }
+        }
+        Ok(())
+    }
+
+    fn forget(&self, task: &str) {
+        lock(&self.held).retain(|h| h.claim.task != task);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A new registry entry for this process.
+pub fn record(id: &str, tags: &[String], concurrency: usize) -> WorkerRecord {
+    let now = clock::timestamp(clock::real_now());
+    WorkerRecord {
+        id: id.to_string(),
+        host: lease::hostname(),
+        pid: Some(std::process::id()),
+        state: WorkerState::Idle,
+        started_at: now.clone(),
+        heartbeat_at: now,
+        tags: tags.to_vec(),
+        concurrency: u32::try_from(concurrency).unwrap_or(u32::MAX),
+        current: Vec::new(),
+        done: 0,
+        failed: 0,
+    }
+}
+
+/// Registers a worker process, refusing an id a live worker already uses.
+fn register(queue: &Queue, rec: &WorkerRecord, iv: &Intervals) -> Result<()> {
+    super::ops::check_worker_id(&rec.id)?;
+    if let Some(w) = queue
+        .backend
+        .workers()?
+        .into_iter()
+        .find(|w| w.id == rec.id)
+        && w.pid != rec.pid
+        && liveness::worker(&w, clock::real_now(), iv.stale_after).is_live()
+    {
+        return Err(Error::conflict(format!(
+            "worker `{}` is already running ({})",
+            rec.id,
+            w.pid.map_or_else(
+                || format!("outside orch, on {}", w.host),
+                |p| format!("pid {p} on {}", w.host)
+            )
+        ))
+        .hint("give this worker another id: --id, or ORCH_WORKER_ID"));
+    }
+    queue.backend.beat(rec, &[])?;
+    Ok(())
+}
+
+/// Runs a worker until it is told to stop (a signal, `--once`,
+/// `--exit-when-empty`).
+pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary> {
+    let iv = Intervals::from_env();
+    let rec = record(&opts.id, &opts.tags, opts.concurrency);
+    register(queue, &rec, &iv)?;
+    interrupt::install();
+    rep.report(&Report::Started {
+        worker: opts.id.clone(),
+        host: rec.host.clone(),
+        pid: std::process::id(),
+        concurrency: opts.concurrency,
+        tags: opts.tags.clone(),
+    });
+    let shared = Shared {
+        record: Mutex::new(rec),
+        held: Mutex::new(Vec::new()),
+    };
+    let mut summary = Summary::default();
+    let (done_tx, done_rx) = mpsc::channel::<Driven>();
+    let (stop_beats, beats_stopped) = mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let shared = &shared;
+        s.spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) =
+                beats_stopped.recv_timeout(iv.heartbeat)
+            {
+                let _ = shared.beat(queue);
+            }
+        });
+        let mut active = 0usize;
+        let mut taken = 0usize;
+        let mut last_idle = String::new();
+        let criteria = Criteria {
+            tags: Some(&opts.tags),
+            runnable_only: true,
+        };
+        let finished = |d: Driven, summary: &mut Summary| {
+            shared.forget(&d.task);
+            let mut rec = lock(&shared.record);
+            match d.status {
+                Some(Status::Done) => rec.done += 1,
+                Some(Status::Failed | Status::Blocked) => rec.failed += 1,
+                _ => {}
+            }
+            summary.done = rec.done;
+            summary.failed = rec.failed;
+            drop(rec);
+            rep.report(&Report::Finished {
+                worker: opts.id.clone(),
+                task: d.task.clone(),
+                run_id: d.run_id.clone(),
+                status: d.status,
+                reason: d.reason.clone(),
+                lost: d.lost,
+            });
+            for t in &d.ready {
+                rep.report(&Report::Ready {
+                    worker: opts.id.clone(),
+                    task: t.clone(),
+                    after: d.task.clone(),
+                });
+            }
+        };
+        loop {
+            while let Ok(d) = done_rx.try_recv() {
+                active -= 1;
+                finished(d, &mut summary);
+            }
+            if interrupt::requested() || (opts.once && taken > 0 && active == 0) {
+                break;
+            }
+            let board = match queue.board() {
+                Ok(b) => b,
+                Err(e) => {
+                    rep.report(&Report::Error {
+                        worker: opts.id.clone(),
+                        task: None,
+                        message: e.to_string(),
+                    });
+                    if let Ok(d) = done_rx.recv_timeout(opts.poll) {
+                        active -= 1;
+                        finished(d, &mut summary);
+                    }
+                    continue;
+                }
+            };
+            let board = match rescue::rescue(queue, &board, &opts.id, &iv) {
+                Ok(rescued) if rescued.is_empty() => board,
+                Ok(rescued) => {
+                    for r in rescued {
+                        rep.report(&Report::Rescued {
+                            worker: opts.id.clone(),
+                            rescued: r,
+                        });
+                    }
+                    match queue.board() {
+                        Ok(b) => b,
+                        Err(_) => continue,
+                    }
+                }
+                Err(e) => {
+                    rep.report(&Report::Error {
+                        worker: opts.id.clone(),
+                        task: None,
+                        message: format!("rescue: {e}"),
+                    });
+                    board
+                }
+            };
+            let mut claimed_now = 0;
+            while active < opts.concurrency && !(opts.once && taken > 0) && !interrupt::requested()
+            {
+                let (rec, _) = shared.snapshot();
+                match queue.claim_next(&board, &rec, &criteria, &shared.held_ids()) {
+                    Ok(Some((claim, i))) => {
+                        let e = &board.entries[i];
+                        let score = crate::queue::select::score(
+                            e.folded.priority,
+                            e.deadline.as_ref(),
+                            &board.cal,
+                        );
+                        rep.report(&Report::Claimed {
+                            worker: opts.id.clone(),
+                            task: claim.task.clone(),
+                            title: e.folded.title.clone(),
+                            fence: claim.fence,
+                            score: score.value,
+                        });
+                        let stop = Stop::default();
+                        lock(&shared.held).push(Held {
+                            claim: claim.clone(),
+                            stop: stop.clone(),
+                        });
+                        let _ = shared.beat(queue);
+                        let tx = done_tx.clone();
+                        let mut popts = opts.pipeline.clone();
+                        popts.stop = stop;
+                        s.spawn(move || {
+                            let mut obs = Lines {
+                                rep,
+                                worker: &opts.id,
+                                task: &claim.task,
+                            };
+                            let d = drive(queue, &claim, &popts, &mut obs, &mut Nobody);
+                            let _ = tx.send(d);
+                        });
+                        active += 1;
+                        taken += 1;
+                        claimed_now += 1;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        rep.report(&Report::Error {
+                            worker: opts.id.clone(),
+                            task: None,
+                            message: e.to_string(),
+                        });
+                        break;
+                    }
+                }
+            }
+            if active == 0 && claimed_now == 0 {
+                let plan = board.plan(&criteria);
+                if plan.ranked.is_empty() {
+                    let why = board.why_nothing(&plan);
+                    let busy = board
+                        .entries
+                        .iter()
+                        .any(|e| e.claim.as_ref().is_some_and(|(_, h)| h.is_live()));
+                    if opts.exit_when_empty && !busy {
+                        if why != last_idle {
+                            rep.report(&Report::Idle {
+                                worker: opts.id.clone(),
+                                why,
+                            });
+                        }
+                        break;
+                    }
+                    if why != last_idle {
+                        rep.report(&Report::Idle {
+                            worker: opts.id.clone(),
+                            why: why.clone(),
+                        });
+                        last_idle = why;
+                    }
+                }
+            }
+            if let Ok(d) = done_rx.recv_timeout(opts.poll) {
+                active -= 1;
+                finished(d, &mut summary);
+            }
+        }
+        while active > 0 {
+            match done_rx.recv() {
+                Ok(d) => {
+                    active -= 1;
+                    finished(d, &mut summary);
+                }
+                Err(_) => break,
+            }
+        }
+        drop(stop_beats);
+    });
+    summary.interrupted = interrupt::requested();
+    let (mut rec, _) = shared.snapshot();
+    rec.state = WorkerState::Stopped;
+    let _ = queue.backend.beat(&rec, &[]);
+    rep.report(&Report::Stopped {
+        worker: opts.id.clone(),
+        done: summary.done,
+        failed: summary.failed,
+        interrupted: summary.interrupted,
+    });
+    Ok(summary)
+}
+
+/// Holds a claim for a foreground run (`orch task run`): registered as a
+/// worker process, with a heartbeat, until dropped.
+pub struct Foreground<'q> {
+    queue: &'q Queue<'q>,
+    shared: Arc<Shared>,
+    stop_beats: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub stop: Stop,
+}
+
+impl<'q> Foreground<'q> {
+    /// Registers `id` and starts its heartbeat.
+    pub fn start(queue: &'q Queue<'q>, id: &str) -> Result<Foreground<'q>> {
+        let iv = Intervals::from_env();
+        let rec = record(id, &[], 1);
+        register(queue, &rec, &iv)?;
+        let shared = Arc::new(Shared {
+            record: Mutex::new(rec),
+            held: Mutex::new(Vec::new()),
+        });
+        let (tx, rx) = mpsc::channel::<()>();
+        let beat_shared = Arc::clone(&shared);
+        let repo = queue.repo.clone();
+        let thread = std::thread::spawn(move || {
+            let q = Queue::open(&repo);
+            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(iv.heartbeat) {
+                let _ = beat_shared.beat(&q);
+            }
+        });
+        Ok(Foreground {
+            queue,
+            shared,
+            stop_beats: Some(tx),
+            thread: Some(thread),
+            stop: Stop::default(),
+        })
+    }
+
+    pub fn record(&self) -> WorkerRecord {
+        self.shared.snapshot().0
+    }
+
+    /// Holds `claim`: its loss stops the run.
+    pub fn hold(&self, claim: &Claim) {
+        lock(&self.shared.held).push(Held {
+            claim: claim.clone(),
+            stop: self.stop.clone(),
+        });
+        let _ = self.shared.beat(self.queue);
+    }
+}
+
+impl Drop for Foreground<'_> {
+    fn drop(&mut self) {
+        drop(self.stop_beats.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = self
+            .queue
+            .backend
+            .forget_worker(&self.shared.snapshot().0.id);
+    }
+}
+
+/// Nobody to ask: a person's gate pauses the run (AWAITING_INPUT).
+pub struct Nobody;
+
+impl Human for Nobody {
+    fn decide(&mut self, _: &str, _: &str, _: &std::path::Path, _: &str) -> HumanChoice {
+        HumanChoice::Pause
+    }
+}
+
+/// A worker's view of a run: one line per gate result.
+struct Lines<'a> {
+    rep: &'a dyn Reporter,
+    worker: &'a str,
+    task: &'a str,
+}
+
+impl Observer for Lines<'_> {
+    fn on(&mut self, event: &Progress) {
+        match event {
+            Progress::Started {
+                run_id, resumed, ..
+            } => self.rep.report(&Report::RunStarted {
+                worker: self.worker.to_string(),
+                task: self.task.to_string(),
+                run_id: (*run_id).to_string(),
+                resumed: *resumed,
+            }),
+            Progress::Evaluated {
+                gate,
+                attempt,
+                evaluation,
+                failure,
+                ..
+            } => self.rep.report(&Report::Gate {
+                worker: self.worker.to_string(),
+                task: self.task.to_string(),
+                gate: (*gate).to_string(),
+                attempt: *attempt,
+                passed: evaluation.passed && failure.is_none(),
+                reason: failure.map(str::to_string),
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// Writes the task's events as its run goes: `started` with the run id
+/// when the run begins, `progress` as gates pass. Every write is fenced by
+/// the claim; the first refusal stops the run.
+struct TaskEvents<'a> {
+    queue: &'a Queue<'a>,
+    claim: &'a Claim,
+    stop: &'a Stop,
+    inner: &'a mut dyn Observer,
+    run_id: Option<String>,
+    gates: Vec<String>,
+    lost: bool,
+}
+
+impl TaskEvents<'_> {
+    fn write(&mut self, event: &Event) {
+        if self.lost {
+            return;
+        }
+        if self
+            .queue
+            .backend
+            .append(&self.claim.task, event, Writer::Holder(self.claim))
+            .is_err()
+        {
+            self.lost = true;
+            self.stop.request();
+        }
+    }
+
+    fn event(&self, kind: EventKind) -> Event {
+        let mut e = Event::new(kind, crate::ops::actor(self.queue.repo));
+        e.worker = Some(self.claim.worker.clone());
+        e.fence = Some(self.claim.fence);
+        e.run_id.clone_from(&self.run_id);
+        e
+    }
+}
+
+impl Observer for TaskEvents<'_> {
+    fn on(&mut self, event: &Progress) {
+        match event {
+            Progress::Started { run_id, .. } => {
+                self.run_id = Some((*run_id).to_string());
+                self.gates = Store::new(self.queue.repo)
+                    .load(run_id)
+                    .map(|r| r.gates.iter().map(|g| g.gate.clone()).collect())
+                    .unwrap_or_default();
+                let mut e = self.event(EventKind::Started);
+                e.host = Some(lease::hostname());
+                self.write(&e);
+            }
+            Progress::Evaluated {
+                gate,
+                evaluation,
+                failure,
+                ..
+            } if evaluation.passed && failure.is_none() => {
+                let at = self
+                    .gates
+                    .iter()
+                    .position(|g| g == gate)
+                    .map_or(0, |i| i + 1);
+                let mut e = self.event(EventKind::Progress);
+                e.gate = Some((*gate).to_string());
+                e.percent = (!self.gates.is_empty())
+                    .then(|| u8::try_from(at * 100 / self.gates.len()).unwrap_or(100));
+                e.message = Some(format!("{gate} passed"));
+                self.write(&e);
+            }
+            _ => {}
+        }
+        self.inner.on(event);
+    }
+}
+
+/// The run options for a task's workflow.
+fn start_options(repo: &crate::repo::Repo, wf: &TaskWorkflow) -> StartOptions {
+    StartOptions {
+        workflow: wf.name.clone(),
+        slug: wf.slug.clone(),
+        artifact_path: wf.artifact_path.clone(),
+        depth: wf.depth,
+        prompt_file: wf.prompt_file.as_ref().map(|p| repo.join(p)),
+    }
+}
+
+/// Drives a claimed task's run to its end (resuming the task's open run
+/// if it has one) and records the outcome with the claim's release. Never
+/// fails: what went wrong is the task's reason.
+pub fn drive(
+    queue: &Queue,
+    claim: &Claim,
+    opts: &pipeline::Options,
+    inner: &mut dyn Observer,
+    human: &mut dyn Human,
+) -> Driven {
+    let mut driven = Driven {
+        task: claim.task.clone(),
+        run_id: None,
+        status: None,
+        reason: None,
+        outcome: None,
+        lost: false,
+        ready: Vec::new(),
+    };
+    let task = match queue.backend.task(&claim.task) {
+        Ok(t) => t,
+        Err(e) => {
+            driven.reason = Some(e.to_string());
+            let _ = queue.backend.release(claim, None);
+            return driven;
+        }
+    };
+    let folded = task.fold();
+    let Some(wf) = task.def.workflow.clone() else {
+        driven.reason = Some("the task has no workflow".into());
+        let _ = queue.backend.release(claim, None);
+        return driven;
+    };
+    let store = Store::new(queue.repo);
+    let open_run = folded
+        .run_id
+        .clone()
+        .filter(|r| store.load(r).is_ok_and(|run| !run.is_completed()));
+    let mut events = TaskEvents {
+        queue,
+        claim,
+        stop: &opts.stop,
+        inner,
+        run_id: None,
+        gates: Vec::new(),
+        lost: false,
+    };
+    let result = match &open_run {
+        Some(run) => pipeline::resume(queue.repo, run, opts, &mut events, human),
+        None => pipeline::start_and_run(
+            queue.repo,
+            &start_options(queue.repo, &wf),
+            opts,
+            &mut events,
+            human,
+        ),
+    };
+    driven.run_id = events.run_id.clone().or(open_run);
+    let started = events.run_id.is_some();
+    let (kind, reason) = match &result {
+        Ok((_, outcome)) => outcome_event(outcome, &claim.worker),
+        Err(Error::Interrupted) => (
+            EventKind::Released,
+            format!(
+                "worker {} was interrupted; the run is resumable",
+                claim.worker
+            ),
+        ),
+        // Another orch drives the run right now: leave the task as it was.
+        Err(e) if e.exit_code() == exit::CONFLICT && !started => {
+            driven.reason = Some(e.to_string());
+            let _ = queue.backend.release(claim, None);
+            return driven;
+        }
+        Err(e) => (EventKind::Failed, format!("cannot run: {e}")),
+    };
+    driven.outcome = result.ok().map(|(_, o)| o);
+    let mut event = Event::new(kind, crate::ops::actor(queue.repo));
+    event.worker = Some(claim.worker.clone());
+    event.fence = Some(claim.fence);
+    event.run_id.clone_from(&driven.run_id);
+    match kind {
+        EventKind::AwaitingInput => event.message = Some(reason.clone()),
+        EventKind::Done => {}
+        _ => event.reason = Some(reason.clone()),
+    }
+    if let Some(Outcome::AwaitingInput { gate, .. } | Outcome::Blocked { gate, .. }) =
+        &driven.outcome
+    {
+        event.gate = Some(gate.clone());
+    }
+    if let Ok(true) = queue.backend.release(claim, Some(&event)) {
+        driven.status = Some(match kind {
+            EventKind::Done => Status::Done,
+            EventKind::Failed => Status::Failed,
+            EventKind::Blocked => Status::Blocked,
+            EventKind::AwaitingInput => Status::AwaitingInput,
+            _ => Status::Todo,
+        });
+        driven.reason = (kind != EventKind::Done).then_some(reason);
+        if kind == EventKind::Done {
+            driven.ready = queue
+                .board()
+                .map(|b| b.ready_dependents(&claim.task))
+                .unwrap_or_default();
+        }
+    } else {
+        driven.lost = true;
+        driven.reason = Some("its claim was taken over; nothing was recorded".into());
+    }
+    driven
+}
+
+/// The task event a run's outcome leads to, with its reason.
+fn outcome_event(outcome: &Outcome, worker: &str) -> (EventKind, String) {
+    match outcome {
+        Outcome::Passed => (EventKind::Done, String::new()),
+        Outcome::Failed { gate, reason } if gate.is_empty() => (EventKind::Failed, reason.clone()),
+        Outcome::Failed { gate, reason } => (EventKind::Failed, format!("{gate} failed: {reason}")),
+        Outcome::Blocked { gate, reason } => (
+            EventKind::Blocked,
+            format!("{gate}: the agent is blocked: {reason}"),
+        ),
+        Outcome::AwaitingInput { gate, packet } => (
+            EventKind::AwaitingInput,
+            format!("{gate} waits for a person (prompt packet: {packet})"),
+        ),
+        Outcome::Interrupted { .. } => (
+            EventKind::Released,
+            format!("worker {worker} stopped; the run is resumable"),
+        ),
+    }
+}
