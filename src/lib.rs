@@ -6,6 +6,7 @@
 //! `validate`, `record`, `storage`, `hash`, `exec`. Nothing below `cli`
 //! knows about the command line.
 
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod contract;
@@ -22,6 +23,7 @@ pub mod lease;
 pub mod lint;
 pub mod ops;
 pub mod packet;
+pub mod paging;
 pub mod par;
 pub mod queue;
 pub mod record;

@@ -6,9 +6,12 @@ pub mod findings;
 pub mod gate;
 pub mod invocation;
 pub mod lint;
+pub mod next;
 pub mod pipeline;
 pub mod run;
+pub mod task;
 pub mod verify;
+pub mod worker;
 
 use std::path::PathBuf;
 
@@ -36,6 +39,9 @@ Environment:
   ORCH_SCRIPT_TIMEOUT  seconds a pre-script (default 30) or validator plugin (60) may run
   ORCH_KILL_GRACE      seconds between SIGTERM and SIGKILL when an agent must stop (default 5)
   ORCH_NOW, ORCH_SEED  fixed clock and id seed, for reproducible records
+  TZ                   the zone whose calendar days \"today\", due dates and --since mean
+  ORCH_WORKER_ID, ORCH_MAX_CONCURRENT, ORCH_POLL_INTERVAL, ORCH_HEARTBEAT_S,
+  ORCH_STALE_AFTER_S, ORCH_STUCK_AFTER_S  workers (see `orch worker --help`)
   NO_COLOR, FORCE_COLOR  colour control (--color wins)";
 
 /// Run agent-driven, multi-gate workflows in a git repository and keep
@@ -96,6 +102,11 @@ pub enum Command {
     Run(run::RunCommand),
     /// Start, finish, fail and check gates.
     Gate(gate::GateCommand),
+    /// The team's backlog: add, list, show, edit and close tasks, report
+    /// progress, run one now.
+    Task(task::TaskCommand),
+    Next(next::NextArgs),
+    Worker(worker::WorkerCommand),
     /// Record agent invocations against a gate's attempt.
     Invocation(invocation::InvocationCommand),
     /// Check that committed run records still tell the truth about the tree.
@@ -177,6 +188,12 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
             gate::execute(cmd, &repo()?, ui)
         }
         Command::Invocation(cmd) => invocation::execute(cmd, &repo()?, ui),
+        Command::Task(cmd) => {
+            crate::interrupt::install();
+            task::execute(cmd, &repo()?, ui)
+        }
+        Command::Next(args) => next::execute(&args, &repo()?, ui),
+        Command::Worker(cmd) => worker::execute(cmd, &repo()?, ui),
         Command::Lint(args) => lint::execute(&args, &repo()?, ui),
         Command::Verify(args) => {
             crate::interrupt::install();

@@ -80,7 +80,7 @@ pub struct ExecArgs {
 }
 
 impl ExecArgs {
-    fn options(&self, start_from: Option<String>) -> Result<Options> {
+    pub(crate) fn options(&self, start_from: Option<String>) -> Result<Options> {
         let agent_cmd = match &self.agent_cmd {
             None => None,
             Some(cmd) => {
@@ -117,7 +117,7 @@ impl ExecArgs {
 }
 
 /// Whether a person can be asked: a terminal on both ends, and no `--json`.
-fn interactive(json: bool) -> bool {
+pub(crate) fn interactive(json: bool) -> bool {
     !json && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
@@ -162,7 +162,12 @@ pub fn resume(args: &ResumeArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
 }
 
 /// On a terminal, agents are not started without a yes (they cost money).
-fn confirm(exec: &ExecArgs, opts: &Options, repo: &Repo, workflow: &str) -> Result<bool> {
+pub(crate) fn confirm(
+    exec: &ExecArgs,
+    opts: &Options,
+    repo: &Repo,
+    workflow: &str,
+) -> Result<bool> {
     if exec.yes || !interactive(exec.json) {
         return Ok(true);
     }
@@ -200,7 +205,13 @@ fn confirm(exec: &ExecArgs, opts: &Options, repo: &Repo, workflow: &str) -> Resu
 }
 
 /// The final word: stdout gets the outcome, stderr what to do next.
-fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) -> Result<u8> {
+pub(crate) fn finish(
+    repo: &Repo,
+    ui: &Ui,
+    run_id: &str,
+    outcome: &Outcome,
+    as_json: bool,
+) -> Result<u8> {
     let run = Store::new(repo).load(run_id)?;
     if let Some(w) = crate::ops::run::logs_warning(repo, run_id) {
         ui.warn(&w);
@@ -283,12 +294,12 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
 }
 
 /// A person at a terminal, or nobody (then every human gate pauses).
-struct TerminalHuman {
+pub(crate) struct TerminalHuman {
     interactive: bool,
 }
 
 impl TerminalHuman {
-    fn new(interactive: bool) -> Self {
+    pub(crate) fn new(interactive: bool) -> Self {
         TerminalHuman { interactive }
     }
 }

@@ -1,13 +1,16 @@
 //! Due dates and "today". A task is due on a calendar day (`2026-03-01`:
 //! by the end of that day) or at an instant (`2026-03-01T17:00`). "Today"
-//! is a calendar day in the zone of `TZ`, so a deadline means the same day
-//! to everyone who reads it in that zone. Resolving a due date against the
-//! zone happens here; scoring (`select`) only sees the resolved `Deadline`.
+//! is a calendar day in the zone of `TZ` (`calendar`), so a deadline means
+//! the same day to everyone who reads it in that zone. Resolving a due date
+//! against the zone happens here; scoring (`select`) only sees the resolved
+//! `Deadline`.
 
 use std::fmt;
 
-use chrono::{DateTime, Duration, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 
+pub use crate::calendar::Calendar;
+use crate::calendar::{local_day, local_instant, start_of_day};
 use crate::clock;
 
 /// When a task is due, as the user gave it.
@@ -19,52 +22,12 @@ pub enum Due {
     At(DateTime<Utc>),
 }
 
-/// "Now" and "today" for one decision: every task is judged against the same pair.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Calendar {
-    pub now: DateTime<Utc>,
-    pub today: NaiveDate,
-}
-
 /// A due date resolved in the zone: the instant after which the task is
 /// overdue, and the calendar day it falls on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Deadline {
     pub at: DateTime<Utc>,
     pub day: NaiveDate,
-}
-
-impl Calendar {
-    /// Now (`ORCH_NOW` or the clock) and today in `TZ`'s zone.
-    pub fn current() -> Calendar {
-        let now = clock::now();
-        Calendar {
-            now,
-            today: local_day(now),
-        }
-    }
-}
-
-/// The calendar day of an instant in `TZ`'s zone.
-pub fn local_day(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&Local).date_naive()
-}
-
-/// The first instant of a calendar day in `TZ`'s zone (a day that starts
-/// in a daylight-saving gap starts when the gap ends).
-pub fn start_of_day(day: NaiveDate) -> DateTime<Utc> {
-    local_instant(day.and_hms_opt(0, 0, 0).unwrap_or_default())
-}
-
-fn local_instant(t: NaiveDateTime) -> DateTime<Utc> {
-    let mut probe = t;
-    for _ in 0..4 {
-        if let Some(l) = Local.from_local_datetime(&probe).earliest() {
-            return l.with_timezone(&Utc);
-        }
-        probe += Duration::minutes(30);
-    }
-    Utc.from_utc_datetime(&t)
 }
 
 impl Due {

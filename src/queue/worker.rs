@@ -150,6 +150,8 @@ pub struct Driven {
     pub status: Option<Status>,
     pub reason: Option<String>,
     pub outcome: Option<Outcome>,
+    /// Why the run could not be driven (the task's reason says it too).
+    pub error: Option<Error>,
     /// The claim was taken over while the run went on.
     pub lost: bool,
     /// Dependents that became ready.
@@ -684,6 +686,7 @@ pub fn drive(
         status: None,
         reason: None,
         outcome: None,
+        error: None,
         lost: false,
         ready: Vec::new(),
     };
@@ -691,6 +694,7 @@ pub fn drive(
         Ok(t) => t,
         Err(e) => {
             driven.reason = Some(e.to_string());
+            driven.error = Some(e);
             let _ = queue.backend.release(claim, None);
             return driven;
         }
@@ -740,11 +744,15 @@ pub fn drive(
         Err(e) if e.exit_code() == exit::CONFLICT && !started => {
             driven.reason = Some(e.to_string());
             let _ = queue.backend.release(claim, None);
+            driven.error = result.err();
             return driven;
         }
         Err(e) => (EventKind::Failed, format!("cannot run: {e}")),
     };
-    driven.outcome = result.ok().map(|(_, o)| o);
+    match result {
+        Ok((_, o)) => driven.outcome = Some(o),
+        Err(e) => driven.error = Some(e),
+    }
     let mut event = Event::new(kind, crate::ops::actor(queue.repo));
     event.worker = Some(claim.worker.clone());
     event.fence = Some(claim.fence);

@@ -1,0 +1,559 @@
+//! `orch worker`: run tasks from the backlog; `worker list`, `rescue` and
+//! `cleanup`; and `orch task run`, one task in the foreground.
+
+use clap::builder::FalseyValueParser;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::queue::backend::WorkerState;
+use crate::queue::liveness::{self, Health, Intervals};
+use crate::queue::task::{EventKind, Status};
+use crate::queue::worker::{self, Report, Reporter};
+use crate::queue::{Queue, ops, rescue};
+use crate::repo::Repo;
+use crate::report::progress::ProgressView;
+use crate::ui::{Ui, sanitize_line};
+use crate::{clock, env, exit, json};
+
+const AFTER_LONG_HELP: &str = "\
+Environment:
+  ORCH_WORKER_ID       the worker's id (--id)
+  ORCH_MAX_CONCURRENT  tasks at once (--concurrency)
+  ORCH_POLL_INTERVAL   seconds between looks at the queue (--poll-interval)
+  ORCH_HEARTBEAT_S     seconds between heartbeats (default 15)
+  ORCH_STALE_AFTER_S   seconds without a heartbeat before a worker is dead and its
+                       claims are rescued (default 60)
+  ORCH_STUCK_AFTER_S   seconds a claimed run may show no progress (log growth,
+                       record changes) before it is rescued (default 300)";
+
+/// Run tasks from the backlog: claim the next ready task, run its
+/// workflow, record how it ended, repeat.
+///
+/// A worker takes only tasks with a workflow whose every tag it has
+/// (--tag). Its claims are atomic (two workers never run one task) and
+/// kept alive by heartbeats; a worker also rescues the claims of dead
+/// workers and stuck runs it finds, and resumes those runs. Ctrl-C (or
+/// SIGTERM) stops its agents, puts its tasks back to TODO with their runs
+/// resumable, and exits 130.
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_long_help = AFTER_LONG_HELP,
+    override_usage = "orch worker [OPTIONS]\n       orch worker <COMMAND>"
+)]
+pub struct WorkerCommand {
+    #[command(subcommand)]
+    pub action: Option<WorkerAction>,
+    #[command(flatten)]
+    pub run: WorkerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkerAction {
+    /// List workers (id, host, pid, state, current tasks, last heartbeat,
+    /// done and failed counts), the queue and the recent failure rate.
+    List(JsonArg),
+    /// Release the claims of dead workers and stuck runs: the tasks go back
+    /// to TODO, their runs are marked interrupted, and the next worker
+    /// resumes them.
+    #[command(after_long_help = AFTER_LONG_HELP)]
+    Rescue(JsonArg),
+    /// Forget workers that have been gone for more than a day.
+    Cleanup(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // clap flags
+pub struct WorkerArgs {
+    /// This worker's id (default <host>-<pid>).
+    #[arg(long, value_name = "W", env = env::WORKER_ID)]
+    pub id: Option<String>,
+    /// How many tasks to run at once.
+    #[arg(long, value_name = "N", env = env::MAX_CONCURRENT, default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Seconds between looks at the queue when nothing is ready.
+    #[arg(long, value_name = "SECS", env = env::POLL_INTERVAL, default_value_t = 5.0)]
+    pub poll_interval: f64,
+    /// A tag this worker has; it takes only tasks whose every tag it has
+    /// (without --tag, only untagged tasks). Repeat for more.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Run every gate with this agent command instead of the workflow's
+    /// executors (as `orch run --agent-cmd`).
+    #[arg(long, value_name = "CMD")]
+    pub agent_cmd: Option<String>,
+    /// Skip url_reachable checks.
+    #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
+    pub offline: bool,
+    /// Seconds each agent may run (overrides the workflow).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Seconds an agent may print nothing before it is stopped.
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<f64>,
+    /// Stop after one task.
+    #[arg(long)]
+    pub once: bool,
+    /// Stop once nothing is ready and no task is in progress anywhere.
+    #[arg(long)]
+    pub exit_when_empty: bool,
+    /// Report as JSON lines on stdout (one object per event).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn execute(cmd: WorkerCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
+    let queue = Queue::open(repo);
+    match cmd.action {
+        None => work(&queue, cmd.run, ui),
+        Some(WorkerAction::List(a)) => list(&queue, a.json, ui),
+        Some(WorkerAction::Rescue(a)) => rescue_now(&queue, a.json, ui),
+        Some(WorkerAction::Cleanup(a)) => cleanup(&queue, a.json, ui),
+    }
+}
+
+fn work(queue: &Queue, args: WorkerArgs, ui: &Ui) -> Result<u8> {
+    if !args.poll_interval.is_finite()
+        || args.poll_interval <= 0.0
+        || args.poll_interval > env::MAX_SECONDS
+    {
+        return Err(
+            Error::input("--poll-interval must be a positive number of seconds")
+                .hint("e.g. --poll-interval 5 (or ORCH_POLL_INTERVAL=5)"),
+        );
+    }
+    let exec = super::pipeline::ExecArgs {
+        agent_cmd: args.agent_cmd,
+        yes: true,
+        offline: args.offline,
+        timeout: args.timeout,
+        idle_timeout: args.idle_timeout,
+        json: args.json,
+    };
+    let pipeline = exec.options(None)?;
+    let id = args.id.unwrap_or_else(ops::default_worker_id);
+    ops::check_worker_id(&id)?;
+    let opts = worker::Options {
+        id,
+        concurrency: usize::from(args.concurrency),
+        poll: env::duration(args.poll_interval),
+        tags: args.tag,
+        pipeline,
+        once: args.once,
+        exit_when_empty: args.exit_when_empty,
+    };
+    let printer = Printer {
+        ui,
+        json: args.json,
+    };
+    let summary = worker::run(queue, &opts, &printer)?;
+    Ok(summary.exit_code())
+}
+
+/// Worker reports: JSON lines on stdout, or a line each on stderr.
+struct Printer<'u> {
+    ui: &'u Ui,
+    json: bool,
+}
+
+impl Reporter for Printer<'_> {
+    fn report(&self, r: &Report) {
+        if self.json {
+            self.ui.line(&serde_json::to_string(r).unwrap_or_default());
+            return;
+        }
+        let line = match r {
+            Report::Started {
+                worker,
+                host,
+                pid,
+                concurrency,
+                tags,
+            } => format!(
+                "worker {worker} started (pid {pid} on {host}): {concurrency} task(s) at once, {}; Ctrl-C stops it",
+                if tags.is_empty() {
+                    "untagged tasks only".to_string()
+                } else {
+                    format!("tasks tagged with any of: {}", tags.join(", "))
+                }
+            ),
+            Report::Claimed {
+                worker,
+                task,
+                title,
+                fence,
+                score,
+            } => {
+                format!("{worker}: claimed {task} \"{title}\" (score {score}, fence {fence})")
+            }
+            Report::RunStarted {
+                worker,
+                task,
+                run_id,
+                resumed,
+            } => format!(
+                "{worker}: {task}: {} run {run_id}",
+                if *resumed { "resumed" } else { "started" }
+            ),
+            Report::Gate {
+                worker,
+                task,
+                gate,
+                attempt,
+                passed,
+                reason,
+            } => format!(
+                "{worker}: {task}: {gate} {} (attempt {attempt}){}",
+                if *passed { "PASS" } else { "FAIL" },
+                reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            Report::Finished {
+                worker,
+                task,
+                run_id,
+                status,
+                reason,
+                lost,
+            } => {
+                let run = run_id
+                    .as_deref()
+                    .map(|r| format!(" (run {r})"))
+                    .unwrap_or_default();
+                match (lost, status) {
+                    (true, _) => {
+                        format!("{worker}: {task}: its claim was taken over; nothing recorded{run}")
+                    }
+                    (false, Some(s)) => format!(
+                        "{worker}: {task}: {s}{}{run}",
+                        reason
+                            .as_deref()
+                            .filter(|r| !r.is_empty())
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    ),
+                    (false, None) => format!(
+                        "{worker}: {task}: not run: {}",
+                        reason.as_deref().unwrap_or("unknown")
+                    ),
+                }
+            }
+            Report::Ready {
+                worker,
+                task,
+                after,
+            } => {
+                format!("{worker}: {task} is ready now ({after} is DONE)")
+            }
+            Report::Rescued { worker, rescued } => format!(
+                "{worker}: rescued {}: {}{}",
+                rescued.task,
+                rescued.reason,
+                if rescued.run_interrupted {
+                    format!(
+                        "; run {} marked interrupted",
+                        rescued.run_id.as_deref().unwrap_or("?")
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            Report::Idle { worker, why } => format!("{worker}: waiting: {why}"),
+            Report::Error {
+                worker,
+                task,
+                message,
+            } => format!(
+                "{worker}: error{}: {message}",
+                task.as_deref()
+                    .map(|t| format!(" ({t})"))
+                    .unwrap_or_default()
+            ),
+            Report::Stopped {
+                worker,
+                done,
+                failed,
+                interrupted,
+            } => format!(
+                "{worker}: stopped{}: {done} done, {failed} failed",
+                if *interrupted { " (interrupted)" } else { "" }
+            ),
+        };
+        self.ui.note(&sanitize_line(&line));
+    }
+}
+
+fn list(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
+    let board = queue.board()?;
+    let iv = Intervals::from_env();
+    let now = clock::real_now();
+    let workers: Vec<serde_json::Value> = board
+        .workers
+        .iter()
+        .map(|w| {
+            let health = liveness::worker(w, now, iv.stale_after);
+            let state = match (&health, w.state) {
+                (_, WorkerState::Stopped) => "stopped",
+                (Health::Dead(_), _) => "stale",
+                (Health::Live, WorkerState::Active) => "active",
+                (Health::Live, WorkerState::Idle) => "idle",
+            };
+            json!({
+                "id": w.id,
+                "host": w.host,
+                "pid": w.pid,
+                "state": state,
+                "why": match health { Health::Dead(why) if state == "stale" => Some(why), _ => None },
+                "current": w.current,
+                "heartbeat_at": w.heartbeat_at,
+                "heartbeat_age_s": liveness::age(&w.heartbeat_at, now).map(|a| a.as_secs()),
+                "done": w.done,
+                "failed": w.failed,
+                "tags": w.tags,
+                "concurrency": w.concurrency,
+            })
+        })
+        .collect();
+    let count = |s: Status| {
+        (0..board.entries.len())
+            .filter(|&i| board.shown(i).0 == s)
+            .count()
+    };
+    let ready = (0..board.entries.len())
+        .filter(|&i| board.is_ready(i))
+        .count();
+    let (done, failed) = recent_outcomes(&board);
+    let live = workers
+        .iter()
+        .filter(|w| matches!(w["state"].as_str(), Some("active" | "idle")))
+        .count();
+    let warning = (ready > 0 && live == 0).then_some(
+        "no workers available: start one with `orch worker` (tasks stay queued until one does)",
+    );
+    if as_json {
+        ui.out(&json::to_pretty_string(&json!({
+            "workers": workers,
+            "queue": {
+                "ready": ready,
+                "todo": count(Status::Todo),
+                "blocked": count(Status::Blocked),
+                "in_progress": count(Status::InProgress),
+                "awaiting_input": count(Status::AwaitingInput),
+            },
+            "recent": {"hours": 24, "done": done, "failed": failed,
+                       "failure_rate": (done + failed > 0).then(|| ratio(failed, done + failed))},
+            "warning": warning,
+        })));
+        return Ok(exit::SUCCESS);
+    }
+    if workers.is_empty() {
+        ui.note("no workers have registered yet");
+    } else {
+        let rows: Vec<Vec<String>> = workers
+            .iter()
+            .map(|w| {
+                let s = |k: &str| w[k].as_str().unwrap_or("-").to_string();
+                vec![
+                    s("id"),
+                    s("host"),
+                    w["pid"]
+                        .as_u64()
+                        .map_or_else(|| "-".into(), |p| p.to_string()),
+                    s("state"),
+                    w["current"].as_array().map_or_else(String::new, |c| {
+                        c.iter()
+                            .filter_map(|t| t.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }),
+                    w["heartbeat_age_s"].as_u64().map_or_else(
+                        || "-".into(),
+                        |a| {
+                            format!(
+                                "{} ago",
+                                clock::human_duration(i64::try_from(a).unwrap_or(i64::MAX))
+                            )
+                        },
+                    ),
+                    w["done"].to_string(),
+                    w["failed"].to_string(),
+                ]
+            })
+            .collect();
+        ui.out(&crate::report::table(
+            ui,
+            &[
+                "WORKER",
+                "HOST",
+                "PID",
+                "STATE",
+                "TASKS",
+                "HEARTBEAT",
+                "DONE",
+                "FAILED",
+            ],
+            &rows,
+        ));
+    }
+    let rate = if done + failed == 0 {
+        "no task finished in the last 24 hours".to_string()
+    } else {
+        format!(
+            "failure rate (last 24 hours): {failed} of {} ({:.0}%)",
+            done + failed,
+            ratio(failed, done + failed) * 100.0
+        )
+    };
+    ui.out(&format!(
+        "queue: {ready} ready, {} blocked, {} in progress, {} awaiting input; {rate}\n",
+        count(Status::Blocked),
+        count(Status::InProgress),
+        count(Status::AwaitingInput)
+    ));
+    if let Some(w) = warning {
+        ui.warn(w);
+    }
+    Ok(exit::SUCCESS)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn ratio(a: usize, b: usize) -> f64 {
+    a as f64 / b as f64
+}
+
+/// Tasks workers finished DONE and FAILED (or blocked) in the last 24 hours.
+fn recent_outcomes(board: &crate::queue::board::Board) -> (usize, usize) {
+    let since = clock::timestamp(clock::now() - chrono::Duration::hours(24));
+    let mut done = 0;
+    let mut failed = 0;
+    for e in &board.entries {
+        for ev in e
+            .stored
+            .events
+            .iter()
+            .filter(|ev| ev.worker.is_some() && ev.at >= since)
+        {
+            match ev.kind {
+                EventKind::Done => done += 1,
+                EventKind::Failed | EventKind::Blocked => failed += 1,
+                _ => {}
+            }
+        }
+    }
+    (done, failed)
+}
+
+fn rescue_now(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
+    let board = queue.board()?;
+    let rescued = rescue::rescue(queue, &board, "orch worker rescue", &Intervals::from_env())?;
+    if as_json {
+        ui.out(&json::to_pretty_string(&rescued));
+        return Ok(exit::SUCCESS);
+    }
+    if rescued.is_empty() {
+        ui.note("nothing to rescue: every claim belongs to a live worker making progress");
+    }
+    for r in &rescued {
+        let run = match (&r.run_id, r.run_interrupted) {
+            (Some(run), true) => {
+                format!("; run {run} marked interrupted, the next worker resumes it")
+            }
+            (Some(run), false) => {
+                format!("; run {run} is stopped by its worker, the next worker resumes it")
+            }
+            (None, _) => String::new(),
+        };
+        ui.line(&format!(
+            "{}  TODO  {}{run}",
+            r.task,
+            sanitize_line(&r.reason)
+        ));
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn cleanup(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
+    let now = clock::real_now();
+    let iv = Intervals::from_env();
+    let day = std::time::Duration::from_secs(86_400);
+    let mut forgotten = Vec::new();
+    for w in queue.backend.workers()? {
+        let gone = !liveness::worker(&w, now, iv.stale_after).is_live();
+        if gone && liveness::age(&w.heartbeat_at, now).is_none_or(|a| a > day) {
+            queue.backend.forget_worker(&w.id)?;
+            forgotten.push(w.id);
+        }
+    }
+    if as_json {
+        ui.out(&json::to_pretty_string(&json!({"forgotten": forgotten})));
+    } else if forgotten.is_empty() {
+        ui.note("no worker has been gone for more than a day");
+    } else {
+        for id in &forgotten {
+            ui.line(&format!("forgot {id}"));
+        }
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// `orch task run ID`: claim the task as a worker of one, drive its run in
+/// the foreground as `orch run` does, and record how it ended.
+pub fn run_task(queue: &Queue, args: &super::task::RunArgs, ui: &Ui) -> Result<u8> {
+    let id = queue.resolve(&args.id)?;
+    let mut opts = args.exec.options(None)?;
+    let worker_id = args.worker.clone().unwrap_or_else(ops::default_worker_id);
+    ops::check_worker_id(&worker_id)?;
+    let task = queue.backend.task(&id)?;
+    if let Some(wf) = &task.def.workflow
+        && !super::pipeline::confirm(&args.exec, &opts, queue.repo, &wf.name)?
+    {
+        ui.note("nothing was run");
+        return Ok(exit::SUCCESS);
+    }
+    let fg = worker::Foreground::start(queue, &worker_id)?;
+    let board = queue.board()?;
+    let claim = queue.claim_task(&board, &id, &fg.record())?;
+    fg.hold(&claim);
+    opts.stop = fg.stop.clone();
+    let mut view = ProgressView::new(ui, args.exec.json);
+    let mut human =
+        super::pipeline::TerminalHuman::new(super::pipeline::interactive(args.exec.json));
+    let driven = worker::drive(queue, &claim, &opts, &mut view, &mut human);
+    drop(view);
+    drop(fg);
+    if let Some(e) = driven.error {
+        return Err(e);
+    }
+    let (Some(run), Some(outcome)) = (&driven.run_id, &driven.outcome) else {
+        return Err(Error::conflict(format!(
+            "task `{id}` was not run: {}",
+            driven.reason.unwrap_or_default()
+        )));
+    };
+    let code = super::pipeline::finish(queue.repo, ui, run, outcome, args.exec.json)?;
+    if !args.exec.json {
+        match (driven.lost, driven.status) {
+            (true, _) => ui.warn(&format!(
+                "task {id}: its claim was taken over while it ran; nothing was recorded for it"
+            )),
+            (false, Some(s)) => ui.note(&format!("task {id} is {s}")),
+            (false, None) => {}
+        }
+        for t in &driven.ready {
+            ui.note(&format!("{t} is ready now"));
+        }
+    }
+    Ok(code)
+}
