@@ -133,7 +133,7 @@ mod tests {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
         }
         for n in 0..10 {
-            let bytes: Vec<u8> = (0..n).map(|i| i * 37).collect();
+            let bytes: Vec<u8> = (0..n).map(|i: u8| i.wrapping_mul(37)).collect();
             assert_eq!(unbase64url(&base64url(&bytes)).unwrap(), bytes);
         }
     }
