@@ -31,6 +31,7 @@ pub mod repo;
 pub mod report;
 pub mod review;
 pub mod schema;
+pub mod stats;
 pub mod storage;
 pub mod ui;
 pub mod validate;

@@ -26,6 +26,22 @@ pub struct Page<T> {
     pub remaining: usize,
 }
 
+/// What follows a page: the cursor to pass, and how many items are left.
+#[derive(Clone, Debug, Default)]
+pub struct Next {
+    pub cursor: Option<String>,
+    pub remaining: usize,
+}
+
+impl<T> Page<T> {
+    pub fn next(&self) -> Next {
+        Next {
+            cursor: self.next_cursor.clone(),
+            remaining: self.remaining,
+        }
+    }
+}
+
 impl Cursor {
     pub fn encode(&self) -> String {
         base64url(format!("v1\n{}\n{}", self.at, self.id).as_bytes())

@@ -9,6 +9,7 @@ pub mod lint;
 pub mod next;
 pub mod pipeline;
 pub mod run;
+pub mod stats;
 pub mod task;
 pub mod verify;
 pub mod worker;
@@ -107,6 +108,7 @@ pub enum Command {
     Task(task::TaskCommand),
     Next(next::NextArgs),
     Worker(worker::WorkerCommand),
+    Stats(stats::StatsArgs),
     /// Record agent invocations against a gate's attempt.
     Invocation(invocation::InvocationCommand),
     /// Check that committed run records still tell the truth about the tree.
@@ -194,6 +196,7 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
         }
         Command::Next(args) => next::execute(&args, &repo()?, ui),
         Command::Worker(cmd) => worker::execute(cmd, &repo()?, ui),
+        Command::Stats(args) => stats::execute(&args, &repo()?, ui),
         Command::Lint(args) => lint::execute(&args, &repo()?, ui),
         Command::Verify(args) => {
             crate::interrupt::install();

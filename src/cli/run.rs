@@ -94,9 +94,9 @@ pub struct ListArgs {
     /// PASSED, FAILED or CANCELED (any case).
     #[arg(long)]
     pub status: Option<String>,
-    /// Print the runs as JSON.
-    #[arg(long)]
-    pub json: bool,
+    /// Paging (newest first by start time and id), --since, --json and --format csv.
+    #[command(flatten)]
+    pub page: super::task::PageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -220,6 +220,7 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         }
         None => None,
     };
+    let (cursor, since) = (args.page.cursor()?, args.page.since()?);
     let store = Store::new(repo);
     let mut runs = Vec::new();
     for entry in summary::list(&store)? {
@@ -231,8 +232,19 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     if let Some(status) = &filter {
         runs.retain(|r| &r.status == status);
     }
+    if let Some(since) = since {
+        runs.retain(|r| clock::parse(&r.started_at).is_some_and(|t| t >= since));
+    }
+    let page = crate::paging::page(
+        runs,
+        |r| (r.started_at.as_str(), r.run_id.as_str()),
+        cursor.as_ref(),
+        args.page.limit(),
+    );
+    let next = page.next();
     let now = clock::now();
-    let rows: Vec<(summary::RunSummary, String, Option<i64>, lease::State)> = runs
+    let rows: Vec<(summary::RunSummary, String, Option<i64>, lease::State)> = page
+        .items
         .into_iter()
         .map(|r| {
             let state = if r.finished_at.is_none() {
@@ -250,7 +262,7 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             (r, activity, idle, state)
         })
         .collect();
-    if args.json {
+    if args.page.json || args.page.csv() {
         let items: Vec<_> = rows
             .iter()
             .map(|(r, activity, idle, state)| {
@@ -277,7 +289,8 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
                 })
             })
             .collect();
-        ui.out(&json::to_pretty_string(&items));
+        args.page
+            .print_data(ui, &items, &next, RUN_CSV, "orch run list");
     } else if rows.is_empty() {
         ui.note(&match &filter {
             Some(s) => format!("no {s} runs"),
@@ -287,9 +300,24 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         let list: Vec<(summary::RunSummary, String)> =
             rows.into_iter().map(|(r, a, _, _)| (r, a)).collect();
         ui.out(&report::run::render_list(ui, &list));
+        args.page.next_page_note(ui, &next, "orch run list");
     }
     Ok(exit::SUCCESS)
 }
+
+/// `run list --format csv` columns: fields of the JSON items.
+const RUN_CSV: &[&str] = &[
+    "run_id",
+    "workflow",
+    "slug",
+    "status",
+    "activity",
+    "started_at",
+    "finished_at",
+    "last_activity_at",
+    "gates_passed",
+    "gates_total",
+];
 
 fn show(args: &ShowArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     let store = Store::new(repo);

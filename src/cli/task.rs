@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::cli::DepthArg;
 use crate::error::{Error, Result};
-use crate::paging::{self, Cursor};
+use crate::paging::{self, Cursor, Next};
 use crate::queue::task::{Priority, Status};
 use crate::queue::{Queue, ops};
 use crate::record::store::Store;
@@ -157,14 +157,10 @@ impl PageArgs {
         self.cursor.as_deref().map(Cursor::decode).transpose()
     }
 
-    pub fn since(&self) -> Result<Option<String>> {
+    pub fn since(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
         self.since
             .as_deref()
-            .map(|s| {
-                calendar::since(s)
-                    .map(crate::clock::timestamp)
-                    .ok_or_else(|| calendar::bad_day("--since", s))
-            })
+            .map(|s| calendar::since(s).ok_or_else(|| calendar::bad_day("--since", s)))
             .transpose()
     }
 
@@ -184,42 +180,52 @@ impl PageArgs {
         self.limit.is_some() || self.cursor.is_some()
     }
 
-    /// Prints one page: JSON, CSV or a table (`render`), and on stderr the
-    /// command for the next page.
-    pub fn print<T: serde::Serialize>(
+    /// Prints one page of items as JSON (an array, or with --limit or
+    /// --cursor `{"items": [...], "next_cursor": ...}`) or as CSV (the
+    /// `headers` fields of each item).
+    pub fn print_data(
         &self,
         ui: &Ui,
-        page: &paging::Page<T>,
-        csv: &dyn Fn(&T) -> Vec<String>,
+        items: &[Value],
+        next: &Next,
         headers: &[&str],
-        render: &dyn Fn(&[T]) -> String,
-        next_command: &str,
+        command: &str,
     ) {
         if self.json {
             if self.paged() {
                 ui.out(&json::to_pretty_string(&json!({
-                    "items": page.items,
-                    "next_cursor": page.next_cursor,
+                    "items": items,
+                    "next_cursor": next.cursor,
                 })));
             } else {
-                ui.out(&json::to_pretty_string(&page.items));
+                ui.out(&json::to_pretty_string(&items));
             }
-        } else if self.csv() {
-            let rows: Vec<Vec<String>> = page.items.iter().map(csv).collect();
-            ui.out(&report::csv::render(headers, &rows));
-        } else {
-            ui.out(&render(&page.items));
+            return;
         }
-        if let Some(c) = &page.next_cursor
-            && !self.json
-        {
-            let limit = self.limit().unwrap_or(page.items.len());
-            let format = if self.csv() { " --format csv" } else { "" };
-            ui.note(&format!(
-                "{} more; next page: {next_command} --limit {limit} --cursor {c}{format}",
-                page.remaining
-            ));
-        }
+        let rows: Vec<Vec<String>> = items
+            .iter()
+            .map(|item| {
+                headers
+                    .iter()
+                    .map(|h| report::csv::text(&item[*h]))
+                    .collect()
+            })
+            .collect();
+        ui.out(&report::csv::render(headers, &rows));
+        self.next_page_note(ui, next, command);
+    }
+
+    /// On stderr, after a page that is not the last: the command for the next.
+    pub fn next_page_note(&self, ui: &Ui, next: &Next, command: &str) {
+        let Some(c) = &next.cursor else { return };
+        let limit = self
+            .limit()
+            .map_or(String::new(), |l| format!(" --limit {l}"));
+        let format = if self.csv() { " --format csv" } else { "" };
+        ui.note(&format!(
+            "{} more; next page: {command}{limit} --cursor {c}{format}",
+            next.remaining
+        ));
     }
 }
 
@@ -487,7 +493,9 @@ fn list(queue: &Queue, args: &ListArgs, ui: &Ui) -> Result<u8> {
         .map(|i| Row::of(&board, i))
         .filter(|r| statuses.is_empty() || statuses.contains(&r.status))
         .filter(|r| args.tag.as_ref().is_none_or(|t| r.tags.contains(t)))
-        .filter(|r| since.as_ref().is_none_or(|s| r.updated_at >= *s))
+        .filter(|r| {
+            since.is_none_or(|s| crate::clock::parse(&r.updated_at).is_some_and(|t| t >= s))
+        })
         .collect();
     let page = paging::page(
         rows,
@@ -495,22 +503,25 @@ fn list(queue: &Queue, args: &ListArgs, ui: &Ui) -> Result<u8> {
         cursor.as_ref(),
         args.page.limit(),
     );
-    if page.items.is_empty() && !args.page.json && !args.page.csv() {
+    let next = page.next();
+    if args.page.json || args.page.csv() {
+        let items: Vec<Value> = page
+            .items
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap_or_default())
+            .collect();
+        args.page
+            .print_data(ui, &items, &next, CSV_HEADERS, "orch task list");
+    } else if page.items.is_empty() {
         ui.note(if board.entries.is_empty() {
             "no tasks yet: add one with `orch task add --title \"…\"`"
         } else {
             "no tasks match"
         });
-        return Ok(exit::SUCCESS);
+    } else {
+        ui.out(&report::task::render_list(ui, &page.items));
+        args.page.next_page_note(ui, &next, "orch task list");
     }
-    args.page.print(
-        ui,
-        &page,
-        &Row::csv,
-        CSV_HEADERS,
-        &|rows| report::task::render_list(ui, rows),
-        "orch task list",
-    );
     Ok(exit::SUCCESS)
 }
 

@@ -18,6 +18,17 @@ pub fn cell(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// A JSON value as one cell: text as it is, numbers and booleans written
+/// out, null empty, a list space-separated.
+pub fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(" "),
+        other => other.to_string(),
+    }
+}
+
 /// The whole document: `headers`, then one line per row.
 pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());

@@ -64,31 +64,9 @@ impl Row {
             updated_at: e.folded.updated_at.clone(),
         }
     }
-
-    /// The CSV columns, in `CSV_HEADERS` order.
-    pub fn csv(&self) -> Vec<String> {
-        vec![
-            self.id.clone(),
-            self.title.clone(),
-            self.status.to_string(),
-            self.reason.clone().unwrap_or_default(),
-            self.priority.to_string(),
-            self.due.clone().unwrap_or_default(),
-            self.score.to_string(),
-            self.ready.to_string(),
-            self.progress.map(|p| p.to_string()).unwrap_or_default(),
-            self.tags.join(" "),
-            self.depends_on.join(" "),
-            self.workflow.clone().unwrap_or_default(),
-            self.slug.clone().unwrap_or_default(),
-            self.run_id.clone().unwrap_or_default(),
-            self.claimed_by.clone().unwrap_or_default(),
-            self.created_at.clone(),
-            self.updated_at.clone(),
-        ]
-    }
 }
 
+/// `task list --format csv` columns: fields of `Row`.
 pub const CSV_HEADERS: &[&str] = &[
     "id",
     "title",
