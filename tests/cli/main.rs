@@ -14,6 +14,7 @@ mod quickstart;
 mod review;
 mod run;
 mod schema;
+mod team;
 mod url;
 mod validations;
 mod verify;
