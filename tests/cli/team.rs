@@ -3,6 +3,8 @@
 //! claims that never hand out one task twice, and two clones whose task
 //! files merge without a conflict.
 
+#![allow(clippy::many_single_char_names)] // tasks a, b, c … in dependency chains
+
 use std::collections::HashSet;
 use std::process::Command;
 
@@ -310,13 +312,13 @@ fn today_is_a_calendar_day_in_the_zone_of_tz() {
 #[test]
 fn more_dependents_then_older_then_id_break_ties() {
     let repo = fixture(QUICK);
-    let old = |t: &str| {
+    let add_early = |t: &str| {
         repo.orch_env(
             &["task", "add", "--title", t],
             &[("ORCH_NOW", "2026-03-01T00:00:00Z")],
         )
     };
-    let older = old("older").ok().stdout.trim().to_string();
+    let first = add_early("older").ok().stdout.trim().to_string();
     let popular = add(&repo, "popular", &[]);
     add(
         &repo,
@@ -328,7 +330,7 @@ fn more_dependents_then_older_then_id_break_ties() {
         .into_iter()
         .map(|x| x.0)
         .collect();
-    assert_eq!(r, vec![popular.clone(), older.clone(), plain.clone()]);
+    assert_eq!(r, vec![popular.clone(), first.clone(), plain.clone()]);
     let v = repo
         .orch_env(&["next", "--explain", "--json"], &[("ORCH_NOW", NOW)])
         .json();
@@ -427,7 +429,7 @@ fn nothing_ready_says_why_and_exits_1() {
     explain.code(1);
     explain
         .stdout_has("left out")
-        .stdout_has(&format!("IN_PROGRESS: claimed by worker w9 (fence 1)"));
+        .stdout_has("IN_PROGRESS: claimed by worker w9 (fence 1)");
     explain.stdout_has(&format!("BLOCKED: waits on {a} (IN_PROGRESS)"));
 }
 
