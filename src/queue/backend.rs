@@ -74,15 +74,16 @@ fn one() -> u32 {
     1
 }
 
-/// On whose behalf an event is written.
-#[derive(Clone, Copy, Debug)]
+/// On whose behalf an event is written, and so when it is refused.
+#[derive(Clone, Copy)]
 pub enum Writer<'a> {
     /// The holder of this claim: refused unless it is the task's current claim.
     Holder(&'a Claim),
-    /// A person or a command outside any claim: refused while the task has
-    /// a current claim (release or rescue it first).
-    Unclaimed,
-    /// Anyone, claimed or not (progress notes).
+    /// A person or a rescuer outside any claim: refused while the task has
+    /// a current claim, and unless the check says yes of the task as it is
+    /// at the moment of writing (it has not changed since it was judged).
+    Unclaimed(&'a dyn Fn(&StoredTask) -> bool),
+    /// Anyone, claimed or not (progress notes, edits).
     Anyone,
 }
 

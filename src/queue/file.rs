@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! orchestration/tasks/<id>/task.json
-//! orchestration/tasks/<id>/<at>-<seq>-<type>-<rand>.json   one per event
+//! orchestration/tasks/<id>/<seq>-<at>-<type>-<rand>.json   one per event
 //! ```
 //!
 //! Machine state, in the git directory every worktree of the clone shares:
@@ -23,7 +23,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::queue::backend::{Backend, Claim, WorkerRecord, Writer};
@@ -138,9 +137,9 @@ impl FileBackend {
         }
         let at = clock::parse(&event.at).unwrap_or_else(clock::now);
         let name = format!(
-            "{}-{:06}-{}-{}.json",
+            "{:06}-{}-{}-{}.json",
+            next_seq(&dir)?,
             at.format("%Y%m%dT%H%M%S%3fZ"),
-            task.events.len() + 1,
             event.kind.as_str(),
             clock::random_token(6)
         );
@@ -202,6 +201,22 @@ impl FileBackend {
     fn worker_path(&self, id: &str) -> PathBuf {
         self.queue.join("workers").join(format!("{id}.json"))
     }
+}
+
+/// One more than the highest sequence number among a task's event files.
+/// Events sort by it first: in each clone it is the order they were
+/// written in, whatever the clocks say; events two clones wrote with the
+/// same number sort by time.
+fn next_seq(dir: &Path) -> Result<u64> {
+    let max = std::fs::read_dir(dir)
+        .map_err(|e| Error::read(dir.display(), e))?
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| is_event_file(n))
+        .filter_map(|n| n.split('-').next().and_then(|s| s.parse::<u64>().ok()))
+        .max()
+        .unwrap_or(0);
+    Ok(max + 1)
 }
 
 fn fence_file(fence: u64) -> String {
@@ -301,13 +316,16 @@ impl Backend for FileBackend {
         let _lock = self.lock(id)?;
         match writer {
             Writer::Anyone => {}
-            Writer::Unclaimed => {
+            Writer::Unclaimed(still) => {
                 if let Some(c) = self.read_claims(id)?.current {
                     return Err(Error::conflict(format!(
                         "task `{id}` is claimed by worker `{}` (fence {})",
                         c.worker, c.fence
                     ))
                     .hint("wait for it, or stop it: `orch task cancel` takes the claim back"));
+                }
+                if !self.read_task(id)?.is_some_and(|t| still(&t)) {
+                    return Err(changed(id));
                 }
             }
             Writer::Holder(claim) => {
@@ -447,6 +465,14 @@ impl Backend for FileBackend {
     }
 }
 
+/// The refusal when a task changed between being judged and being written.
+pub fn changed(id: &str) -> Error {
+    Error::conflict(format!(
+        "task `{id}` changed while this was being written; nothing was written"
+    ))
+    .hint("look again (`orch task show`) and retry if it still applies")
+}
+
 /// The refusal a holder gets once its claim is gone.
 fn lost(claim: &Claim, current: Option<&Claim>) -> Error {
     let now = match current {
@@ -459,6 +485,3 @@ fn lost(claim: &Claim, current: Option<&Claim>) -> Error {
     ))
     .hint("a rescued claim belongs to whoever claims the task next; `orch task show` has its history")
 }
-
-/// How long a lock on one task may be waited for in tight loops (heartbeats).
-pub const QUICK_LOCK: Duration = Duration::from_secs(5);

@@ -350,23 +350,31 @@ impl<'r> Queue<'r> {
     /// `orch task retry`: a FAILED or CANCELLED task back to TODO.
     pub fn retry(&self, query: &str) -> Result<String> {
         let id = self.resolve(query)?;
-        let status = self.shown_status(&id)?;
+        let (status, folded) = self.statuses(&id)?;
         if !matches!(status, Status::Failed | Status::Cancelled) {
             return Err(Error::conflict(format!(
                 "task `{id}` is {status}; only a FAILED or CANCELLED task can be retried"
             )));
         }
         let event = Event::new(EventKind::Retried, crate::ops::actor(self.repo));
-        self.backend.append(&id, &event, Writer::Unclaimed)?;
+        let unchanged = |t: &StoredTask| t.fold().status == folded;
+        self.backend
+            .append(&id, &event, Writer::Unclaimed(&unchanged))?;
         Ok(id)
     }
 
-    fn shown_status(&self, id: &str) -> Result<Status> {
+    /// The status a task shows, and the one its events lead to (what a
+    /// write checks has not changed meanwhile).
+    fn statuses(&self, id: &str) -> Result<(Status, Status)> {
         let board = self.board()?;
         let i = board
             .get(id)
             .ok_or_else(|| Error::input(format!("there is no task `{id}`")))?;
-        Ok(board.shown(i).0)
+        Ok((board.shown(i).0, board.entries[i].stored.fold().status))
+    }
+
+    fn shown_status(&self, id: &str) -> Result<Status> {
+        Ok(self.statuses(id)?.0)
     }
 
     /// Writes a closing event. A worker's own write is fenced by its claim;
@@ -390,8 +398,12 @@ impl<'r> Queue<'r> {
             }
             return Ok(());
         }
+        let folded = self.statuses(id)?.1;
+        let unchanged = |t: &StoredTask| t.fold().status == folded;
         match self.backend.claim_of(id)? {
-            None => self.backend.append(id, &event, Writer::Unclaimed),
+            None => self
+                .backend
+                .append(id, &event, Writer::Unclaimed(&unchanged)),
             Some(claim) => {
                 let health = self.claim_health(&claim)?;
                 if health.is_live() && !take_back {

@@ -29,7 +29,7 @@ pub struct Rescued {
     pub task: String,
     /// The worker whose claim was released (absent for an orphan: a task
     /// left IN_PROGRESS with no claim at all).
-    pub worker: Option<String>,
+    pub holder: Option<String>,
     pub fence: Option<u64>,
     pub run_id: Option<String>,
     pub reason: String,
@@ -83,7 +83,7 @@ pub fn rescue(queue: &Queue, board: &Board, rescuer: &str, iv: &Intervals) -> Re
                 };
                 out.push(Rescued {
                     task: e.id().to_string(),
-                    worker: Some(claim.worker.clone()),
+                    holder: Some(claim.worker.clone()),
                     fence: Some(claim.fence),
                     run_id,
                     reason,
@@ -105,9 +105,13 @@ pub fn rescue(queue: &Queue, board: &Board, rescuer: &str, iv: &Intervals) -> Re
                     Event::new(EventKind::Released, crate::ops::actor(queue.repo)).reason(&reason);
                 event.run_id.clone_from(&run_id);
                 event.worker = Some(rescuer.to_string());
+                let still = |t: &crate::queue::task::StoredTask| {
+                    let f = t.fold();
+                    f.status == Status::InProgress && f.run_id == e.folded.run_id
+                };
                 if queue
                     .backend
-                    .append(e.id(), &event, Writer::Unclaimed)
+                    .append(e.id(), &event, Writer::Unclaimed(&still))
                     .is_err()
                 {
                     continue;
@@ -117,7 +121,7 @@ pub fn rescue(queue: &Queue, board: &Board, rescuer: &str, iv: &Intervals) -> Re
                 });
                 out.push(Rescued {
                     task: e.id().to_string(),
-                    worker: None,
+                    holder: None,
                     fence: None,
                     run_id,
                     reason,

@@ -171,7 +171,7 @@ impl Edit {
     }
 }
 
-/// One event file: `orchestration/tasks/<id>/<at>-<seq>-<type>-<rand>.json`.
+/// One event file: `orchestration/tasks/<id>/<seq>-<at>-<type>-<rand>.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Event {
     #[serde(default)]

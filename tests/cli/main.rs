@@ -18,3 +18,4 @@ mod team;
 mod url;
 mod validations;
 mod verify;
+mod workers;

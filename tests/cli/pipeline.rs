@@ -77,7 +77,7 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 /// Whether a process has ended (gone, or a zombie waiting to be reaped).
-fn gone(pid: u32) -> bool {
+pub(crate) fn gone(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         Ok(stat) => stat
@@ -88,7 +88,7 @@ fn gone(pid: u32) -> bool {
 }
 
 /// The pid a process wrote to `rel` (waits until the line is complete).
-fn pid_in(repo: &TestRepo, rel: &str) -> u32 {
+pub(crate) fn pid_in(repo: &TestRepo, rel: &str) -> u32 {
     eventually(&format!("a pid in {rel}"), || {
         repo.read_opt(rel).is_some_and(|t| t.ends_with('\n'))
     });
@@ -113,7 +113,7 @@ fn interrupt(child: Child) -> std::process::Output {
 }
 
 /// Polls for a condition that another process brings about.
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+pub(crate) fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let until = Instant::now() + Duration::from_secs(20);
     while !cond() {
         assert!(Instant::now() < until, "gave up waiting for {what}");
