@@ -11,6 +11,8 @@
 #   bench/run.sh verify     `orch verify --all` over 1,000 runs with 10 small
 #                           recorded artifacts each (cold and with the stat
 #                           cache), and over 1 GiB of recorded artifacts
+#   bench/run.sh queue      `orch next` and `orch task list` over 10,000 tasks, and
+#                           claims per second with 4 claimers (bench/queue.sh)
 #
 # Needs: cargo, git, python3, hyperfine (apt-get install hyperfine), openssl,
 # GNU time (/usr/bin/time). Scratch data goes to $BENCH_DIR (default: a temp dir).
@@ -232,6 +234,7 @@ case "${1:-all}" in
     hash) hash ;;
     pipeline) pipeline ;;
     verify) verify ;;
-    all) startup; list; hash; pipeline; verify ;;
-    *) echo "usage: bench/run.sh [startup|list|hash|pipeline|verify|all]" >&2; exit 2 ;;
+    queue) ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue.sh" ;;
+    all) startup; list; hash; pipeline; verify; ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue.sh" ;;
+    *) echo "usage: bench/run.sh [startup|list|hash|pipeline|verify|queue|all]" >&2; exit 2 ;;
 esac

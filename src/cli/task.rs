@@ -28,7 +28,7 @@ pub enum TaskAction {
     /// Add a task to the backlog.
     ///
     /// Prints the new task's id alone on stdout (so `T=$(orch task add …)`
-    /// works). The task is committed under orchestration/tasks/<id>/.
+    /// works). The task is committed as orchestration/tasks/<id>.json.
     /// With --workflow and --slug, a worker (or `orch task run`) does it by
     /// running that workflow; without, a person marks it done.
     Add(AddArgs),
@@ -458,7 +458,7 @@ fn add(queue: &Queue, args: AddArgs, ui: &Ui) -> Result<u8> {
         about.push(format!("after {}", def.depends_on.join(", ")));
     }
     ui.note(&format!(
-        "added {} \"{}\" ({}) in {}/{}/",
+        "added {} \"{}\" ({}) as {}/{}.json",
         def.id,
         sanitize_line(&def.title),
         about.join(", "),

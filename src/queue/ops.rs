@@ -160,7 +160,6 @@ impl<'r> Queue<'r> {
                 workflow: workflow.clone(),
                 created_at: clock::now_timestamp(),
                 created_by: by.clone(),
-                extra: serde_json::Map::new(),
             };
             if self.backend.create(&def)? {
                 return Ok(def);

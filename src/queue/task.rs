@@ -1,11 +1,10 @@
-//! A task as it is committed: its definition (`task.json`, written once)
-//! and its events (one file each, appended, never rewritten). Two clones
+//! A task as it is committed: its definition (one file, written once) and
+//! its events (one file each, appended, never rewritten). Two clones
 //! that work on the same backlog add different files, so git merges them
 //! without a conflict. Everything else (status, readiness, score) is folded
 //! from these files when it is needed, never stored.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::contract::Depth;
 use crate::queue::due::Due;
@@ -70,8 +69,9 @@ pub struct TaskWorkflow {
     pub prompt_file: Option<String>,
 }
 
-/// `orchestration/tasks/<id>/task.json`: what the task is, as it was added.
-/// Later changes (`orch task edit`) are events.
+/// `orchestration/tasks/<id>.json`: what the task is, as it was added.
+/// Written once; later changes (`orch task edit`) are events. Fields a
+/// newer orch adds are ignored when read.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TaskDef {
     #[serde(default)]
@@ -91,8 +91,6 @@ pub struct TaskDef {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<Actor>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// What an event says happened to a task.
@@ -171,7 +169,8 @@ impl Edit {
     }
 }
 
-/// One event file: `orchestration/tasks/<id>/<seq>-<at>-<type>-<rand>.json`.
+/// One event file: `orchestration/tasks/events/<id>-<seq>-<at>-<type>-<rand>.json`,
+/// written once.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Event {
     #[serde(default)]
@@ -200,8 +199,6 @@ pub struct Event {
     pub fence: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edit: Option<Edit>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl Event {
@@ -221,7 +218,6 @@ impl Event {
             reason: None,
             fence: None,
             edit: None,
-            extra: Map::new(),
         }
     }
 
@@ -464,7 +460,6 @@ mod tests {
                 workflow: None,
                 created_at: "2026-01-01T00:00:00.000Z".into(),
                 created_by: None,
-                extra: Map::new(),
             },
             events,
         }

@@ -767,24 +767,34 @@ pub fn drive(
     {
         event.gate = Some(gate.clone());
     }
-    if let Ok(true) = queue.backend.release(claim, Some(&event)) {
-        driven.status = Some(match kind {
-            EventKind::Done => Status::Done,
-            EventKind::Failed => Status::Failed,
-            EventKind::Blocked => Status::Blocked,
-            EventKind::AwaitingInput => Status::AwaitingInput,
-            _ => Status::Todo,
-        });
-        driven.reason = (kind != EventKind::Done).then_some(reason);
-        if kind == EventKind::Done {
-            driven.ready = queue
-                .board()
-                .map(|b| b.ready_dependents(&claim.task))
-                .unwrap_or_default();
+    match queue.backend.release(claim, Some(&event)) {
+        Ok(true) => {
+            driven.status = Some(match kind {
+                EventKind::Done => Status::Done,
+                EventKind::Failed => Status::Failed,
+                EventKind::Blocked => Status::Blocked,
+                EventKind::AwaitingInput => Status::AwaitingInput,
+                _ => Status::Todo,
+            });
+            driven.reason = (kind != EventKind::Done).then_some(reason);
+            if kind == EventKind::Done {
+                driven.ready = queue
+                    .board()
+                    .map(|b| b.ready_dependents(&claim.task))
+                    .unwrap_or_default();
+            }
         }
-    } else {
-        driven.lost = true;
-        driven.reason = Some("its claim was taken over; nothing was recorded".into());
+        Ok(false) => {
+            driven.lost = true;
+            driven.reason = Some("its claim was taken over; nothing was recorded".into());
+        }
+        Err(e) => {
+            // The outcome could not be written (a full disk?): give the task
+            // back without it rather than hold it forever; a rescue finds it.
+            driven.reason = Some(format!("its outcome could not be recorded: {e}"));
+            driven.error.get_or_insert(e);
+            let _ = queue.backend.release(claim, None);
+        }
     }
     driven
 }

@@ -96,7 +96,7 @@ fn ranked(repo: &TestRepo, env: &[(&str, &str)]) -> Vec<(String, u64)> {
 fn add_prints_the_id_alone_and_commits_one_file_per_task() {
     let repo = fixture(QUICK);
     let a = add(&repo, "Write the intro", &[]);
-    let def = repo.read_json(&format!("orchestration/tasks/{a}/task.json"));
+    let def = repo.read_json(&format!("orchestration/tasks/{a}.json"));
     assert_eq!(def["id"], a.as_str());
     assert_eq!(def["priority"], "medium", "the default priority");
     assert_eq!(def["created_by"]["name"], "Test Author");
@@ -115,7 +115,7 @@ fn add_prints_the_id_alone_and_commits_one_file_per_task() {
             "essay",
         ],
     );
-    let def = repo.read_json(&format!("orchestration/tasks/{b}/task.json"));
+    let def = repo.read_json(&format!("orchestration/tasks/{b}.json"));
     assert_eq!(def["due"], "2026-03-12");
     assert_eq!(def["depends_on"], serde_json::json!([a]));
     assert_eq!(def["workflow"]["name"], "w");

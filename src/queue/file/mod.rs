@@ -1,10 +1,13 @@
 //! The queue on one machine, in files.
 //!
-//! Committed, merge-friendly (one folder per task, one file per event):
+//! Committed and merge-friendly: one file per task, one file per event,
+//! each written once under a name no other clone can pick, in two flat
+//! folders (so reading the whole backlog is two directory listings, not
+//! one per task):
 //!
 //! ```text
-//! orchestration/tasks/<id>/task.json
-//! orchestration/tasks/<id>/<seq>-<at>-<type>-<rand>.json   one per event
+//! orchestration/tasks/<id>.json                                  the task as added
+//! orchestration/tasks/events/<id>-<seq>-<at>-<type>-<rand>.json  one per event
 //! ```
 //!
 //! Machine state, in the git directory every worktree of the clone shares:
@@ -21,6 +24,8 @@
 //! and check that the claim is still the latest and not released, so a
 //! holder whose claim was rescued and taken over writes nothing.
 
+mod cache;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -30,14 +35,18 @@ use crate::queue::task::{Event, EventKind, FORMAT_VERSION, StoredTask, TaskDef};
 use crate::repo::{Repo, is_safe_component};
 use crate::storage::atomic::{self, TEMP_PREFIX};
 use crate::storage::{FileLock, write_atomic};
-use crate::{clock, env, json, par};
+use crate::{clock, env, json};
 
-/// Where tasks are committed.
+/// Where task definitions are committed.
 pub const TASKS_DIR: &str = "orchestration/tasks";
+/// Where task events are committed.
+pub const EVENTS_DIR: &str = "orchestration/tasks/events";
 
 pub struct FileBackend {
     repo: Repo,
     queue: PathBuf,
+    /// This worktree's cache of task files already read.
+    cache: PathBuf,
 }
 
 /// A task's claims folder, read.
@@ -50,10 +59,12 @@ struct Claims {
 
 impl FileBackend {
     pub fn new(repo: &Repo) -> FileBackend {
-        let git = repo.git_common_dir().unwrap_or_else(|| repo.join(".git"));
+        let common = repo.git_common_dir().unwrap_or_else(|| repo.join(".git"));
+        let own = repo.git_dir().unwrap_or_else(|| repo.join(".git"));
         FileBackend {
             repo: repo.clone(),
-            queue: git.join("orch").join("queue"),
+            queue: common.join("orch").join("queue"),
+            cache: own.join("orch").join("tasks-cache.json"),
         }
     }
 
@@ -62,20 +73,22 @@ impl FileBackend {
         &self.queue
     }
 
-    fn tasks_dir(&self) -> Result<PathBuf> {
-        self.repo.contain(TASKS_DIR).map(|p| p.abs).map_err(|e| {
+    /// A folder of orch's task layout, proven inside the repository.
+    fn dir(&self, rel: &str) -> Result<PathBuf> {
+        self.repo.contain(rel).map(|p| p.abs).map_err(|e| {
             Error::input(format!("unsafe tasks folder: {e}")).hint(format!(
                 "{TASKS_DIR} must be a real folder inside the repository"
             ))
         })
     }
 
-    fn task_dir(&self, id: &str) -> Result<PathBuf> {
-        if !is_safe_component(id) {
-            return Err(Error::input(format!("`{id}` is not a task id"))
-                .hint("`orch task list` shows the tasks"));
+    fn check_id(id: &str) -> Result<()> {
+        if is_safe_component(id) && !id.contains('-') {
+            Ok(())
+        } else {
+            Err(Error::input(format!("`{id}` is not a task id"))
+                .hint("`orch task list` shows the tasks"))
         }
-        Ok(self.tasks_dir()?.join(id))
     }
 
     fn claims_dir(&self, id: &str) -> PathBuf {
@@ -90,43 +103,27 @@ impl FileBackend {
         )
     }
 
+    /// One task as its files say now (never from the cache: writes decide on it).
     fn read_task(&self, id: &str) -> Result<Option<StoredTask>> {
-        let dir = self.task_dir(id)?;
-        let shown = |name: &str| format!("{TASKS_DIR}/{id}/{name}");
-        let def_text = match std::fs::read_to_string(dir.join("task.json")) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::read(shown("task.json"), e)),
+        Self::check_id(id)?;
+        let Some(def) = cache::read_def(&self.dir(TASKS_DIR)?, &format!("{id}.json"))? else {
+            return Ok(None);
         };
-        let def: TaskDef = json::parse(&def_text, &shown("task.json"))?;
-        if def.id != id {
-            return Err(Error::input(format!(
-                "{}: the task says its id is `{}`, but its folder is `{id}`",
-                shown("task.json"),
-                def.id
-            ))
-            .hint(
-                "a task folder's name and its id must match (was the folder copied or renamed?)",
-            ));
-        }
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .map_err(|e| Error::read(format!("{TASKS_DIR}/{id}"), e))?
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| is_event_file(n))
+        let events_dir = self.dir(EVENTS_DIR)?;
+        let prefix = format!("{id}-");
+        let mut names: Vec<String> = cache::list(&events_dir, EVENTS_DIR)?
+            .into_iter()
+            .filter(|n| n.starts_with(&prefix))
             .collect();
         names.sort_unstable();
         let mut events = Vec::with_capacity(names.len());
         for name in names {
-            let text = std::fs::read_to_string(dir.join(&name))
-                .map_err(|e| Error::read(shown(&name), e))?;
-            events.push(json::parse::<Event>(&text, &shown(&name))?);
+            events.push(cache::read_event(&events_dir, &name)?);
         }
         Ok(Some(StoredTask { def, events }))
     }
 
     fn write_event(&self, id: &str, event: &Event) -> Result<()> {
-        let dir = self.task_dir(id)?;
         let task = self.read_task(id)?.ok_or_else(|| no_task(id))?;
         if task.def.format_version > FORMAT_VERSION {
             return Err(Error::conflict(format!(
@@ -135,17 +132,26 @@ impl FileBackend {
             ))
             .hint("upgrade orch to change this task"));
         }
+        let events_dir = self.dir(EVENTS_DIR)?;
+        let prefix = format!("{id}-");
+        let seq = cache::list(&events_dir, EVENTS_DIR)?
+            .iter()
+            .filter_map(|n| n.strip_prefix(&prefix))
+            .filter_map(|rest| rest.split('-').next()?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+            + 1;
         let at = clock::parse(&event.at).unwrap_or_else(clock::now);
         let name = format!(
-            "{:06}-{}-{}-{}.json",
-            next_seq(&dir)?,
+            "{id}-{seq:06}-{}-{}-{}.json",
             at.format("%Y%m%dT%H%M%S%3fZ"),
             event.kind.as_str(),
             clock::random_token(6)
         );
-        let rel = format!("{TASKS_DIR}/{id}/{name}");
-        atomic::remove_stale_temps(&dir);
-        write_atomic(&dir.join(&name), &json::to_pretty(event)).map_err(|e| Error::write(rel, e))
+        // No clean-up of temporary files here: writers of other tasks share
+        // the folder (a crashed writer's leftover is ignored by git and orch).
+        write_atomic(&events_dir.join(&name), &json::to_pretty(event))
+            .map_err(|e| Error::write(format!("{EVENTS_DIR}/{name}"), e))
     }
 
     fn read_claims(&self, id: &str) -> Result<Claims> {
@@ -203,22 +209,6 @@ impl FileBackend {
     }
 }
 
-/// One more than the highest sequence number among a task's event files.
-/// Events sort by it first: in each clone it is the order they were
-/// written in, whatever the clocks say; events two clones wrote with the
-/// same number sort by time.
-fn next_seq(dir: &Path) -> Result<u64> {
-    let max = std::fs::read_dir(dir)
-        .map_err(|e| Error::read(dir.display(), e))?
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| is_event_file(n))
-        .filter_map(|n| n.split('-').next().and_then(|s| s.parse::<u64>().ok()))
-        .max()
-        .unwrap_or(0);
-    Ok(max + 1)
-}
-
 fn fence_file(fence: u64) -> String {
     format!("{fence:010}.json")
 }
@@ -227,24 +217,18 @@ fn no_task(id: &str) -> Error {
     Error::input(format!("there is no task `{id}`")).hint("`orch task list` shows the tasks")
 }
 
-/// An event file: not `task.json`, not a temporary file.
-fn is_event_file(name: &str) -> bool {
-    std::path::Path::new(name)
-        .extension()
-        .is_some_and(|e| e == "json")
-        && name != "task.json"
-        && !name.starts_with('.')
-}
-
 /// Creates `path` with `bytes` only if it does not exist: the whole file
-/// appears at once, or nothing does.
-fn create_exclusive(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+/// appears at once, or nothing does. `durable`: flushed to disk first.
+fn create_exclusive(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<bool> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
+    if durable {
+        tmp.as_file().sync_all()?;
+    }
     match tmp.persist_noclobber(path) {
         Ok(_) => Ok(true),
         Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
@@ -266,30 +250,17 @@ fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 impl Backend for FileBackend {
     fn ids(&self) -> Result<Vec<String>> {
-        let dir = self.tasks_dir()?;
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::read(TASKS_DIR, e)),
-        };
-        let mut ids: Vec<String> = entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| is_safe_component(n))
+        let mut ids: Vec<String> = cache::list(&self.dir(TASKS_DIR)?, TASKS_DIR)?
+            .into_iter()
+            .filter_map(|n| n.strip_suffix(".json").map(str::to_string))
+            .filter(|id| Self::check_id(id).is_ok())
             .collect();
         ids.sort_unstable();
         Ok(ids)
     }
 
     fn tasks(&self) -> Result<Vec<StoredTask>> {
-        let ids = self.ids()?;
-        let read = par::map_with(&ids, || (), |(), id| self.read_task(id));
-        let mut out = Vec::with_capacity(read.len());
-        for r in read {
-            out.extend(r?);
-        }
-        Ok(out)
+        cache::tasks(&self.dir(TASKS_DIR)?, &self.dir(EVENTS_DIR)?, &self.cache)
     }
 
     fn task(&self, id: &str) -> Result<StoredTask> {
@@ -297,19 +268,17 @@ impl Backend for FileBackend {
     }
 
     fn create(&self, def: &TaskDef) -> Result<bool> {
-        let root = self.tasks_dir()?;
+        Self::check_id(&def.id)?;
+        let root = self.dir(TASKS_DIR)?;
         atomic::create_dir_all_durable(&root).map_err(|e| Error::write(TASKS_DIR, e))?;
-        let dir = self.task_dir(&def.id)?;
-        match std::fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
-            Err(e) => return Err(Error::write(format!("{TASKS_DIR}/{}", def.id), e)),
-        }
-        let rel = format!("{TASKS_DIR}/{}/task.json", def.id);
-        write_atomic(&dir.join("task.json"), &json::to_pretty(def))
-            .map_err(|e| Error::write(rel, e))?;
+        let created = create_exclusive(
+            &root.join(format!("{}.json", def.id)),
+            &json::to_pretty(def),
+            true,
+        )
+        .map_err(|e| Error::write(format!("{TASKS_DIR}/{}.json", def.id), e))?;
         atomic::sync_dir(&root).map_err(|e| Error::write(TASKS_DIR, e))?;
-        Ok(true)
+        Ok(created)
     }
 
     fn append(&self, id: &str, event: &Event, writer: Writer) -> Result<()> {
@@ -387,9 +356,12 @@ impl Backend for FileBackend {
             claimed_at: clock::timestamp(clock::real_now()),
         };
         let dir = self.claims_dir(id);
-        let created =
-            create_exclusive(&dir.join(fence_file(claim.fence)), &json::to_pretty(&claim))
-                .map_err(|e| Error::write(dir.display(), e))?;
+        let created = create_exclusive(
+            &dir.join(fence_file(claim.fence)),
+            &json::to_pretty(&claim),
+            false,
+        )
+        .map_err(|e| Error::write(dir.display(), e))?;
         if !created {
             return Ok(None);
         }
@@ -425,6 +397,7 @@ impl Backend for FileBackend {
         create_exclusive(
             &dir.join(format!("{:010}.released.json", claim.fence)),
             &json::to_pretty(&marker),
+            false,
         )
         .map_err(|e| Error::write(dir.display(), e))
     }
