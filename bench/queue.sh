@@ -74,3 +74,48 @@ print(f"claims: {total} in {end - start:.2f} s = {total / (end - start):.0f} cla
       f"distinct tasks {unique}; claim files {fences}; double claims {total - unique}")
 PY
 rm -f "$work"/claimed-*
+
+repo=$work/queue-workers
+new_repo "$repo"
+mkdir -p "$repo/orchestration/workflows" "$repo/orchestration/gates/contracts"
+cat >"$repo/orchestration/workflows/noop.json" <<'JSON'
+{"workflow": "noop", "default_artifact_path": "out/{slug}", "gates": [{"gate": "N1", "name": "Nothing to check", "executor": {"command": ["true"]}}]}
+JSON
+cat >"$repo/orchestration/gates/contracts/N1.contract.json" <<'JSON'
+{"gate": "N1", "required_outputs": {"all_of": []}, "validations": []}
+JSON
+python3 "$root/bench/make_tasks.py" "$repo" 400 noop
+rm -rf "$repo/orchestration/tasks/events"
+python3 - "$repo" <<'PY'
+import json, os, sys
+root = os.path.join(sys.argv[1], "orchestration", "tasks")
+for t in os.listdir(root):
+    p = os.path.join(root, t)
+    if p.endswith(".json"):
+        d = json.load(open(p))
+        d.pop("depends_on", None)
+        json.dump(d, open(p, "w"), indent=2)
+PY
+start=$(date +%s.%N)
+for w in 1 2 3 4; do
+    ORCH_POLL_INTERVAL=0.05 "$orch" -C "$repo" worker --id "w$w" --exit-when-empty --json >"$work/worker-$w.jsonl" 2>/dev/null &
+done
+wait
+end=$(date +%s.%N)
+python3 - "$start" "$end" "$work"/worker-*.jsonl <<'PY'
+import collections, json, sys
+start, end = float(sys.argv[1]), float(sys.argv[2])
+claims = collections.Counter()
+done = 0
+for path in sys.argv[3:]:
+    for line in open(path):
+        e = json.loads(line)
+        if e["event"] == "claimed":
+            claims[e["task"]] += 1
+        if e["event"] == "finished" and e.get("status") == "DONE":
+            done += 1
+total = sum(claims.values())
+print(f"== 4 \`orch worker\` processes, 400 one-gate tasks (agent \`true\`)")
+print(f"claims: {total} in {end - start:.2f} s = {total / (end - start):.0f} claims/s "
+      f"(claim, run, record); tasks DONE {done}; double claims {total - len(claims)}")
+PY

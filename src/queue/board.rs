@@ -36,7 +36,6 @@ pub struct Board {
     pub entries: Vec<Entry>,
     pub workers: Vec<WorkerRecord>,
     pub cal: Calendar,
-    index: HashMap<String, usize>,
     readiness: Vec<Readiness>,
 }
 
@@ -76,17 +75,15 @@ impl Board {
         ))
     }
 
-    pub fn new(entries: Vec<Entry>, workers: Vec<WorkerRecord>, cal: Calendar) -> Board {
-        let index = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.id().to_string(), i))
-            .collect();
+    pub fn new(mut entries: Vec<Entry>, workers: Vec<WorkerRecord>, cal: Calendar) -> Board {
+        // Sorted by id, so a task is found by binary search.
+        if !entries.is_sorted_by(|a, b| a.id() <= b.id()) {
+            entries.sort_by(|a, b| a.id().cmp(b.id()));
+        }
         let mut board = Board {
             entries,
             workers,
             cal,
-            index,
             readiness: Vec::new(),
         };
         board.readiness = select::readiness(&board.items());
@@ -112,11 +109,11 @@ impl Board {
     }
 
     pub fn plan(&self, criteria: &Criteria) -> Plan {
-        select::plan(&self.items(), criteria, &self.cal)
+        select::plan_with(&self.items(), self.readiness.clone(), criteria, &self.cal)
     }
 
     pub fn get(&self, id: &str) -> Option<usize> {
-        self.index.get(id).copied()
+        self.entries.binary_search_by(|e| e.id().cmp(id)).ok()
     }
 
     pub fn readiness(&self, i: usize) -> &Readiness {

@@ -145,7 +145,7 @@ impl<'r> Queue<'r> {
         let workflow = opts
             .workflow
             .as_ref()
-            .map(|w| self.check_workflow(w))
+            .map(|w| self.check_workflow(w).map(Box::new))
             .transpose()?;
         let by = crate::ops::actor(self.repo);
         for _ in 0..8 {
@@ -262,7 +262,7 @@ impl<'r> Queue<'r> {
                 .hint("give --title, --priority, --due, --no-due, --depends-on, --no-depends-on, --tag or --untag"));
         }
         let mut event = Event::new(EventKind::Edited, crate::ops::actor(self.repo));
-        event.edit = Some(edit);
+        event.edit = Some(Box::new(edit));
         self.backend.append(&id, &event, Writer::Anyone)?;
         Ok(id)
     }

@@ -219,7 +219,16 @@ pub fn readiness(items: &[Item]) -> Vec<Readiness> {
 /// Ranks the ready tasks that meet `criteria`, best first, and says why
 /// every other task is left out.
 pub fn plan(items: &[Item], criteria: &Criteria, cal: &Calendar) -> Plan {
-    let readiness = readiness(items);
+    plan_with(items, readiness(items), criteria, cal)
+}
+
+/// `plan`, with the readiness of `items` already known (`readiness(items)`).
+pub fn plan_with(
+    items: &[Item],
+    readiness: Vec<Readiness>,
+    criteria: &Criteria,
+    cal: &Calendar,
+) -> Plan {
     let dependents = dependents(items);
     let mut ranked = Vec::new();
     let mut excluded = Vec::new();

@@ -86,8 +86,9 @@ pub struct TaskDef {
     pub depends_on: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Boxed: a backlog holds many definitions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workflow: Option<TaskWorkflow>,
+    pub workflow: Option<Box<TaskWorkflow>>,
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<Actor>,
@@ -198,7 +199,8 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fence: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edit: Option<Edit>,
+    /// Boxed: most events have none, and events are many.
+    pub edit: Option<Box<Edit>>,
 }
 
 impl Event {
@@ -498,13 +500,13 @@ mod tests {
         let mut p = ev(EventKind::Progress);
         p.percent = Some(40);
         let mut e = ev(EventKind::Edited);
-        e.edit = Some(Edit {
+        e.edit = Some(Box::new(Edit {
             priority: Some(Priority::Critical),
             remove_depends_on: vec!["t_b".into()],
             add_depends_on: vec!["t_c".into()],
             add_tags: vec!["x".into()],
             ..Edit::default()
-        });
+        }));
         let f = task(vec![p, e]).fold();
         assert_eq!(f.status, Status::Todo);
         assert_eq!(f.percent, Some(40));

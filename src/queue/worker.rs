@@ -700,7 +700,7 @@ pub fn drive(
         }
     };
     let folded = task.fold();
-    let Some(wf) = task.def.workflow.clone() else {
+    let Some(wf) = task.def.workflow.as_deref().cloned() else {
         driven.reason = Some("the task has no workflow".into());
         let _ = queue.backend.release(claim, None);
         return driven;

@@ -22,39 +22,45 @@ pub fn pad(s: &str, width: usize) -> String {
 /// their widest cell. Cells are made safe for a terminal.
 pub fn table(ui: &crate::ui::Ui, headers: &[&str], rows: &[Vec<String>]) -> String {
     use std::fmt::Write;
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|c| crate::ui::sanitize_line(c).into_owned())
-                .collect()
+    fn cell(r: &[String], i: usize) -> std::borrow::Cow<'_, str> {
+        r.get(i).map_or(std::borrow::Cow::Borrowed(""), |c| {
+            crate::ui::sanitize_line(c)
         })
-        .collect();
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|i| {
-            rows.iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| c.chars().count())
-                .chain([headers[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| pad(c, *w))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
+    }
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, w) in widths.iter_mut().enumerate() {
+            *w = (*w).max(cell(r, i).chars().count());
+        }
+    }
+    let last = headers.len().saturating_sub(1);
+    let line = |out: &mut String, cells: &mut dyn Iterator<Item = std::borrow::Cow<'_, str>>| {
+        let start = out.len();
+        for (i, c) in cells.enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            if i == last {
+                out.push_str(&c);
+            } else {
+                let _ = write!(out, "{c:<width$}", width = widths[i]);
+            }
+        }
+        out.truncate(start + out[start..].trim_end().len());
+        out.push('\n');
     };
-    let head: Vec<String> = headers.iter().map(|h| (*h).to_string()).collect();
-    let mut out = String::new();
-    let _ = writeln!(out, "{}", ui.paint(crate::ui::Style::Bold, &line(&head)));
-    for r in &rows {
-        let _ = writeln!(out, "{}", line(r));
+    let mut head = String::new();
+    line(
+        &mut head,
+        &mut headers.iter().map(|h| std::borrow::Cow::Borrowed(*h)),
+    );
+    let mut out = format!(
+        "{}\n",
+        ui.paint(crate::ui::Style::Bold, head.trim_end_matches('\n'))
+    );
+    out.reserve(rows.len() * widths.iter().sum::<usize>());
+    for r in rows {
+        line(&mut out, &mut (0..headers.len()).map(|i| cell(r, i)));
     }
     out
 }

@@ -2,15 +2,15 @@
 //! never changed (a change to a task is a new event), so a file's name
 //! says what is in it: once read, it never needs reading again. This
 //! worktree keeps what it has read in `.git/orch/tasks-cache.json` (in the
-//! worktree's own git directory, never committed); reading the backlog is
-//! then two directory listings and only the files that are new. A file
-//! that is gone (a checkout, a merge) drops out of the cache with it.
+//! worktree's own git directory, never committed). While neither folder
+//! changed (their modification times say so), reading the backlog reads
+//! that one file; otherwise the folders are listed and only new files are
+//! read. A file that is gone (a checkout, a merge) drops out with it.
 //!
 //! A task file edited by hand in place keeps its name, so the cache would
 //! not see the change: change tasks with `orch task edit`, or delete the
 //! cache file.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -19,13 +19,18 @@ use crate::error::{Error, Result};
 use crate::queue::task::{Event, StoredTask, TaskDef};
 use crate::{json, par};
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 #[derive(Default, Serialize, Deserialize)]
 struct Cache {
     version: u32,
-    defs: HashMap<String, TaskDef>,
-    events: HashMap<String, Event>,
+    /// The two folders' modification times when they were listed, kept
+    /// only when safe to trust: while they are unchanged, no file was
+    /// added or removed, and the folders need not be listed again.
+    listed: Option<(i128, i128)>,
+    /// Sorted by file name (so by task id, then by sequence number).
+    defs: Vec<(String, TaskDef)>,
+    events: Vec<(String, Event)>,
 }
 
 /// The `.json` files of a folder (none when it does not exist); `shown`
@@ -71,64 +76,104 @@ pub fn read_event(dir: &Path, name: &str) -> Result<Event> {
 
 /// Every task with its events, reading only files the cache has not seen.
 pub fn tasks(tasks_dir: &Path, events_dir: &Path, cache_path: &Path) -> Result<Vec<StoredTask>> {
-    let mut def_names = list(tasks_dir, super::TASKS_DIR)?;
-    let mut event_names = list(events_dir, super::EVENTS_DIR)?;
-    def_names.sort_unstable();
-    event_names.sort_unstable();
+    let mtimes = (mtime(tasks_dir), mtime(events_dir));
+    // Checked as UTF-8 once, so the parser need not check every string.
     let mut cache = std::fs::read(cache_path)
         .ok()
-        .and_then(|b| serde_json::from_slice::<Cache>(&b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| serde_json::from_str::<Cache>(&t).ok())
         .filter(|c| c.version == VERSION)
         .unwrap_or_default();
-    let new_defs: Vec<&String> = def_names
-        .iter()
-        .filter(|n| !cache.defs.contains_key(*n))
-        .collect();
-    let new_events: Vec<&String> = event_names
-        .iter()
-        .filter(|n| !cache.events.contains_key(*n))
-        .collect();
-    for (name, def) in new_defs.iter().zip(par::map_with(
-        &new_defs,
-        || (),
-        |(), n| read_def(tasks_dir, n),
-    )) {
-        if let Some(def) = def? {
-            cache.defs.insert((*name).clone(), def);
-        }
-    }
-    for (name, ev) in new_events.iter().zip(par::map_with(
-        &new_events,
-        || (),
-        |(), n| read_event(events_dir, n),
-    )) {
-        cache.events.insert((*name).clone(), ev?);
-    }
-    // Files that are gone drop out.
-    let read = (cache.defs.len(), cache.events.len());
-    let listed_defs: std::collections::HashSet<&String> = def_names.iter().collect();
-    let listed_events: std::collections::HashSet<&String> = event_names.iter().collect();
-    cache.defs.retain(|n, _| listed_defs.contains(n));
-    cache.events.retain(|n, _| listed_events.contains(n));
-    let removed = read != (cache.defs.len(), cache.events.len());
-    if removed || !new_defs.is_empty() || !new_events.is_empty() {
-        cache.version = VERSION;
+    let unchanged = matches!((cache.listed, mtimes), (Some(l), (Some(t), Some(e))) if l == (t, e));
+    if !unchanged {
+        let listed_at = std::time::SystemTime::now();
+        let defs = refresh(
+            std::mem::take(&mut cache.defs),
+            tasks_dir,
+            super::TASKS_DIR,
+            read_def,
+        )?;
+        let events = refresh(
+            std::mem::take(&mut cache.events),
+            events_dir,
+            super::EVENTS_DIR,
+            |d, n| read_event(d, n).map(Some),
+        )?;
+        // Git's racy rule: a folder changed within the second it was listed
+        // might change again within the same tick unseen; list it next time.
+        let settled = |m: Option<i128>| {
+            let since = listed_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_nanos();
+            m.filter(|m| i128::try_from(since).is_ok_and(|s| s - m > 1_000_000_000))
+        };
+        cache = Cache {
+            version: VERSION,
+            listed: settled(mtimes.0).zip(settled(mtimes.1)),
+            defs,
+            events,
+        };
         save(cache_path, &cache);
     }
-    let mut events_of: HashMap<&str, Vec<Event>> = HashMap::new();
-    for name in &event_names {
-        if let (Some(id), Some(ev)) = (name.split('-').next(), cache.events.get(name)) {
-            events_of.entry(id).or_default().push(ev.clone());
+    // Both lists are sorted by task id: walk them together.
+    let mut events = cache.events.into_iter().peekable();
+    let mut out = Vec::with_capacity(cache.defs.len());
+    for (_, def) in cache.defs {
+        let mut mine = Vec::new();
+        while let Some((name, _)) = events.peek() {
+            let id = name.split('-').next().unwrap_or_default();
+            match id.cmp(def.id.as_str()) {
+                std::cmp::Ordering::Less => {
+                    events.next();
+                }
+                std::cmp::Ordering::Equal => mine.extend(events.next().map(|(_, e)| e)),
+                std::cmp::Ordering::Greater => break,
+            }
         }
+        out.push(StoredTask { def, events: mine });
     }
-    Ok(def_names
-        .iter()
-        .filter_map(|n| {
-            let def = cache.defs.get(n)?.clone();
-            let events = events_of.remove(def.id.as_str()).unwrap_or_default();
-            Some(StoredTask { def, events })
-        })
+    Ok(out)
+}
+
+/// A folder's entries: the cached ones still listed, and the new ones read
+/// (on all cores). Sorted by name.
+fn refresh<T: Send>(
+    cached: Vec<(String, T)>,
+    dir: &Path,
+    shown: &str,
+    read: impl Fn(&Path, &str) -> Result<Option<T>> + Sync,
+) -> Result<Vec<(String, T)>> {
+    let mut names = list(dir, shown)?;
+    names.sort_unstable();
+    let mut cached = cached.into_iter().peekable();
+    let mut out: Vec<(String, Option<T>)> = Vec::with_capacity(names.len());
+    for name in names {
+        while cached.next_if(|(n, _)| *n < name).is_some() {}
+        let hit = cached.next_if(|(n, _)| *n == name).map(|(_, v)| v);
+        out.push((name, hit));
+    }
+    let missing: Vec<(usize, String)> = (0..out.len())
+        .filter(|&i| out[i].1.is_none())
+        .map(|i| (i, out[i].0.clone()))
+        .collect();
+    let read = par::map_with(&missing, || (), |(), (_, name)| read(dir, name));
+    let mut fresh = Vec::with_capacity(missing.len());
+    for r in read {
+        fresh.push(r?);
+    }
+    for ((i, _), value) in missing.into_iter().zip(fresh) {
+        out[i].1 = value;
+    }
+    Ok(out
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n, v)))
         .collect())
+}
+
+fn mtime(dir: &Path) -> Option<i128> {
+    let t = std::fs::metadata(dir).ok()?.modified().ok()?;
+    i128::try_from(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos()).ok()
 }
 
 /// Replaces the cache (no fsync: a cache lost in a crash is rebuilt).
