@@ -57,14 +57,24 @@ pub struct ResumeArgs {
 /// How gates are executed.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    #[command(flatten)]
+    pub agents: AgentArgs,
+    /// Do not ask before running agents.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the outcome as JSON on stdout (progress still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How agents run: `orch run`, `orch task run` and `orch worker` share these.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
     /// Run every gate with this agent command instead of the workflow's
     /// executors, e.g. "claude -p --output-format json". Split into words
     /// like a shell would (quotes work), but run without a shell.
     #[arg(long, value_name = "CMD")]
     pub agent_cmd: Option<String>,
-    /// Do not ask before running agents.
-    #[arg(long, short = 'y')]
-    pub yes: bool,
     /// Skip url_reachable checks (recorded as skipped).
     #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
     pub offline: bool,
@@ -74,12 +84,15 @@ pub struct ExecArgs {
     /// Seconds an agent may print nothing before it is stopped (overrides the workflow).
     #[arg(long, value_name = "SECS")]
     pub idle_timeout: Option<f64>,
-    /// Print the outcome as JSON on stdout (progress still goes to stderr).
-    #[arg(long)]
-    pub json: bool,
 }
 
 impl ExecArgs {
+    pub(crate) fn options(&self, start_from: Option<String>) -> Result<Options> {
+        self.agents.options(start_from)
+    }
+}
+
+impl AgentArgs {
     pub(crate) fn options(&self, start_from: Option<String>) -> Result<Options> {
         let agent_cmd = match &self.agent_cmd {
             None => None,

@@ -1,7 +1,6 @@
 //! `orch worker`: run tasks from the backlog; `worker list`, `rescue` and
 //! `cleanup`; and `orch task run`, one task in the foreground.
 
-use clap::builder::FalseyValueParser;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -88,19 +87,8 @@ pub struct WorkerArgs {
     /// (without --tag, only untagged tasks). Repeat for more.
     #[arg(long, value_name = "TAG")]
     pub tag: Vec<String>,
-    /// Run every gate with this agent command instead of the workflow's
-    /// executors (as `orch run --agent-cmd`).
-    #[arg(long, value_name = "CMD")]
-    pub agent_cmd: Option<String>,
-    /// Skip url_reachable checks.
-    #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
-    pub offline: bool,
-    /// Seconds each agent may run (overrides the workflow).
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<f64>,
-    /// Seconds an agent may print nothing before it is stopped.
-    #[arg(long, value_name = "SECS")]
-    pub idle_timeout: Option<f64>,
+    #[command(flatten)]
+    pub agents: super::pipeline::AgentArgs,
     /// Stop after one task.
     #[arg(long)]
     pub once: bool,
@@ -132,15 +120,7 @@ fn work(queue: &Queue, args: WorkerArgs, ui: &Ui) -> Result<u8> {
                 .hint("e.g. --poll-interval 5 (or ORCH_POLL_INTERVAL=5)"),
         );
     }
-    let exec = super::pipeline::ExecArgs {
-        agent_cmd: args.agent_cmd,
-        yes: true,
-        offline: args.offline,
-        timeout: args.timeout,
-        idle_timeout: args.idle_timeout,
-        json: args.json,
-    };
-    let pipeline = exec.options(None)?;
+    let pipeline = args.agents.options(None)?;
     let id = args.id.unwrap_or_else(ops::default_worker_id);
     ops::check_worker_id(&id)?;
     let opts = worker::Options {

@@ -143,13 +143,20 @@ fn four_workers_run_forty_tasks_exactly_once() {
     }
 }
 
-#[test]
-fn a_worker_killed_with_sigkill_is_rescued_and_its_run_resumed() {
+/// A task whose agent sleeps on its first call, and worker w1 working on
+/// it: the task, the worker, the agent's pid.
+fn slow_task_under_way() -> (TestRepo, String, Child, u32) {
     let repo = fixture(SLOW_FIRST);
     let t = add_w(&repo, "slow", "slow", &[]);
     let w1 = spawn_worker(&repo, &["--id", "w1"], &[]);
     let agent = pid_in(&repo, "agent.pid");
     eventually("the task to start", || status(&repo, &t) == "IN_PROGRESS");
+    (repo, t, w1, agent)
+}
+
+#[test]
+fn a_worker_killed_with_sigkill_is_rescued_and_its_run_resumed() {
+    let (repo, t, w1, agent) = slow_task_under_way();
     signal(w1.id(), "-KILL");
     finish(w1);
     let run = runs(&repo).pop().unwrap();
@@ -199,11 +206,7 @@ fn a_worker_killed_with_sigkill_is_rescued_and_its_run_resumed() {
 
 #[test]
 fn sigterm_gives_the_work_back_and_exits_130() {
-    let repo = fixture(SLOW_FIRST);
-    let t = add_w(&repo, "slow", "slow", &[]);
-    let w1 = spawn_worker(&repo, &["--id", "w1"], &[]);
-    let agent = pid_in(&repo, "agent.pid");
-    eventually("the task to start", || status(&repo, &t) == "IN_PROGRESS");
+    let (repo, t, w1, agent) = slow_task_under_way();
     signal(w1.id(), "-TERM");
     let out = finish(w1);
     out.code(130).stderr_has("w1: stopped (interrupted)");

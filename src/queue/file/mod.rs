@@ -217,15 +217,21 @@ fn no_task(id: &str) -> Error {
     Error::input(format!("there is no task `{id}`")).hint("`orch task list` shows the tasks")
 }
 
-/// Creates `path` with `bytes` only if it does not exist: the whole file
-/// appears at once, or nothing does. `durable`: flushed to disk first.
-fn create_exclusive(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<bool> {
+/// A temporary file beside `path` holding `bytes`, ready to be moved into place.
+fn staged(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
+    Ok(tmp)
+}
+
+/// Creates `path` with `bytes` only if it does not exist: the whole file
+/// appears at once, or nothing does. `durable`: flushed to disk first.
+fn create_exclusive(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<bool> {
+    let tmp = staged(path, bytes)?;
     if durable {
         tmp.as_file().sync_all()?;
     }
@@ -239,13 +245,10 @@ fn create_exclusive(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result
 /// Replaces a file of machine state (no fsync: it describes live
 /// processes, and a crash makes them stale anyway).
 fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+    staged(path, bytes)?
+        .persist(path)
+        .map(|_| ())
+        .map_err(|e| e.error)
 }
 
 impl Backend for FileBackend {
