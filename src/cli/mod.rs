@@ -190,10 +190,7 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
             gate::execute(cmd, &repo()?, ui)
         }
         Command::Invocation(cmd) => invocation::execute(cmd, &repo()?, ui),
-        Command::Task(cmd) => {
-            crate::interrupt::install();
-            task::execute(cmd, &repo()?, ui)
-        }
+        Command::Task(cmd) => task::execute(cmd, &repo()?, ui),
         Command::Next(args) => next::execute(&args, &repo()?, ui),
         Command::Worker(cmd) => worker::execute(cmd, &repo()?, ui),
         Command::Stats(args) => stats::execute(&args, &repo()?, ui),

@@ -502,6 +502,8 @@ pub fn run_task(queue: &Queue, args: &super::task::RunArgs, ui: &Ui) -> Result<u
         ui.note("nothing was run");
         return Ok(exit::SUCCESS);
     }
+    // From here a first Ctrl-C stops the run and gives the task back.
+    crate::interrupt::install();
     let fg = worker::Foreground::start(queue, &worker_id)?;
     let board = queue.board()?;
     let claim = queue.claim_task(&board, &id, &fg.record())?;

@@ -469,3 +469,36 @@ fn one_worker_runs_several_tasks_at_once() {
     }
     assert_eq!(runs(&repo).len(), 6);
 }
+
+#[test]
+fn cancelling_a_running_task_stops_its_run() {
+    let (repo, t, w1, agent) = slow_task_under_way();
+    // A person may not close it under a live worker, but may cancel it.
+    repo.orch(&["task", "done", &t])
+        .code(3)
+        .stderr_has("being worked on by worker `w1`");
+    repo.orch(&["task", "cancel", &t, "--reason", "not needed after all"])
+        .ok();
+    eventually("the worker to stop the agent", || gone(agent));
+    let run = runs(&repo).pop().unwrap();
+    eventually("the run to be interrupted", || {
+        repo.run_json(&run)["status"] == "INTERRUPTED"
+    });
+    signal(w1.id(), "-TERM");
+    let out = finish(w1);
+    out.code(130).stderr_has(&format!(
+        "w1: {t}: its claim was taken over; nothing recorded"
+    ));
+    let task = show(&repo, &t);
+    assert_eq!(task["task"]["status"], "CANCELLED");
+    assert_eq!(kinds(&task), ["started", "cancelled"]);
+    // Retried, it resumes the same run.
+    repo.orch(&["task", "retry", &t]).ok();
+    repo.orch_env(
+        &["worker", "--id", "w2", "--once", "--exit-when-empty"],
+        &FAST,
+    )
+    .ok();
+    assert_eq!(status(&repo, &t), "DONE");
+    assert_eq!(attempt_statuses(&repo, &run), ["INTERRUPTED", "PASS"]);
+}
