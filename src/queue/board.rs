@@ -50,20 +50,11 @@ impl Board {
         let mut by_task: HashMap<String, Claim> =
             claims.into_iter().map(|c| (c.task.clone(), c)).collect();
         let store = Store::new(repo);
-        // Folding is independent per task: on all cores.
-        let folds = crate::par::map_with(
-            &tasks,
-            || (),
-            |(), stored| {
-                let mut folded = stored.fold();
-                follow_run(&store, &mut folded);
-                folded
-            },
-        );
         let entries: Vec<Entry> = tasks
             .into_iter()
-            .zip(folds)
-            .map(|(stored, folded)| {
+            .map(|stored| {
+                let mut folded = stored.fold();
+                follow_run(&store, &mut folded);
                 let claim = by_task.remove(&stored.def.id).map(|c| {
                     let health = liveness::claim(&c, &workers, real_now, stale_after);
                     (c, health)

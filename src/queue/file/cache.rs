@@ -19,13 +19,11 @@ use crate::error::{Error, Result};
 use crate::queue::task::{Event, StoredTask, TaskDef};
 use crate::{json, par};
 
-const VERSION: u32 = 3;
+const VERSION: u32 = 2;
 
-/// Entries per line of the cache file: its lines are parsed on all cores.
-const CHUNK: usize = 1024;
-
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 struct Cache {
+    version: u32,
     /// The two folders' modification times when they were listed, kept
     /// only when safe to trust: while they are unchanged, no file was
     /// added or removed, and the folders need not be listed again.
@@ -33,90 +31,6 @@ struct Cache {
     /// Sorted by file name (so by task id, then by sequence number).
     defs: Vec<(String, TaskDef)>,
     events: Vec<(String, Event)>,
-}
-
-/// The cache file's first line.
-#[derive(Serialize, Deserialize)]
-struct Header {
-    version: u32,
-    listed: Option<(i128, i128)>,
-}
-
-/// Every other line: a run of definitions or of events.
-#[derive(Default, Serialize, Deserialize)]
-struct Chunk {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    defs: Vec<(String, TaskDef)>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    events: Vec<(String, Event)>,
-}
-
-impl Cache {
-    /// The cache as this worktree last wrote it (empty when there is none,
-    /// or it is unreadable or of another version).
-    fn load(path: &Path) -> Cache {
-        // Checked as UTF-8 once, so the parser need not check every string.
-        let Some(text) = std::fs::read(path)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-        else {
-            return Cache::default();
-        };
-        let mut lines = text.lines();
-        let Some(header) = lines
-            .next()
-            .and_then(|l| serde_json::from_str::<Header>(l).ok())
-            .filter(|h| h.version == VERSION)
-        else {
-            return Cache::default();
-        };
-        let lines: Vec<&str> = lines.collect();
-        let chunks = par::map_with(&lines, || (), |(), l| serde_json::from_str::<Chunk>(l));
-        let mut cache = Cache {
-            listed: header.listed,
-            ..Cache::default()
-        };
-        for chunk in chunks {
-            let Ok(chunk) = chunk else {
-                return Cache::default();
-            };
-            cache.defs.extend(chunk.defs);
-            cache.events.extend(chunk.events);
-        }
-        cache
-    }
-
-    /// Replaces the cache file (no fsync: a cache lost in a crash is rebuilt).
-    fn save(&self, path: &Path) {
-        let Some(dir) = path.parent() else { return };
-        let Ok(mut text) = serde_json::to_string(&Header {
-            version: VERSION,
-            listed: self.listed,
-        }) else {
-            return;
-        };
-        let defs = self.defs.chunks(CHUNK).map(|c| Chunk {
-            defs: c.to_vec(),
-            ..Chunk::default()
-        });
-        let events = self.events.chunks(CHUNK).map(|c| Chunk {
-            events: c.to_vec(),
-            ..Chunk::default()
-        });
-        for chunk in defs.chain(events) {
-            text.push('\n');
-            if let Ok(line) = serde_json::to_string(&chunk) {
-                text.push_str(&line);
-            }
-        }
-        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-        if std::fs::create_dir_all(dir).is_ok()
-            && std::fs::write(&tmp, text).is_ok()
-            && std::fs::rename(&tmp, path).is_err()
-        {
-            let _ = std::fs::remove_file(&tmp);
-        }
-    }
 }
 
 /// The `.json` files of a folder (none when it does not exist); `shown`
@@ -163,7 +77,13 @@ pub fn read_event(dir: &Path, name: &str) -> Result<Event> {
 /// Every task with its events, reading only files the cache has not seen.
 pub fn tasks(tasks_dir: &Path, events_dir: &Path, cache_path: &Path) -> Result<Vec<StoredTask>> {
     let mtimes = (mtime(tasks_dir), mtime(events_dir));
-    let mut cache = Cache::load(cache_path);
+    // Checked as UTF-8 once, so the parser need not check every string.
+    let mut cache = std::fs::read(cache_path)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| serde_json::from_str::<Cache>(&t).ok())
+        .filter(|c| c.version == VERSION)
+        .unwrap_or_default();
     let unchanged = matches!((cache.listed, mtimes), (Some(l), (Some(t), Some(e))) if l == (t, e));
     if !unchanged {
         let listed_at = std::time::SystemTime::now();
@@ -189,11 +109,12 @@ pub fn tasks(tasks_dir: &Path, events_dir: &Path, cache_path: &Path) -> Result<V
             m.filter(|m| i128::try_from(since).is_ok_and(|s| s - m > 1_000_000_000))
         };
         cache = Cache {
+            version: VERSION,
             listed: settled(mtimes.0).zip(settled(mtimes.1)),
             defs,
             events,
         };
-        cache.save(cache_path);
+        save(cache_path, &cache);
     }
     // Both lists are sorted by task id: walk them together.
     let mut events = cache.events.into_iter().peekable();
@@ -255,58 +176,17 @@ fn mtime(dir: &Path) -> Option<i128> {
     i128::try_from(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos()).ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn def(id: &str) -> String {
-        format!(
-            r#"{{"format_version": 1, "id": "{id}", "title": "T {id}", "created_at": "2026-01-01T00:00:00.000Z"}}"#
-        )
+/// Replaces the cache (no fsync: a cache lost in a crash is rebuilt).
+fn save(path: &Path, cache: &Cache) {
+    let Some(dir) = path.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
     }
-
-    #[test]
-    fn the_cache_follows_the_folders() {
-        let dir = tempfile::tempdir().unwrap();
-        let (tasks, events, cache) = (
-            dir.path().join("tasks"),
-            dir.path().join("events"),
-            dir.path().join("c.json"),
-        );
-        std::fs::create_dir_all(&events).unwrap();
-        std::fs::create_dir_all(&tasks).unwrap();
-        for i in 0..2500 {
-            std::fs::write(
-                tasks.join(format!("t_{i:05}.json")),
-                def(&format!("t_{i:05}")),
-            )
-            .unwrap();
-        }
-        std::fs::write(
-            events.join("t_00007-000001-20260101T000000000Z-done-abcdef.json"),
-            r#"{"type": "done", "at": "2026-01-01T00:00:00.000Z"}"#,
-        )
-        .unwrap();
-        let first = super::tasks(&tasks, &events, &cache).unwrap();
-        assert_eq!(first.len(), 2500);
-        assert_eq!(first[7].events.len(), 1);
-        let saved = Cache::load(&cache);
-        assert_eq!(
-            (saved.defs.len(), saved.events.len()),
-            (2500, 1),
-            "round trip over several lines"
-        );
-        // A file gone drops out; a new one is read; the rest come from the cache.
-        std::fs::remove_file(tasks.join("t_00003.json")).unwrap();
-        std::fs::write(tasks.join("t_99999.json"), def("t_99999")).unwrap();
-        std::fs::write(tasks.join("t_00004.json"), "not read again").unwrap();
-        let second = super::tasks(&tasks, &events, &cache).unwrap();
-        assert_eq!(second.len(), 2500);
-        assert!(second.iter().all(|t| t.def.id != "t_00003"));
-        assert_eq!(second.last().unwrap().def.id, "t_99999");
-        assert_eq!(
-            second[3].def.title, "T t_00004",
-            "a file is read once, by its name"
-        );
+    let Ok(bytes) = serde_json::to_vec(cache) else {
+        return;
+    };
+    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, path).is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
 }
