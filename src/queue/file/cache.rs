@@ -190,3 +190,55 @@ fn save(path: &Path, cache: &Cache) {
         let _ = std::fs::remove_file(&tmp);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(id: &str) -> String {
+        format!(
+            r#"{{"format_version": 1, "id": "{id}", "title": "T {id}", "created_at": "2026-01-01T00:00:00.000Z"}}"#
+        )
+    }
+
+    #[test]
+    fn the_cache_follows_the_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tasks, events, cache) = (
+            dir.path().join("tasks"),
+            dir.path().join("events"),
+            dir.path().join("c.json"),
+        );
+        std::fs::create_dir_all(&events).unwrap();
+        std::fs::create_dir_all(&tasks).unwrap();
+        for i in 0..2500 {
+            std::fs::write(
+                tasks.join(format!("t_{i:05}.json")),
+                def(&format!("t_{i:05}")),
+            )
+            .unwrap();
+        }
+        std::fs::write(
+            events.join("t_00007-000001-20260101T000000000Z-done-abcdef.json"),
+            r#"{"type": "done", "at": "2026-01-01T00:00:00.000Z"}"#,
+        )
+        .unwrap();
+        let first = super::tasks(&tasks, &events, &cache).unwrap();
+        assert_eq!(first.len(), 2500);
+        assert_eq!(first[7].events.len(), 1);
+        let saved: Cache = serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
+        assert_eq!((saved.defs.len(), saved.events.len()), (2500, 1));
+        // A file gone drops out; a new one is read; the rest come from the cache.
+        std::fs::remove_file(tasks.join("t_00003.json")).unwrap();
+        std::fs::write(tasks.join("t_99999.json"), def("t_99999")).unwrap();
+        std::fs::write(tasks.join("t_00004.json"), "not read again").unwrap();
+        let second = super::tasks(&tasks, &events, &cache).unwrap();
+        assert_eq!(second.len(), 2500);
+        assert!(second.iter().all(|t| t.def.id != "t_00003"));
+        assert_eq!(second.last().unwrap().def.id, "t_99999");
+        assert_eq!(
+            second[3].def.title, "T t_00004",
+            "a file is read once, by its name"
+        );
+    }
+}
