@@ -207,6 +207,10 @@ fn a_worker_killed_with_sigkill_is_rescued_and_its_run_resumed() {
 #[test]
 fn sigterm_gives_the_work_back_and_exits_130() {
     let (repo, t, w1, agent) = slow_task_under_way();
+    // One id, one live worker.
+    repo.orch(&["worker", "--id", "w1", "--once"])
+        .code(3)
+        .stderr_has("worker `w1` is already running");
     signal(w1.id(), "-TERM");
     let out = finish(w1);
     out.code(130).stderr_has("w1: stopped (interrupted)");
