@@ -7,6 +7,7 @@ pub mod gate;
 pub mod invocation;
 pub mod lint;
 pub mod next;
+pub mod page;
 pub mod pipeline;
 pub mod run;
 pub mod stats;

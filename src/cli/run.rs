@@ -96,7 +96,7 @@ pub struct ListArgs {
     pub status: Option<String>,
     /// Paging (newest first by start time and id), --since, --json and --format csv.
     #[command(flatten)]
-    pub page: super::task::PageArgs,
+    pub page: super::page::PageArgs,
 }
 
 #[derive(Debug, Args)]
