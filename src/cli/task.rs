@@ -388,12 +388,12 @@ fn list(queue: &Queue, args: &ListArgs, ui: &Ui) -> Result<u8> {
         .filter(|r| statuses.is_empty() || statuses.contains(&r.status))
         .filter(|r| args.tag.as_ref().is_none_or(|t| r.tags.contains(t)))
         .filter(|r| {
-            since.is_none_or(|s| crate::clock::parse(&r.updated_at).is_some_and(|t| t >= s))
+            since.is_none_or(|s| crate::clock::parse(r.updated_at).is_some_and(|t| t >= s))
         })
         .collect();
     let page = paging::page(
         rows,
-        |r| (r.created_at.as_str(), r.id.as_str()),
+        |r| (r.created_at, r.id),
         cursor.as_ref(),
         args.page.limit(),
     );

@@ -20,11 +20,11 @@ pub fn pad(s: &str, width: usize) -> String {
 
 /// A plain table: a bold header, then one line per row, columns padded to
 /// their widest cell. Cells are made safe for a terminal.
-pub fn table(ui: &crate::ui::Ui, headers: &[&str], rows: &[Vec<String>]) -> String {
+pub fn table<C: AsRef<str>>(ui: &crate::ui::Ui, headers: &[&str], rows: &[Vec<C>]) -> String {
     use std::fmt::Write;
-    fn cell(r: &[String], i: usize) -> std::borrow::Cow<'_, str> {
+    fn cell<C: AsRef<str>>(r: &[C], i: usize) -> std::borrow::Cow<'_, str> {
         r.get(i).map_or(std::borrow::Cow::Borrowed(""), |c| {
-            crate::ui::sanitize_line(c)
+            crate::ui::sanitize_line(c.as_ref())
         })
     }
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();

@@ -7,61 +7,64 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::queue::board::Board;
+use crate::queue::due::Due;
 use crate::queue::select::{self, Plan, Readiness, Why};
 use crate::queue::task::{EventKind, Status};
 use crate::record::store::Store;
 use crate::report::table;
 use crate::ui::{Style, Ui, sanitize_line};
 
-/// One task as every list shows it.
+/// One task as every list shows it (borrowed from the board: a list of
+/// 10,000 copies nothing it need not).
 #[derive(Clone, Debug, Serialize)]
-pub struct Row {
-    pub id: String,
-    pub title: String,
+pub struct Row<'b> {
+    pub id: &'b str,
+    pub title: &'b str,
     pub status: Status,
     pub reason: Option<String>,
     pub priority: &'static str,
-    pub due: Option<String>,
+    pub due: Option<Due>,
     /// Priority weight × deadline boost (`orch next`'s rule), whatever the status.
     pub score: u64,
     pub boost: &'static str,
     /// `orch next` could pick it (status TODO, dependencies DONE, unclaimed).
     pub ready: bool,
     pub progress: Option<u8>,
-    pub tags: Vec<String>,
-    pub depends_on: Vec<String>,
-    pub workflow: Option<String>,
-    pub slug: Option<String>,
-    pub run_id: Option<String>,
-    pub claimed_by: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub tags: &'b [String],
+    pub depends_on: &'b [String],
+    pub workflow: Option<&'b str>,
+    pub slug: Option<&'b str>,
+    pub run_id: Option<&'b str>,
+    pub claimed_by: Option<&'b str>,
+    pub created_at: &'b str,
+    pub updated_at: &'b str,
 }
 
-impl Row {
-    pub fn of(board: &Board, i: usize) -> Row {
+impl<'b> Row<'b> {
+    pub fn of(board: &'b Board, i: usize) -> Row<'b> {
         let e = &board.entries[i];
         let (status, reason) = board.shown(i);
         let score = select::score(e.folded.priority, e.deadline.as_ref(), &board.cal);
+        let wf = e.stored.def.workflow.as_deref();
         Row {
-            id: e.id().to_string(),
-            title: e.folded.title.clone(),
+            id: e.id(),
+            title: &e.folded.title,
             status,
             reason,
             priority: e.folded.priority.as_str(),
-            due: e.folded.due.map(|d| d.to_string()),
+            due: e.folded.due,
             score: score.value,
             boost: score.boost.key(),
             ready: board.is_ready(i),
             progress: e.folded.percent,
-            tags: e.folded.tags.clone(),
-            depends_on: e.folded.depends_on.clone(),
-            workflow: e.stored.def.workflow.as_ref().map(|w| w.name.clone()),
-            slug: e.stored.def.workflow.as_ref().map(|w| w.slug.clone()),
-            run_id: e.folded.run_id.clone(),
-            claimed_by: e.claim.as_ref().map(|(c, _)| c.worker.clone()),
-            created_at: e.stored.def.created_at.clone(),
-            updated_at: e.folded.updated_at.clone(),
+            tags: &e.folded.tags,
+            depends_on: &e.folded.depends_on,
+            workflow: wf.map(|w| w.name.as_str()),
+            slug: wf.map(|w| w.slug.as_str()),
+            run_id: e.folded.run_id.as_deref(),
+            claimed_by: e.claim.as_ref().map(|(c, _)| c.worker.as_str()),
+            created_at: &e.stored.def.created_at,
+            updated_at: &e.folded.updated_at,
         }
     }
 }
@@ -93,23 +96,25 @@ fn dash(v: Option<&str>) -> String {
 
 /// `task list` for people.
 pub fn render_list(ui: &Ui, rows: &[Row]) -> String {
-    let cells: Vec<Vec<String>> = rows
+    use std::borrow::Cow;
+    let cells: Vec<Vec<Cow<str>>> = rows
         .iter()
         .map(|r| {
             vec![
-                r.id.clone(),
-                r.status.to_string(),
-                r.priority.to_string(),
-                dash(r.due.as_deref()),
+                Cow::Borrowed(r.id),
+                Cow::Borrowed(r.status.as_str()),
+                Cow::Borrowed(r.priority),
+                r.due
+                    .map_or(Cow::Borrowed("-"), |d| Cow::Owned(d.to_string())),
                 if r.status.is_closed() {
-                    "-".to_string()
+                    Cow::Borrowed("-")
                 } else {
-                    r.score.to_string()
+                    Cow::Owned(r.score.to_string())
                 },
                 r.progress
-                    .map_or_else(|| "-".to_string(), |p| format!("{p}%")),
-                r.title.clone(),
-                r.reason.clone().unwrap_or_default(),
+                    .map_or(Cow::Borrowed("-"), |p| Cow::Owned(format!("{p}%"))),
+                Cow::Borrowed(r.title),
+                r.reason.as_deref().map_or(Cow::Borrowed(""), Cow::Borrowed),
             ]
         })
         .collect();
@@ -131,8 +136,8 @@ pub fn render_show(ui: &Ui, board: &Board, i: usize, store: &Store) -> String {
     let _ = writeln!(
         out,
         "{}  {}",
-        ui.paint(Style::Bold, &row.id),
-        sanitize_line(&row.title)
+        ui.paint(Style::Bold, row.id),
+        sanitize_line(row.title)
     );
     let status = match &row.reason {
         Some(why) => format!("{}: {}", row.status, sanitize_line(why)),
