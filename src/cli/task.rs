@@ -387,9 +387,7 @@ fn list(queue: &Queue, args: &ListArgs, ui: &Ui) -> Result<u8> {
         .map(|i| Row::of(&board, i))
         .filter(|r| statuses.is_empty() || statuses.contains(&r.status))
         .filter(|r| args.tag.as_ref().is_none_or(|t| r.tags.contains(t)))
-        .filter(|r| {
-            since.is_none_or(|s| crate::clock::parse(r.updated_at).is_some_and(|t| t >= s))
-        })
+        .filter(|r| since.is_none_or(|s| crate::clock::parse(r.updated_at).is_some_and(|t| t >= s)))
         .collect();
     let page = paging::page(
         rows,

@@ -116,10 +116,6 @@ impl Board {
         self.entries.binary_search_by(|e| e.id().cmp(id)).ok()
     }
 
-    pub fn readiness(&self, i: usize) -> &Readiness {
-        &self.readiness[i]
-    }
-
     pub fn is_ready(&self, i: usize) -> bool {
         self.readiness[i] == Readiness::Ready
     }

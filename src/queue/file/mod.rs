@@ -68,11 +68,6 @@ impl FileBackend {
         }
     }
 
-    /// The folder of machine state (claims, locks, workers).
-    pub fn queue_dir(&self) -> &Path {
-        &self.queue
-    }
-
     /// A folder of orch's task layout, proven inside the repository.
     fn dir(&self, rel: &str) -> Result<PathBuf> {
         self.repo.contain(rel).map(|p| p.abs).map_err(|e| {
