@@ -584,52 +584,56 @@ fn lint_workflow(s: &Source, contracts: &[(Source, Option<Contract>)]) -> Case {
             }
         }
         let pos = json::line_col(&text, start);
-        let rel = g.contract_path();
-        if let Some(why) = unsafe_path(&Repo::at(&s.base).unwrap_or_else(|_| dummy_repo()), &rel) {
-            case.push(
-                Finding::new(
-                    Level::Error,
-                    "unsafe_path",
-                    format!("gate `{}`: contract `{rel}` {why}", g.gate),
-                )
-                .file(s.shown.clone())
-                .at(pos),
-            );
-            continue;
-        }
-        let at_path = s.base.join(&rel);
-        let linted = contracts
-            .iter()
-            .find(|(src, _)| src.path == at_path)
-            .or_else(|| {
-                contracts.iter().find(|(src, c)| {
-                    c.as_ref().is_some_and(|c| c.gate == g.gate)
-                        || src.path.file_name() == at_path.file_name()
-                })
-            });
-        match (at_path.is_file(), linted) {
-            (_, Some((_, Some(c)))) if c.gate != g.gate => case.push(
-                Finding::new(
-                    Level::Error,
-                    "contract_gate",
-                    format!(
-                        "gate `{}` points at a contract for gate `{}`",
-                        g.gate, c.gate
-                    ),
-                )
-                .file(s.shown.clone())
-                .at(pos),
-            ),
-            (true, _) | (false, Some(_)) => {}
-            (false, None) => case.push(
-                missing(
-                    s,
-                    "missing_contract",
-                    format!("gate `{}`: contract `{rel}` does not exist", g.gate),
-                    "create the contract or fix the gate's `contract`",
-                )
-                .at(pos),
-            ),
+        // `"contract": null`: the gate's command decides; nothing to find.
+        if let Some(rel) = g.contract_file() {
+            if let Some(why) =
+                unsafe_path(&Repo::at(&s.base).unwrap_or_else(|_| dummy_repo()), &rel)
+            {
+                case.push(
+                    Finding::new(
+                        Level::Error,
+                        "unsafe_path",
+                        format!("gate `{}`: contract `{rel}` {why}", g.gate),
+                    )
+                    .file(s.shown.clone())
+                    .at(pos),
+                );
+                continue;
+            }
+            let at_path = s.base.join(&rel);
+            let linted = contracts
+                .iter()
+                .find(|(src, _)| src.path == at_path)
+                .or_else(|| {
+                    contracts.iter().find(|(src, c)| {
+                        c.as_ref().is_some_and(|c| c.gate == g.gate)
+                            || src.path.file_name() == at_path.file_name()
+                    })
+                });
+            match (at_path.is_file(), linted) {
+                (_, Some((_, Some(c)))) if c.gate != g.gate => case.push(
+                    Finding::new(
+                        Level::Error,
+                        "contract_gate",
+                        format!(
+                            "gate `{}` points at a contract for gate `{}`",
+                            g.gate, c.gate
+                        ),
+                    )
+                    .file(s.shown.clone())
+                    .at(pos),
+                ),
+                (true, _) | (false, Some(_)) => {}
+                (false, None) => case.push(
+                    missing(
+                        s,
+                        "missing_contract",
+                        format!("gate `{}`: contract `{rel}` does not exist", g.gate),
+                        "create the contract or fix the gate's `contract`",
+                    )
+                    .at(pos),
+                ),
+            }
         }
         if let Some(t) = &g.prompt_template {
             let p = prompts_dir.join(format!("{t}.md"));

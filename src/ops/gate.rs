@@ -181,9 +181,12 @@ pub struct Finished {
 pub struct Evaluated {
     pub gate_name: String,
     pub contract: Contract,
-    pub contract_rel: String,
+    /// `None` for a gate with no contract.
+    pub contract_rel: Option<String>,
     pub pre_scripts: Vec<PreScriptResult>,
     pub evaluation: Evaluation,
+    /// The workflow gate's approval policy.
+    pub approval: Option<crate::approval::ApprovalPolicy>,
 }
 
 /// Evaluates attempt `n` of a run's gate (pre-scripts first, when asked).
@@ -198,8 +201,8 @@ pub fn evaluate_for_run(
 ) -> Result<Evaluated> {
     let wf = super::run_workflow(repo, run)?;
     let wf_gate = wf.gate(gate)?;
-    let contract_rel = wf_gate.contract_path();
-    let contract = Contract::for_gate(repo, gate, &contract_rel)?;
+    let contract_rel = wf_gate.contract_file();
+    let contract = Contract::for_workflow_gate(repo, wf_gate)?;
     let vars = super::run_vars(repo, run)?;
     let logs = repo.join(&format!(
         "{}/gates/{gate}/attempt-{n}",
@@ -224,6 +227,7 @@ pub fn evaluate_for_run(
         contract_rel,
         pre_scripts,
         evaluation,
+        approval: wf_gate.approval.clone(),
     })
 }
 
@@ -254,23 +258,47 @@ pub fn record_finish(
             (Some(agent), None) => Some(agent.to_string()),
             (None, checks) => checks.clone(),
         };
+        let has_uri = txn
+            .run
+            .invocations
+            .iter()
+            .any(|i| i.gate == gate && i.attempt == Some(n) && i.outputs_uri.is_some());
+        let approval = ev
+            .approval
+            .as_ref()
+            .and_then(|p| p.requirement(has_uri))
+            .filter(|_| passed);
         let g = gate_mut(&mut txn.run, gate)?;
         let blocking = g.blocking.unwrap_or(ev.contract.blocking);
-        let status = if passed { AttemptStatus::Pass } else { AttemptStatus::Fail };
+        let status = match (passed, &approval) {
+            (true, Some(_)) => AttemptStatus::AwaitingApproval,
+            (true, None) => AttemptStatus::Pass,
+            (false, _) => AttemptStatus::Fail,
+        };
         let a = g
             .end_attempt(n, status, failure_reason.clone(), &now)
             .expect("checked above");
-        a.contract = Some(ContractRef {
-            path: ev.contract_rel.clone(),
+        a.contract = ev.contract_rel.as_ref().map(|path| ContractRef {
+            path: path.clone(),
             sha256: ev.contract.sha256.clone(),
         });
+        a.approval.clone_from(&approval);
         a.depth = Some(depth);
         a.required_outputs = ev.contract.output_templates();
         a.pre_scripts.clone_from(&ev.pre_scripts);
         a.artifacts.clone_from(&ev.evaluation.artifacts);
         a.validations.clone_from(&ev.evaluation.results);
         let attempt = a.clone();
-        let event = if passed {
+        let event = if let Some(req) = &approval {
+            Event::new(
+                &now,
+                EventType::GateAwaitingApproval,
+                format!(
+                    "Gate {gate} passed its checks on attempt {n} and awaits {} signed approval(s)",
+                    req.min_approvals
+                ),
+            )
+        } else if passed {
             Event::new(&now, EventType::GatePassed, format!("Gate {gate} passed on attempt {n}"))
         } else {
             Event::new(
@@ -401,7 +429,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions) -> Result<(Contract, Evaluation)>
         ContractSource::Workflow(spec) => {
             let wf = LoadedWorkflow::find(repo, spec)?;
             let g = wf.gate(&opts.gate)?;
-            Contract::for_gate(repo, &opts.gate, &g.contract_path())?
+            Contract::for_workflow_gate(repo, g)?
         }
         ContractSource::Default => {
             Contract::for_gate(repo, &opts.gate, &layout::default_contract(&opts.gate))?
