@@ -17,9 +17,11 @@ pub struct KeyInfo {
     pub kind: String,
     /// `SHA256:…`, as ssh-keygen prints it.
     pub fingerprint: String,
-    /// A FIDO hardware key (`-sk`): signing needed the device, and a touch
-    /// unless it was made with `no-touch-required`.
+    /// A FIDO hardware key (`-sk`): signing needed the device.
     pub hardware: bool,
+    /// For a hardware key: whether the device saw a person's touch (the
+    /// signed "user present" flag; keys made with `no-touch-required` skip it).
+    pub touched: Option<bool>,
 }
 
 /// Something wrong with one approval; each is one verify finding.
@@ -186,7 +188,7 @@ fn verify_signature(
     let sig = SshSig::from_pem(file.signature.trim())
         .map_err(|e| (format!("not an SSH signature ({e})"), None))?;
     let key_data = sig.public_key().clone();
-    let info = key_info(&key_data);
+    let info = key_info(&key_data, sig.signature());
     let key = PublicKey::new(key_data.clone(), "");
     match key.verify(NAMESPACE, &file.signed_bytes(), &sig) {
         Ok(()) => Ok((info, key_data)),
@@ -204,15 +206,41 @@ fn verify_signature(
     }
 }
 
-pub fn key_info(key: &ssh_key::public::KeyData) -> KeyInfo {
+pub fn key_info(key: &ssh_key::public::KeyData, signature: &ssh_key::Signature) -> KeyInfo {
     let algorithm = key.algorithm();
+    let hardware = matches!(
+        algorithm,
+        Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256
+    );
     KeyInfo {
         kind: algorithm.to_string(),
         fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
-        hardware: matches!(
-            algorithm,
-            Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256
-        ),
+        hardware,
+        touched: hardware.then(|| user_present(signature)).flatten(),
+    }
+}
+
+/// The "user present" bit of a FIDO signature: its trailer is one flags
+/// byte and a four-byte counter, and the flags are part of what is signed.
+fn user_present(signature: &ssh_key::Signature) -> Option<bool> {
+    let data = signature.as_bytes();
+    let flags = data.get(data.len().checked_sub(5)?)?;
+    Some(flags & 0x01 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_user_presence_flag_of_hardware_signatures() {
+        let mut data = vec![7u8; 64];
+        data.extend([0x01, 0, 0, 0, 9]);
+        let touched = ssh_key::Signature::new(Algorithm::SkEd25519, data.clone()).unwrap();
+        assert_eq!(user_present(&touched), Some(true));
+        data[64] = 0x00;
+        let untouched = ssh_key::Signature::new(Algorithm::SkEd25519, data).unwrap();
+        assert_eq!(user_present(&untouched), Some(false));
     }
 }
 

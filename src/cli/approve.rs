@@ -292,6 +292,7 @@ pub fn checked_json(c: &crate::approval::Checked) -> Value {
         "key_type": c.key.as_ref().map(|k| k.kind.clone()),
         "key_fingerprint": c.key.as_ref().map(|k| k.fingerprint.clone()),
         "hardware_key": c.key.as_ref().is_some_and(|k| k.hardware),
+        "touched": c.key.as_ref().and_then(|k| k.touched),
         "verified": c.verified(),
         "problems": c.problems.iter().map(|p| json!({"kind": p.kind(), "message": p.to_string()})).collect::<Vec<_>>(),
     })

@@ -238,6 +238,10 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
             "gates_total": total,
             "record": layout::run_json(run_id),
             "totals": run.totals,
+            "approvals": match outcome {
+                Outcome::AwaitingApproval { have, need, .. } => json!({"have": have, "need": need}),
+                _ => serde_json::Value::Null,
+            },
             "exit_code": outcome.exit_code(),
         })));
         return Ok(outcome.exit_code());
