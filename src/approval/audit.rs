@@ -129,7 +129,7 @@ impl<'r> Audit<'r> {
                 return out;
             }
         };
-        if let Some(w) = trusted.warning() {
+        for w in trusted.warnings() {
             out.push(Finding::new(Level::Warning, "approval_trust", w));
         }
         let t = tally(

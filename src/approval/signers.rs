@@ -37,8 +37,8 @@ pub struct Signer {
 #[derive(Clone, Debug, Default)]
 pub struct AllowedSigners {
     pub signers: Vec<Signer>,
-    /// Lines that could not be read, as "line N: why".
-    pub problems: Vec<String>,
+    /// Lines that could not be read: (line number, why).
+    pub problems: Vec<(usize, String)>,
 }
 
 /// Why a signature's key and principal are not accepted.
@@ -83,7 +83,7 @@ impl AllowedSigners {
             }
             match parse_line(line, i + 1) {
                 Ok(s) => out.signers.push(s),
-                Err(why) => out.problems.push(format!("line {}: {why}", i + 1)),
+                Err(why) => out.problems.push((i + 1, why)),
             }
         }
         out
@@ -326,13 +326,17 @@ mod tests {
         assert_eq!(s.signers.len(), 2, "{:?}", s.problems);
         assert_eq!(s.problems.len(), 3, "{:?}", s.problems);
         assert!(
-            s.problems[0].starts_with("line 5: cannot read"),
+            s.problems[0].0 == 5 && s.problems[0].1.starts_with("cannot read"),
             "{:?}",
             s.problems
         );
-        assert!(s.problems[1].contains("cert-authority"), "{:?}", s.problems);
         assert!(
-            s.problems[2].contains("unknown option `frobnicate`"),
+            s.problems[1].1.contains("cert-authority"),
+            "{:?}",
+            s.problems
+        );
+        assert!(
+            s.problems[2].1.contains("unknown option `frobnicate`"),
             "{:?}",
             s.problems
         );

@@ -29,23 +29,31 @@ pub struct TrustedSigners {
 }
 
 impl TrustedSigners {
-    /// A warning for people, when the source is weaker than it should be.
-    pub fn warning(&self) -> Option<String> {
+    /// Warnings for people: the source is weaker than it should be, or
+    /// lines of the file could not be read (they allow nobody).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
         if self.missing {
-            Some(format!(
+            out.push(format!(
                 "{} does not exist at {}: no approval can verify",
                 layout::ALLOWED_SIGNERS,
                 self.rev
-            ))
+            ));
         } else if self.weak {
-            Some(format!(
+            out.push(format!(
                 "{} was read from HEAD (there is no refs/remotes/origin/HEAD); a branch can change its own HEAD, so this is weaker than a protected default branch (set --trusted-rev or {})",
                 layout::ALLOWED_SIGNERS,
                 env::TRUSTED_REV
-            ))
-        } else {
-            None
+            ));
         }
+        out.extend(self.signers.problems.iter().map(|(line, why)| {
+            format!(
+                "{} at {}, line {line}: {why}",
+                layout::ALLOWED_SIGNERS,
+                self.rev
+            )
+        }));
+        out
     }
 }
 

@@ -179,9 +179,9 @@ fn settled_json(s: &Settled) -> (&'static str, Value) {
 }
 
 pub fn list(args: &ApprovalsArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
-    let (items, warning) = approval::list(repo, args.pending, args.trust.trusted_rev.as_deref())?;
-    if let Some(w) = warning {
-        ui.warn(&w);
+    let (items, warnings) = approval::list(repo, args.pending, args.trust.trusted_rev.as_deref())?;
+    for w in &warnings {
+        ui.warn(w);
     }
     if args.json {
         let out: Vec<Value> = items.iter().map(item_json).collect();

@@ -312,8 +312,7 @@ fn show(args: &ShowArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         if needs_approval {
             let trusted = crate::approval::trust::load(repo, None)?;
             let items = ops::approval::of_run(repo, &run, &trusted);
-            let warning = trusted.warning();
-            text.push_str(&report::approval::render(ui, &items, warning.as_deref()));
+            text.push_str(&report::approval::render(ui, &items, &trusted.warnings()));
         }
         let notified = crate::notify::recorded(&store, &run.run_id)?;
         text.push_str(&report::approval::render_notifications(ui, &notified));

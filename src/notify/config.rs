@@ -66,25 +66,28 @@ impl Config {
             return Ok(None);
         }
         let text = json::read_text(&path, layout::NOTIFY_CONFIG)?;
-        let config: Config = json::parse(&text, layout::NOTIFY_CONFIG)?;
+        Self::parse(&text, layout::NOTIFY_CONFIG).map(Some)
+    }
+
+    /// Parses and checks notify.json's text (`shown` names it in errors).
+    pub fn parse(text: &str, shown: &str) -> Result<Config> {
+        let config: Config = json::parse(text, shown)?;
         for (i, t) in config.targets.iter().enumerate() {
             if config.targets[..i].iter().any(|o| o.name == t.name) {
                 return Err(Error::input(format!(
-                    "{}: target `{}` appears twice",
-                    layout::NOTIFY_CONFIG,
+                    "{shown}: target `{}` appears twice",
                     t.name
                 )));
             }
             if t.url_env.trim().is_empty() {
                 return Err(Error::input(format!(
-                    "{}: target `{}` has an empty url_env",
-                    layout::NOTIFY_CONFIG,
+                    "{shown}: target `{}` has an empty url_env",
                     t.name
                 ))
                 .hint("name the environment variable that holds the webhook URL, e.g. \"SLACK_WEBHOOK\""));
             }
         }
-        Ok(Some(config))
+        Ok(config)
     }
 
     pub fn target(&self, name: &str) -> Result<&Target> {

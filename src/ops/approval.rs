@@ -120,7 +120,7 @@ pub fn decide(repo: &Repo, opts: &DecideOptions) -> Result<Decided> {
     let rel = record_file.rel(&id);
     let new = ApprovalFile::parse(&String::from_utf8_lossy(&bytes), &rel)?;
     let trusted = trust::load(repo, opts.trusted_rev.as_deref())?;
-    let mut warnings: Vec<String> = trusted.warning().into_iter().collect();
+    let mut warnings = trusted.warnings();
     let current = |path: &str| current_hash(repo, path);
     let mine = check::check(
         new.clone(),
@@ -199,12 +199,12 @@ pub fn settle(
     id: &str,
     gate: &str,
     trusted_rev: Option<&str>,
-) -> Result<(Settled, Option<String>)> {
+) -> Result<(Settled, Vec<String>)> {
     let trusted = trust::load(repo, trusted_rev)?;
     let found = approval::find(repo, id);
     let settled =
         Store::new(repo).update(id, |txn| Ok(settle_in(txn, gate, &found, &trusted, repo)))?;
-    Ok((settled, trusted.warning()))
+    Ok((settled, trusted.warnings()))
 }
 
 /// Counts the approvals of `gate`'s attempt awaiting approval and, when
@@ -451,7 +451,7 @@ pub fn list(
     repo: &Repo,
     pending_only: bool,
     trusted_rev: Option<&str>,
-) -> Result<(Vec<AttemptApprovals>, Option<String>)> {
+) -> Result<(Vec<AttemptApprovals>, Vec<String>)> {
     let trusted = trust::load(repo, trusted_rev)?;
     let store = Store::new(repo);
     let mut out = Vec::new();
@@ -463,5 +463,5 @@ pub fn list(
                 .filter(|a| !pending_only || a.pending),
         );
     }
-    Ok((out, trusted.warning()))
+    Ok((out, trusted.warnings()))
 }

@@ -860,9 +860,9 @@ impl<'a> Driver<'a> {
     /// A gate awaiting approval: passes, fails or keeps waiting, as its
     /// signed approvals decide.
     fn settle(&mut self, gate: &str) -> Result<GateResult> {
-        let (settled, warning) =
+        let (settled, warnings) =
             super::approval::settle(self.repo, &self.id, gate, self.opts.trusted_rev.as_deref())?;
-        if let Some(w) = &warning {
+        for w in &warnings {
             self.obs.on(&Progress::Warning { message: w });
         }
         Ok(match settled {

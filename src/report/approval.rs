@@ -11,13 +11,13 @@ use crate::ops::approval::AttemptApprovals;
 use crate::ui::{Style, Ui, sanitize_line};
 
 /// The `approvals` section.
-pub fn render(ui: &Ui, items: &[AttemptApprovals], trust_warning: Option<&str>) -> String {
+pub fn render(ui: &Ui, items: &[AttemptApprovals], trust_warnings: &[String]) -> String {
     let mut out = String::new();
     if items.is_empty() {
         return out;
     }
     let _ = writeln!(out, "\napprovals");
-    if let Some(w) = trust_warning {
+    for w in trust_warnings {
         let _ = writeln!(out, "  {}", ui.paint(Style::Warn, &sanitize_line(w)));
     }
     for i in items {

@@ -186,6 +186,21 @@ fn an_approved_gate_passes_and_verifies() {
         .stdout_has("approved by Someone <reviewer@example.com>")
         .stdout_has("verified: ssh-ed25519, key file or agent SHA256:")
         .stdout_has("\"looks right\"");
+    // A line of allowed_signers orch cannot read is reported, never skipped.
+    let signers = f.repo.read("orchestration/allowed_signers");
+    f.repo.write(
+        "orchestration/allowed_signers",
+        &format!("{signers}broken@example.com ssh-ed25519 not-a-key\n"),
+    );
+    f.repo
+        .orch(&["lint"])
+        .code(1)
+        .stdout_has("orchestration/allowed_signers:4:1: cannot read the ssh-ed25519 key");
+    f.repo.commit("a broken signer line");
+    f.repo
+        .orch(&["verify"])
+        .ok()
+        .stdout_has("orchestration/allowed_signers at HEAD, line 4: cannot read");
     let list = f.repo.orch(&["approvals", "--json"]);
     list.ok();
     let items = list.json();

@@ -258,6 +258,9 @@ fn notify_test_sends_a_sample_to_one_target() {
         "{}",
         out.stderr
     );
+    repo.orch(&["lint"])
+        .code(1)
+        .stdout_has("orchestration/notify.json:2:");
 }
 
 #[test]
