@@ -186,49 +186,40 @@ fn parse_line(line: &str, number: usize) -> Result<Signer, String> {
 
 /// Whitespace-separated tokens; double quotes keep spaces inside a token.
 fn tokens(line: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                current.push(c);
-            }
-            c if c.is_whitespace() && !quoted => {
-                if !current.is_empty() {
-                    out.push(std::mem::take(&mut current));
-                }
-            }
-            c => current.push(c),
-        }
-    }
+    let (out, quoted) = split_unquoted(line, char::is_whitespace);
     if quoted {
         return Err("unterminated quote".into());
-    }
-    if !current.is_empty() {
-        out.push(current);
     }
     Ok(out)
 }
 
 /// Options are comma-separated; commas inside quotes belong to the value.
 fn split_options(text: &str) -> Vec<String> {
+    split_unquoted(text, |c| c == ',').0
+}
+
+/// Splits at the characters `sep` accepts outside double quotes (quotes
+/// are kept, empty parts dropped); also says whether a quote was left open.
+fn split_unquoted(text: &str, sep: impl Fn(char) -> bool) -> (Vec<String>, bool) {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
     for c in text.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                current.push(c);
+        if c == '"' {
+            quoted = !quoted;
+            current.push(c);
+        } else if sep(c) && !quoted {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
             }
-            ',' if !quoted => out.push(std::mem::take(&mut current)),
-            c => current.push(c),
+        } else {
+            current.push(c);
         }
     }
-    out.push(current);
-    out.into_iter().filter(|o| !o.is_empty()).collect()
+    if !current.is_empty() {
+        out.push(current);
+    }
+    (out, quoted)
 }
 
 fn unquote(s: &str) -> String {

@@ -23,17 +23,15 @@ pub struct TrustArgs {
     pub trusted_rev: Option<String>,
 }
 
+/// Which gate, and how the decision is signed.
 #[derive(Debug, Args)]
-pub struct ApproveArgs {
+pub struct DecisionArgs {
     /// Run id, or any unique prefix or suffix of one.
     #[arg(long, value_name = "ID")]
     pub run: String,
     /// The gate awaiting approval.
     #[arg(long, value_name = "GATE")]
     pub gate: String,
-    /// A comment, kept (and signed) with the approval.
-    #[arg(long, value_name = "TEXT")]
-    pub comment: Option<String>,
     /// The SSH key to sign with: a private key, or the public key of one held
     /// by ssh-agent or a hardware token (default: git's user.signingkey).
     #[arg(long, value_name = "PATH")]
@@ -46,24 +44,21 @@ pub struct ApproveArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    pub decision: DecisionArgs,
+    /// A comment, kept (and signed) with the approval.
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RejectArgs {
-    /// Run id, or any unique prefix or suffix of one.
-    #[arg(long, value_name = "ID")]
-    pub run: String,
-    /// The gate awaiting approval.
-    #[arg(long, value_name = "GATE")]
-    pub gate: String,
+    #[command(flatten)]
+    pub decision: DecisionArgs,
     /// Why: the attempt fails with it, and the next attempt's packet says it.
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
-    /// The SSH key to sign with (default: git's user.signingkey).
-    #[arg(long, value_name = "PATH")]
-    pub key: Option<PathBuf>,
-    #[command(flatten)]
-    pub trust: TrustArgs,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -79,39 +74,36 @@ pub struct ApprovalsArgs {
 }
 
 pub fn approve(args: ApproveArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
-    decide(
-        repo,
-        ui,
-        &DecideOptions {
-            run: args.run,
-            gate: args.gate,
-            decision: Decision::Approved,
-            comment: args.comment,
-            key: args.key,
-            trusted_rev: args.trust.trusted_rev,
-        },
-        args.json,
-    )
+    decide(repo, ui, args.decision, Decision::Approved, args.comment)
 }
 
 pub fn reject(args: RejectArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     decide(
         repo,
         ui,
-        &DecideOptions {
-            run: args.run,
-            gate: args.gate,
-            decision: Decision::Rejected,
-            comment: Some(args.reason),
-            key: args.key,
-            trusted_rev: args.trust.trusted_rev,
-        },
-        args.json,
+        args.decision,
+        Decision::Rejected,
+        Some(args.reason),
     )
 }
 
-fn decide(repo: &Repo, ui: &Ui, opts: &DecideOptions, as_json: bool) -> Result<u8> {
-    let done = approval::decide(repo, opts)?;
+fn decide(
+    repo: &Repo,
+    ui: &Ui,
+    args: DecisionArgs,
+    decision: Decision,
+    comment: Option<String>,
+) -> Result<u8> {
+    let as_json = args.json;
+    let opts = DecideOptions {
+        run: args.run,
+        gate: args.gate,
+        decision,
+        comment,
+        key: args.key,
+        trusted_rev: args.trust.trusted_rev,
+    };
+    let done = approval::decide(repo, &opts)?;
     for w in &done.warnings {
         ui.warn(&sanitize_line(w));
     }

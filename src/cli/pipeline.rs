@@ -78,10 +78,8 @@ pub struct ExecArgs {
     /// (without it, such gates run).
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
-    /// The git revision whose orchestration/allowed_signers says who may
-    /// approve (default: the remote's default branch, else HEAD).
-    #[arg(long, value_name = "REV", env = env::TRUSTED_REV)]
-    pub trusted_rev: Option<String>,
+    #[command(flatten)]
+    pub trust: super::approve::TrustArgs,
     /// Print the outcome as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,
@@ -120,7 +118,7 @@ impl ExecArgs {
             timeout_s: self.timeout,
             idle_timeout_s: self.idle_timeout,
             base: self.base.clone(),
-            trusted_rev: self.trusted_rev.clone(),
+            trusted_rev: self.trust.trusted_rev.clone(),
         })
     }
 }

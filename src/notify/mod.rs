@@ -184,13 +184,7 @@ pub fn recorded(store: &Store, id: &str) -> Result<Vec<Delivery>> {
 /// `orch notify retry`: resends the pending notifications of one run (or
 /// of every run); returns them with the run they belong to.
 pub fn retry(repo: &Repo, run: Option<&str>, offline: bool) -> Result<Vec<(String, Delivery)>> {
-    let config = Config::load(repo)?.ok_or_else(|| {
-        Error::input(format!(
-            "there is no {}",
-            crate::storage::layout::NOTIFY_CONFIG
-        ))
-        .hint("see README, \"Notifications\", for its format")
-    })?;
+    let config = required_config(repo)?;
     let store = Store::new(repo);
     let ids = match run {
         Some(q) => vec![store.resolve(q)?],
@@ -223,15 +217,19 @@ pub fn retry(repo: &Repo, run: Option<&str>, offline: bool) -> Result<Vec<(Strin
     Ok(out)
 }
 
-/// `orch notify test TARGET`: sends a sample; records nothing.
-pub fn test(repo: &Repo, target: &str) -> Result<deliver::Sent> {
-    let config = Config::load(repo)?.ok_or_else(|| {
+fn required_config(repo: &Repo) -> Result<Config> {
+    Config::load(repo)?.ok_or_else(|| {
         Error::input(format!(
             "there is no {}",
             crate::storage::layout::NOTIFY_CONFIG
         ))
         .hint("see README, \"Notifications\", for its format")
-    })?;
+    })
+}
+
+/// `orch notify test TARGET`: sends a sample; records nothing.
+pub fn test(repo: &Repo, target: &str) -> Result<deliver::Sent> {
+    let config = required_config(repo)?;
     let target = config.target(target)?;
     let message = message::sample(&target.name);
     Ok(deliver::send(

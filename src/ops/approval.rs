@@ -293,16 +293,7 @@ fn settle_in(
 
 /// The gate and its attempt awaiting approval, or why there is none.
 fn awaiting<'r>(run: &'r RunRecord, gate: &str) -> Result<(&'r GateRecord, &'r Attempt)> {
-    let g = run.gate(gate).ok_or_else(|| {
-        Error::input(format!("run `{}` has no gate `{gate}`", run.run_id)).hint(format!(
-            "its gates are: {}",
-            run.gates
-                .iter()
-                .map(|g| g.gate.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+    let g = super::gate::gate_of(run, gate)?;
     match g.latest() {
         Some(a)
             if g.status == GateStatus::AwaitingApproval

@@ -127,26 +127,29 @@ pub fn gate_mut<'a>(
     run: &'a mut RunRecord,
     gate: &str,
 ) -> Result<&'a mut crate::record::GateRecord> {
-    let known: Vec<String> = run.gates.iter().map(|g| g.gate.clone()).collect();
-    let id = run.run_id.clone();
-    run.gate_mut(gate).ok_or_else(|| {
-        Error::input(format!("run `{id}` has no gate `{gate}`"))
-            .hint(format!("its gates are: {}", known.join(", ")))
-    })
+    let unknown = unknown_gate(run, gate);
+    run.gate_mut(gate).ok_or(unknown)
+}
+
+/// A run's gate, or an error listing its gates.
+pub fn gate_of<'a>(run: &'a RunRecord, gate: &str) -> Result<&'a crate::record::GateRecord> {
+    run.gate(gate).ok_or_else(|| unknown_gate(run, gate))
+}
+
+fn unknown_gate(run: &RunRecord, gate: &str) -> Error {
+    Error::input(format!("run `{}` has no gate `{gate}`", run.run_id)).hint(format!(
+        "its gates are: {}",
+        run.gates
+            .iter()
+            .map(|g| g.gate.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// The attempt in progress for `gate`, or a conflict explaining how to start one.
 pub fn running_attempt(run: &RunRecord, gate: &str) -> Result<u32> {
-    let g = run.gate(gate).ok_or_else(|| {
-        Error::input(format!("run `{}` has no gate `{gate}`", run.run_id)).hint(format!(
-            "its gates are: {}",
-            run.gates
-                .iter()
-                .map(|g| g.gate.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+    let g = gate_of(run, gate)?;
     match g.latest() {
         Some(a) if a.status == AttemptStatus::Running => Ok(a.attempt),
         latest => {

@@ -202,13 +202,7 @@ impl<'r> Store<'r> {
     pub fn update<T>(&self, id: &str, change: impl FnOnce(&mut Txn) -> Result<T>) -> Result<T> {
         let _lock = self.lock(id)?;
         let run = self.load(id)?;
-        if run.format_version > FORMAT_VERSION {
-            return Err(Error::conflict(format!(
-                "run `{id}` was written by a newer orch (record format {}); this orch writes format {FORMAT_VERSION} and will not modify it",
-                run.format_version
-            ))
-            .hint("upgrade orch to change this run; reading it (`orch run show`) still works"));
-        }
+        refuse_newer(&run, id)?;
         run.ensure_open()?;
         if let Some(owner) = lease::held_by_another(self.repo, id) {
             return Err(Error::conflict(format!(
@@ -264,20 +258,8 @@ impl<'r> Store<'r> {
         change: impl FnOnce(Option<&str>) -> Result<(Option<Vec<u8>>, T)>,
     ) -> Result<T> {
         let _lock = self.lock(id)?;
-        let run = self.load(id)?;
-        if run.format_version > FORMAT_VERSION {
-            return Err(Error::conflict(format!(
-                "run `{id}` was written by a newer orch (record format {}); this orch will not modify it",
-                run.format_version
-            ))
-            .hint("upgrade orch to change this run"));
-        }
-        let rel = file.rel(id);
-        let current = match std::fs::read_to_string(self.path(&rel)?) {
-            Ok(t) => Some(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::read(&rel, e)),
-        };
+        refuse_newer(&self.load(id)?, id)?;
+        let current = self.read_file(id, file)?;
         let (bytes, out) = change(current.as_deref())?;
         if let Some(bytes) = bytes {
             self.write_record_file(id, file, &bytes)?;
@@ -309,6 +291,18 @@ impl<'r> Store<'r> {
         let rel = layout::run_json(id);
         write_atomic(&self.path(&rel)?, &json::to_pretty(run)).map_err(|e| Error::write(&rel, e))
     }
+}
+
+/// Refuses to change a record written by a newer orch.
+fn refuse_newer(run: &RunRecord, id: &str) -> Result<()> {
+    if run.format_version > FORMAT_VERSION {
+        return Err(Error::conflict(format!(
+            "run `{id}` was written by a newer orch (record format {}); this orch writes format {FORMAT_VERSION} and will not modify it",
+            run.format_version
+        ))
+        .hint("upgrade orch to change this run; reading it (`orch run show`) still works"));
+    }
+    Ok(())
 }
 
 /// A record names files by its run id and gate codes: they must be its

@@ -488,3 +488,31 @@ fn approval_only_when_the_agent_opens_a_pull_request() {
         .stdout_has("pending 0/1")
         .stdout_has("https://github.com/acme/site/pull/42");
 }
+
+#[test]
+fn two_approvals_means_two_people() {
+    let f = waiting(r#"{"min_approvals": 2}"#);
+    f.approve().ok().stderr_has("1 of 2 verified approval(s)");
+    // The same person again does not count twice.
+    f.approve().ok().stderr_has("1 of 2 verified approval(s)");
+    f.resume().code(4).stdout_has("AWAITING_APPROVAL");
+    let run = f.run_json();
+    assert_eq!(run["gates"][0]["status"], "AWAITING_APPROVAL");
+    assert_eq!(
+        run["gates"][0]["attempts"][0]["approval"]["min_approvals"],
+        2
+    );
+    let second = f.repo.keygen("second");
+    let signers = f.repo.read("orchestration/allowed_signers");
+    f.repo.write(
+        "orchestration/allowed_signers",
+        &format!("{signers}second@example.com {}\n", second.public),
+    );
+    f.repo.commit("a second reviewer");
+    f.approve_as("second@example.com", &second, &[])
+        .ok()
+        .stderr_has("A1 passed (approved by reviewer@example.com, second@example.com)");
+    f.resume().ok();
+    f.verify().ok();
+    assert_eq!(f.approval_files().len(), 3);
+}
