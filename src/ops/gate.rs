@@ -86,6 +86,23 @@ pub fn begin_attempt(txn: &mut Txn, gate: &str, begin: &Begin) -> Result<u32> {
     Ok(n)
 }
 
+/// Records `gate` as SKIPPED (its `when` condition did not hold): it counts
+/// as passed for what follows.
+pub fn skip(txn: &mut Txn, gate: &str, reason: &str) -> Result<()> {
+    let g = gate_mut(&mut txn.run, gate)?;
+    g.status = GateStatus::Skipped;
+    g.skip_reason = Some(reason.to_string());
+    txn.run.events.push(
+        Event::now(
+            EventType::GateSkipped,
+            format!("Gate {gate} skipped: {reason}"),
+        )
+        .gate(gate, None),
+    );
+    txn.run.refresh_status();
+    Ok(())
+}
+
 /// `orch gate start`.
 pub fn start(repo: &Repo, query: &str, gate: &str, agent: &str) -> Result<Started> {
     super::non_empty("--agent", agent, AGENT_HINT)?;

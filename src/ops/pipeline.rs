@@ -834,22 +834,8 @@ impl<'a> Driver<'a> {
         let Some(reason) = self.facts.skip_reason(cond)? else {
             return Ok(false);
         };
-        self.store.update(&self.id, |txn| {
-            let now = clock::now_timestamp();
-            let gate = gate_ops::gate_mut(&mut txn.run, &g.gate)?;
-            gate.status = GateStatus::Skipped;
-            gate.skip_reason = Some(reason.clone());
-            txn.run.events.push(
-                Event::new(
-                    &now,
-                    EventType::GateSkipped,
-                    format!("Gate {} skipped: {reason}", g.gate),
-                )
-                .gate(&g.gate, None),
-            );
-            txn.run.refresh_status();
-            Ok(())
-        })?;
+        self.store
+            .update(&self.id, |txn| gate_ops::skip(txn, &g.gate, &reason))?;
         self.obs.on(&Progress::GateSkipped {
             gate: &g.gate,
             reason: &reason,

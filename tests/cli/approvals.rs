@@ -516,3 +516,40 @@ fn two_approvals_means_two_people() {
     f.verify().ok();
     assert_eq!(f.approval_files().len(), 3);
 }
+
+#[test]
+fn by_hand_gate_finish_waits_for_approval_too() {
+    let f = started(r#"{"required": true}"#);
+    let out = f
+        .repo
+        .orch(&["run", "start", "--workflow", "w", "--slug", "by-hand"]);
+    out.ok();
+    let run = out.stdout.trim().to_string();
+    f.repo.start_gate(&run, "A1", "alice").ok();
+    f.repo
+        .finish_gate(&run, "A1")
+        .code(4)
+        .stdout_has("AWAITING_APPROVAL A1: 1 signed approval(s) needed")
+        .stderr_has(&format!("orch approve --run {run} --gate A1"));
+    let key = f.reviewer.private.to_str().unwrap().to_string();
+    f.repo
+        .orch_env(
+            &[
+                "approve", "--run", &run, "--gate", "A1", "--key", &key, "--json",
+            ],
+            &[("GIT_AUTHOR_EMAIL", "reviewer@example.com")],
+        )
+        .ok()
+        .stdout_has("\"gate_status\": \"PASS\"");
+    assert_eq!(f.repo.run_json(&run)["gates"][0]["status"], "PASS");
+    // Approving again: the gate no longer waits.
+    let out = f.repo.orch_env(
+        &["approve", "--run", &run, "--gate", "A1", "--key", &key],
+        &[("GIT_AUTHOR_EMAIL", "reviewer@example.com")],
+    );
+    out.code(3);
+    assert!(
+        out.one_error()
+            .contains("A1 is not awaiting approval (it is PASS)")
+    );
+}
