@@ -172,8 +172,11 @@ fn settled_json(s: &Settled) -> (&'static str, Value) {
 
 pub fn list(args: &ApprovalsArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     let (items, warnings) = approval::list(repo, args.pending, args.trust.trusted_rev.as_deref())?;
-    for w in &warnings {
-        ui.warn(w);
+    // Only worth saying when there is an approval to judge.
+    if items.iter().any(|i| !i.tally.checked.is_empty()) {
+        for w in &warnings {
+            ui.warn(w);
+        }
     }
     if args.json {
         let out: Vec<Value> = items.iter().map(item_json).collect();
