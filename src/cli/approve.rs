@@ -239,14 +239,27 @@ pub fn list(args: &ApprovalsArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-/// `pending 0/1`, `approved`, `rejected`, or the attempt's status.
-fn state(i: &AttemptApprovals) -> String {
+/// `pending`, `approved` or `rejected` (the seed's approval states), else
+/// the attempt's status (an approval recorded on an attempt that failed).
+fn approval_state(i: &AttemptApprovals) -> String {
     if i.pending {
-        format!("pending {}/{}", i.tally.approvers().len(), i.tally.needed())
+        "pending".to_string()
     } else if i.tally.rejection().is_some() {
         "rejected".to_string()
+    } else if i.status == crate::record::AttemptStatus::Pass {
+        "approved".to_string()
     } else {
         i.status.as_str().to_ascii_lowercase()
+    }
+}
+
+/// The state, with the count while pending (`pending 0/1`).
+fn state(i: &AttemptApprovals) -> String {
+    let s = approval_state(i);
+    if i.pending {
+        format!("{s} {}/{}", i.tally.approvers().len(), i.tally.needed())
+    } else {
+        s
     }
 }
 
@@ -266,7 +279,7 @@ fn item_json(i: &AttemptApprovals) -> Value {
         "slug": i.slug,
         "gate": i.gate,
         "attempt": i.attempt,
-        "pending": i.pending,
+        "approval_state": approval_state(i),
         "status": i.status,
         "outputs_uri": i.outputs_uri,
         "min_approvals": i.tally.needed(),

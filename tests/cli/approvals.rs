@@ -205,6 +205,7 @@ fn an_approved_gate_passes_and_verifies() {
     list.ok();
     let items = list.json();
     assert_eq!(items[0]["approved_by"][0], "reviewer@example.com");
+    assert_eq!(items[0]["approval_state"], "approved");
     assert_eq!(items[0]["approvals"][0]["verified"], true);
     assert_eq!(items[0]["approvals"][0]["key_type"], "ssh-ed25519");
 }
