@@ -178,7 +178,8 @@ pub enum HooksAction {
 
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {
-    /// Which file: a gate contract, a workflow, a RUN.json, or an attempt file.
+    /// Which file: a gate contract, a workflow, a RUN.json, an attempt file,
+    /// or orchestration/notify.json.
     #[arg(value_enum)]
     pub kind: SchemaKind,
 }
@@ -189,6 +190,7 @@ pub enum SchemaKind {
     Workflow,
     Run,
     Attempt,
+    Notify,
 }
 
 /// Runs the parsed command; returns the exit code.

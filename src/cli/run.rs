@@ -314,8 +314,12 @@ fn show(args: &ShowArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             let items = ops::approval::of_run(repo, &run, &trusted);
             text.push_str(&report::approval::render(ui, &items, &trusted.warnings()));
         }
-        let notified = crate::notify::recorded(&store, &run.run_id)?;
-        text.push_str(&report::approval::render_notifications(ui, &notified));
+        match crate::notify::recorded(&store, &run.run_id) {
+            Ok(notified) => {
+                text.push_str(&report::approval::render_notifications(ui, &notified));
+            }
+            Err(e) => ui.warn(&format!("notifications: {e}")),
+        }
         ui.out(&text);
     }
     Ok(exit::SUCCESS)

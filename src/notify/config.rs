@@ -18,10 +18,13 @@ use crate::json;
 use crate::repo::Repo;
 use crate::storage::layout;
 
-/// The file.
+/// `orchestration/notify.json`: where notifications go.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Where editors find this file's JSON Schema (orch ignores it).
+    #[serde(default, rename = "$schema", skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     pub targets: Vec<Target>,
 }
 
