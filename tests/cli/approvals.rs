@@ -554,3 +554,71 @@ fn by_hand_gate_finish_waits_for_approval_too() {
             .contains("A1 is not awaiting approval (it is PASS)")
     );
 }
+
+/// An ssh-agent started for one test, stopped when dropped.
+struct Agent {
+    socket: std::path::PathBuf,
+    pid: String,
+}
+
+impl Agent {
+    fn start(dir: &std::path::Path) -> Agent {
+        let socket = dir.join("agent.sock");
+        let out = std::process::Command::new("ssh-agent")
+            .arg("-a")
+            .arg(&socket)
+            .arg("-s")
+            .output()
+            .expect("ssh-agent runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let pid = text
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("SSH_AGENT_PID="))
+            .expect("the agent's pid")
+            .to_string();
+        Agent { socket, pid }
+    }
+
+    fn add(&self, key: &Key) {
+        let status = std::process::Command::new("ssh-add")
+            .arg("-q")
+            .arg(&key.private)
+            .env("SSH_AUTH_SOCK", &self.socket)
+            .status()
+            .expect("ssh-add runs");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").arg(&self.pid).status();
+    }
+}
+
+#[test]
+fn a_key_held_by_ssh_agent_signs_through_gits_signingkey() {
+    let f = waiting(r#"{"required": true}"#);
+    let agent = Agent::start(&f.repo.path().join(".git"));
+    agent.add(&f.reviewer);
+    // Only the agent has the private key now; git's config names the public one.
+    std::fs::remove_file(&f.reviewer.private).unwrap();
+    f.repo.git(&[
+        "config",
+        "user.signingkey",
+        &format!("key::{}", f.reviewer.public),
+    ]);
+    let socket = agent.socket.to_str().unwrap().to_string();
+    f.repo
+        .orch_env(
+            &["approve", "--run", &f.run, "--gate", "A1"],
+            &[
+                ("GIT_AUTHOR_EMAIL", "reviewer@example.com"),
+                ("SSH_AUTH_SOCK", &socket),
+            ],
+        )
+        .ok()
+        .stderr_has("A1 passed");
+    f.resume().ok();
+    f.verify().ok();
+}
