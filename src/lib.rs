@@ -6,6 +6,7 @@
 //! `validate`, `record`, `storage`, `hash`, `exec`. Nothing below `cli`
 //! knows about the command line.
 
+pub mod approval;
 pub mod cli;
 pub mod clock;
 pub mod contract;
@@ -20,6 +21,7 @@ pub mod interrupt;
 pub mod json;
 pub mod lease;
 pub mod lint;
+pub mod notify;
 pub mod ops;
 pub mod packet;
 pub mod par;

@@ -104,6 +104,9 @@ pub fn render(kind: &str) -> Option<String> {
         "attempt" => {
             generate::<AttemptFile>("orch gate attempt (record/gates/<gate>/attempt-<n>.json)")
         }
+        "notify" => generate::<crate::notify::Config>(
+            "orch notification targets (orchestration/notify.json)",
+        ),
         _ => return None,
     };
     Some(crate::json::to_pretty_string(&value))

@@ -198,11 +198,21 @@ fn finish(args: &FinishArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
                 args.gate, done.run_status
             ));
         }
+        if let Some(req) = &done.attempt.approval {
+            ui.line(&format!(
+                "AWAITING_APPROVAL {}: {} signed approval(s) needed",
+                args.gate, req.min_approvals
+            ));
+            ui.note(&format!(
+                "a reviewer approves with: orch approve --run {} --gate {} [--comment \"…\"]",
+                done.run_id, args.gate
+            ));
+        }
     }
-    Ok(if done.evaluation.passed {
-        exit::SUCCESS
-    } else {
-        exit::FAILED
+    Ok(match done.attempt.status {
+        crate::record::AttemptStatus::Pass => exit::SUCCESS,
+        crate::record::AttemptStatus::AwaitingApproval => exit::AWAITING_INPUT,
+        _ => exit::FAILED,
     })
 }
 

@@ -2,10 +2,12 @@
 //! `ops`, results rendered through `report` and `ui`. One file per command
 //! group; each doc comment is the help text.
 
+pub mod approve;
 pub mod findings;
 pub mod gate;
 pub mod invocation;
 pub mod lint;
+pub mod notify;
 pub mod pipeline;
 pub mod run;
 pub mod verify;
@@ -25,7 +27,7 @@ Exit codes:
   2    usage or input error (bad arguments, broken contract, unknown run, unsafe path)
   3    the run's state does not allow this (no attempt in progress, run completed,
        written by a newer orch, lock held too long)
-  4    a run paused for a person and needs one to continue
+  4    a run paused for a person: a person's gate, or signed approvals
   5    orch could not read or write what it needed
   130  interrupted
 
@@ -35,6 +37,9 @@ Environment:
   ORCH_LOCK_TIMEOUT    seconds to wait for another orch writing the same run (default 60)
   ORCH_SCRIPT_TIMEOUT  seconds a pre-script (default 30) or validator plugin (60) may run
   ORCH_KILL_GRACE      seconds between SIGTERM and SIGKILL when an agent must stop (default 5)
+  ORCH_TRUSTED_REV     revision whose orchestration/allowed_signers says who may approve
+  ORCH_NOTIFY_TIMEOUT  seconds per notification request (default 10)
+  ORCH_NOTIFY_BACKOFF  seconds before a notification's first retry, doubled after (default 1)
   ORCH_NOW, ORCH_SEED  fixed clock and id seed, for reproducible records
   NO_COLOR, FORCE_COLOR  colour control (--color wins)";
 
@@ -89,6 +94,8 @@ impl From<ColorArg> for ColorChoice {
     }
 }
 
+// Parsed once per process: boxing the largest variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a workflow's gates in order (`orch run <workflow> --slug S`), or
@@ -98,6 +105,29 @@ pub enum Command {
     Gate(gate::GateCommand),
     /// Record agent invocations against a gate's attempt.
     Invocation(invocation::InvocationCommand),
+    /// Approve a gate awaiting approval: sign what it produced with your SSH key.
+    ///
+    /// The approval binds the run, gate, attempt, the SHA-256 of every output
+    /// and of the attempt record, you (git's user.name and user.email) and the
+    /// time, signed with `ssh-keygen -Y sign -n orch-approval`. It is committed
+    /// in the run's record/approvals/. It counts once its key and your email
+    /// are in orchestration/allowed_signers at the trusted revision; when
+    /// enough approvals count, the gate passes and `orch run resume` goes on.
+    /// Refused inside an agent that orch started.
+    Approve(approve::ApproveArgs),
+    /// Reject a gate awaiting approval: a signed rejection with the reason.
+    ///
+    /// The attempt fails with the reason; `orch run resume` retries the gate
+    /// (the agent's next packet says why). Refused inside an agent that orch
+    /// started.
+    Reject(approve::RejectArgs),
+    /// List gates that await approval, and the approvals recorded, across runs.
+    ///
+    /// Each approval is verified as `orch verify` does: signature, signer in
+    /// allowed_signers at the trusted revision, self-approval, approved bytes.
+    Approvals(approve::ApprovalsArgs),
+    /// Notifications (orchestration/notify.json): resend pending ones, or test a target.
+    Notify(notify::NotifyCommand),
     /// Check that committed run records still tell the truth about the tree.
     ///
     /// For each run: the record parses and agrees with itself; every output
@@ -148,7 +178,8 @@ pub enum HooksAction {
 
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {
-    /// Which file: a gate contract, a workflow, a RUN.json, or an attempt file.
+    /// Which file: a gate contract, a workflow, a RUN.json, an attempt file,
+    /// or orchestration/notify.json.
     #[arg(value_enum)]
     pub kind: SchemaKind,
 }
@@ -159,6 +190,7 @@ pub enum SchemaKind {
     Workflow,
     Run,
     Attempt,
+    Notify,
 }
 
 /// Runs the parsed command; returns the exit code.
@@ -177,6 +209,10 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
             gate::execute(cmd, &repo()?, ui)
         }
         Command::Invocation(cmd) => invocation::execute(cmd, &repo()?, ui),
+        Command::Approve(args) => approve::approve(args, &repo()?, ui),
+        Command::Reject(args) => approve::reject(args, &repo()?, ui),
+        Command::Approvals(args) => approve::list(&args, &repo()?, ui),
+        Command::Notify(cmd) => notify::execute(cmd, &repo()?, ui),
         Command::Lint(args) => lint::execute(&args, &repo()?, ui),
         Command::Verify(args) => {
             crate::interrupt::install();

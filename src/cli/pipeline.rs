@@ -74,6 +74,12 @@ pub struct ExecArgs {
     /// Seconds an agent may print nothing before it is stopped (overrides the workflow).
     #[arg(long, value_name = "SECS")]
     pub idle_timeout: Option<f64>,
+    /// Compare `"when": {"changed": […]}` conditions with this revision
+    /// (without it, such gates run).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    #[command(flatten)]
+    pub trust: super::approve::TrustArgs,
     /// Print the outcome as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,
@@ -111,6 +117,8 @@ impl ExecArgs {
             start_from,
             timeout_s: self.timeout,
             idle_timeout_s: self.idle_timeout,
+            base: self.base.clone(),
+            trusted_rev: self.trust.trusted_rev.clone(),
         })
     }
 }
@@ -214,6 +222,7 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
             Outcome::AwaitingInput { gate, packet } => {
                 ("awaiting_input", Some(gate), None, Some(packet))
             }
+            Outcome::AwaitingApproval { gate, .. } => ("awaiting_approval", Some(gate), None, None),
             Outcome::Interrupted { gate } => ("interrupted", gate.as_ref(), None, None),
         };
         ui.out(&json::to_pretty_string(&json!({
@@ -227,6 +236,10 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
             "gates_total": total,
             "record": layout::run_json(run_id),
             "totals": run.totals,
+            "approvals": match outcome {
+                Outcome::AwaitingApproval { have, need, .. } => json!({"have": have, "need": need}),
+                _ => serde_json::Value::Null,
+            },
             "exit_code": outcome.exit_code(),
         })));
         return Ok(outcome.exit_code());
@@ -272,6 +285,16 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
             ui.note(&format!(
                 "when the work is done, validate it and go on: {resume}"
             ));
+        }
+        Outcome::AwaitingApproval { gate, have, need } => {
+            ui.line(&format!("AWAITING_APPROVAL {run_id} at {gate}"));
+            ui.note(&format!(
+                "{gate} passed its checks and needs signed approvals ({have} of {need} so far)"
+            ));
+            ui.note(&format!(
+                "a reviewer approves with: orch approve --run {run_id} --gate {gate}"
+            ));
+            ui.note(&format!("then continue with: {resume}"));
         }
         Outcome::Interrupted { .. } => {
             ui.line(&format!("INTERRUPTED {run_id} ({passed}/{total} gates)"));

@@ -90,8 +90,8 @@ pub struct StartArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only runs with this status: QUEUED, RUNNING, AWAITING_INPUT, INTERRUPTED,
-    /// PASSED, FAILED or CANCELED (any case).
+    /// Only runs with this status: QUEUED, RUNNING, AWAITING_INPUT,
+    /// AWAITING_APPROVAL, INTERRUPTED, PASSED, FAILED or CANCELED (any case).
     #[arg(long)]
     pub status: Option<String>,
     /// Print the runs as JSON.
@@ -303,7 +303,24 @@ fn show(args: &ShowArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         } else {
             lease::state(repo, &run.run_id)
         };
-        ui.out(&report::run::render_show(ui, &run, now, &state));
+        let mut text = report::run::render_show(ui, &run, now, &state);
+        let needs_approval = run
+            .gates
+            .iter()
+            .any(|g| g.attempts.iter().any(|a| a.approval.is_some()))
+            || !crate::approval::find(repo, &run.run_id).is_empty();
+        if needs_approval {
+            let trusted = crate::approval::trust::load(repo, None)?;
+            let items = ops::approval::of_run(repo, &run, &trusted);
+            text.push_str(&report::approval::render(ui, &items, &trusted.warnings()));
+        }
+        match crate::notify::recorded(&store, &run.run_id) {
+            Ok(notified) => {
+                text.push_str(&report::approval::render_notifications(ui, &notified));
+            }
+            Err(e) => ui.warn(&format!("notifications: {e}")),
+        }
+        ui.out(&text);
     }
     Ok(exit::SUCCESS)
 }

@@ -36,6 +36,8 @@ pub struct VerifyArgs {
     /// Hash every file, ignoring (and not updating) the stat cache in .git/orch/.
     #[arg(long)]
     pub no_cache: bool,
+    #[command(flatten)]
+    pub trust: super::approve::TrustArgs,
 }
 
 pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
@@ -52,6 +54,7 @@ pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         } else {
             None
         },
+        trusted_rev: args.trust.trusted_rev.clone(),
     };
     let doc = verify::verify(repo, &opts)?;
     emit(&doc, &args.report, ui)

@@ -344,6 +344,40 @@ impl Contract {
         Self::parse(repo, &text, &shown)
     }
 
+    /// The contract of a workflow gate: the file it names (or the
+    /// conventional one), or, for a gate with `"contract": null`, none.
+    pub fn for_workflow_gate(
+        repo: &Repo,
+        gate: &crate::workflow::WorkflowGate,
+    ) -> Result<Contract> {
+        match gate.contract_file() {
+            Some(rel) => Self::for_gate(repo, &gate.gate, &rel),
+            None => Ok(Self::none(&gate.gate)),
+        }
+    }
+
+    /// A gate without a contract: no outputs, no checks. Its command's exit
+    /// code decides (a failed invocation fails its attempt).
+    pub fn none(gate: &str) -> Contract {
+        Contract {
+            gate: gate.to_string(),
+            name: None,
+            blocking: true,
+            description: None,
+            pre_scripts: Vec::new(),
+            required_skills: Vec::new(),
+            required_outputs: RequiredOutputs::default(),
+            validations: Vec::new(),
+            shown: "(no contract)".to_string(),
+            sha256: String::new(),
+        }
+    }
+
+    /// Whether this is `Contract::none` (a gate with no contract).
+    pub fn is_none(&self) -> bool {
+        self.sha256.is_empty()
+    }
+
     /// Loads the contract a workflow gate names, checking that it is for that gate.
     pub fn for_gate(repo: &Repo, gate: &str, rel_path: &str) -> Result<Contract> {
         let path = repo

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod agent_output;
+pub mod excerpt;
 pub mod process;
 pub mod signal;
 

@@ -86,6 +86,23 @@ pub fn begin_attempt(txn: &mut Txn, gate: &str, begin: &Begin) -> Result<u32> {
     Ok(n)
 }
 
+/// Records `gate` as SKIPPED (its `when` condition did not hold): it counts
+/// as passed for what follows.
+pub fn skip(txn: &mut Txn, gate: &str, reason: &str) -> Result<()> {
+    let g = gate_mut(&mut txn.run, gate)?;
+    g.status = GateStatus::Skipped;
+    g.skip_reason = Some(reason.to_string());
+    txn.run.events.push(
+        Event::now(
+            EventType::GateSkipped,
+            format!("Gate {gate} skipped: {reason}"),
+        )
+        .gate(gate, None),
+    );
+    txn.run.refresh_status();
+    Ok(())
+}
+
 /// `orch gate start`.
 pub fn start(repo: &Repo, query: &str, gate: &str, agent: &str) -> Result<Started> {
     super::non_empty("--agent", agent, AGENT_HINT)?;
@@ -127,26 +144,29 @@ pub fn gate_mut<'a>(
     run: &'a mut RunRecord,
     gate: &str,
 ) -> Result<&'a mut crate::record::GateRecord> {
-    let known: Vec<String> = run.gates.iter().map(|g| g.gate.clone()).collect();
-    let id = run.run_id.clone();
-    run.gate_mut(gate).ok_or_else(|| {
-        Error::input(format!("run `{id}` has no gate `{gate}`"))
-            .hint(format!("its gates are: {}", known.join(", ")))
-    })
+    let unknown = unknown_gate(run, gate);
+    run.gate_mut(gate).ok_or(unknown)
+}
+
+/// A run's gate, or an error listing its gates.
+pub fn gate_of<'a>(run: &'a RunRecord, gate: &str) -> Result<&'a crate::record::GateRecord> {
+    run.gate(gate).ok_or_else(|| unknown_gate(run, gate))
+}
+
+fn unknown_gate(run: &RunRecord, gate: &str) -> Error {
+    Error::input(format!("run `{}` has no gate `{gate}`", run.run_id)).hint(format!(
+        "its gates are: {}",
+        run.gates
+            .iter()
+            .map(|g| g.gate.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// The attempt in progress for `gate`, or a conflict explaining how to start one.
 pub fn running_attempt(run: &RunRecord, gate: &str) -> Result<u32> {
-    let g = run.gate(gate).ok_or_else(|| {
-        Error::input(format!("run `{}` has no gate `{gate}`", run.run_id)).hint(format!(
-            "its gates are: {}",
-            run.gates
-                .iter()
-                .map(|g| g.gate.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+    let g = gate_of(run, gate)?;
     match g.latest() {
         Some(a) if a.status == AttemptStatus::Running => Ok(a.attempt),
         latest => {
@@ -181,9 +201,12 @@ pub struct Finished {
 pub struct Evaluated {
     pub gate_name: String,
     pub contract: Contract,
-    pub contract_rel: String,
+    /// `None` for a gate with no contract.
+    pub contract_rel: Option<String>,
     pub pre_scripts: Vec<PreScriptResult>,
     pub evaluation: Evaluation,
+    /// The workflow gate's approval policy.
+    pub approval: Option<crate::approval::ApprovalPolicy>,
 }
 
 /// Evaluates attempt `n` of a run's gate (pre-scripts first, when asked).
@@ -198,8 +221,8 @@ pub fn evaluate_for_run(
 ) -> Result<Evaluated> {
     let wf = super::run_workflow(repo, run)?;
     let wf_gate = wf.gate(gate)?;
-    let contract_rel = wf_gate.contract_path();
-    let contract = Contract::for_gate(repo, gate, &contract_rel)?;
+    let contract_rel = wf_gate.contract_file();
+    let contract = Contract::for_workflow_gate(repo, wf_gate)?;
     let vars = super::run_vars(repo, run)?;
     let logs = repo.join(&format!(
         "{}/gates/{gate}/attempt-{n}",
@@ -224,6 +247,7 @@ pub fn evaluate_for_run(
         contract_rel,
         pre_scripts,
         evaluation,
+        approval: wf_gate.approval.clone(),
     })
 }
 
@@ -254,23 +278,47 @@ pub fn record_finish(
             (Some(agent), None) => Some(agent.to_string()),
             (None, checks) => checks.clone(),
         };
+        let has_uri = txn
+            .run
+            .invocations
+            .iter()
+            .any(|i| i.gate == gate && i.attempt == Some(n) && i.outputs_uri.is_some());
+        let approval = ev
+            .approval
+            .as_ref()
+            .and_then(|p| p.requirement(has_uri))
+            .filter(|_| passed);
         let g = gate_mut(&mut txn.run, gate)?;
         let blocking = g.blocking.unwrap_or(ev.contract.blocking);
-        let status = if passed { AttemptStatus::Pass } else { AttemptStatus::Fail };
+        let status = match (passed, &approval) {
+            (true, Some(_)) => AttemptStatus::AwaitingApproval,
+            (true, None) => AttemptStatus::Pass,
+            (false, _) => AttemptStatus::Fail,
+        };
         let a = g
             .end_attempt(n, status, failure_reason.clone(), &now)
             .expect("checked above");
-        a.contract = Some(ContractRef {
-            path: ev.contract_rel.clone(),
+        a.contract = ev.contract_rel.as_ref().map(|path| ContractRef {
+            path: path.clone(),
             sha256: ev.contract.sha256.clone(),
         });
+        a.approval.clone_from(&approval);
         a.depth = Some(depth);
         a.required_outputs = ev.contract.output_templates();
         a.pre_scripts.clone_from(&ev.pre_scripts);
         a.artifacts.clone_from(&ev.evaluation.artifacts);
         a.validations.clone_from(&ev.evaluation.results);
         let attempt = a.clone();
-        let event = if passed {
+        let event = if let Some(req) = &approval {
+            Event::new(
+                &now,
+                EventType::GateAwaitingApproval,
+                format!(
+                    "Gate {gate} passed its checks on attempt {n} and awaits {} signed approval(s)",
+                    req.min_approvals
+                ),
+            )
+        } else if passed {
             Event::new(&now, EventType::GatePassed, format!("Gate {gate} passed on attempt {n}"))
         } else {
             Event::new(
@@ -401,7 +449,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions) -> Result<(Contract, Evaluation)>
         ContractSource::Workflow(spec) => {
             let wf = LoadedWorkflow::find(repo, spec)?;
             let g = wf.gate(&opts.gate)?;
-            Contract::for_gate(repo, &opts.gate, &g.contract_path())?
+            Contract::for_workflow_gate(repo, g)?
         }
         ContractSource::Default => {
             Contract::for_gate(repo, &opts.gate, &layout::default_contract(&opts.gate))?

@@ -2,6 +2,7 @@
 //! is one caller, tests and the pipeline are others. Nothing here knows
 //! about clap or about how results are printed.
 
+pub mod approval;
 pub mod gate;
 pub mod invocation;
 pub mod pipeline;

@@ -13,6 +13,7 @@ use crate::contract::Contract;
 use crate::error::{Error, Result};
 use crate::exec::agent::{self, AgentRun, AgentSpec, Ended, Output};
 use crate::exec::agent_output::{self, AgentReport};
+use crate::exec::excerpt;
 use crate::lease;
 use crate::ops::gate::{self as gate_ops, Begin, Evaluated};
 use crate::ops::run::StartOptions;
@@ -44,6 +45,10 @@ pub struct Options {
     /// Overrides every command gate's time limits (seconds).
     pub timeout_s: Option<f64>,
     pub idle_timeout_s: Option<f64>,
+    /// The revision `"when": {"changed": […]}` conditions compare with.
+    pub base: Option<String>,
+    /// Where `allowed_signers` is read from when approvals are counted.
+    pub trusted_rev: Option<String>,
 }
 
 /// How a pipeline ended.
@@ -57,6 +62,8 @@ pub enum Outcome {
     Blocked { gate: String, reason: String },
     /// A person must do the gate; `packet` is the repo-relative packet path.
     AwaitingInput { gate: String, packet: String },
+    /// The gate passed its checks and waits for signed approvals (`have` of `need`).
+    AwaitingApproval { gate: String, have: u32, need: u32 },
     /// Ctrl-C or SIGTERM; the run is resumable.
     Interrupted { gate: Option<String> },
 }
@@ -66,7 +73,9 @@ impl Outcome {
         match self {
             Outcome::Passed => exit::SUCCESS,
             Outcome::Failed { .. } | Outcome::Blocked { .. } => exit::FAILED,
-            Outcome::AwaitingInput { .. } => exit::AWAITING_INPUT,
+            Outcome::AwaitingInput { .. } | Outcome::AwaitingApproval { .. } => {
+                exit::AWAITING_INPUT
+            }
             Outcome::Interrupted { .. } => exit::INTERRUPTED,
         }
     }
@@ -128,6 +137,19 @@ pub enum Progress<'a> {
     Skipping {
         gate: &'a str,
     },
+    /// A gate whose `when` condition does not hold.
+    GateSkipped {
+        gate: &'a str,
+        reason: &'a str,
+    },
+    /// A notification was sent (or could not be, and stays pending).
+    Notified {
+        delivery: &'a crate::notify::Delivery,
+    },
+    /// Something the person should know that does not stop the run.
+    Warning {
+        message: &'a str,
+    },
 }
 
 /// Who does a gate.
@@ -165,7 +187,7 @@ fn preflight(repo: &Repo, wf: &LoadedWorkflow, opts: &Options) -> Result<()> {
     let vars = crate::contract::template::Vars::new(repo, "", "");
     for g in &wf.def.gates {
         packet::check_template(repo, g)?;
-        let contract = Contract::for_gate(repo, &g.gate, &g.contract_path())?;
+        let contract = Contract::for_workflow_gate(repo, g)?;
         for skill in &contract.required_skills {
             for file in &skill.inject {
                 let rel = format!("{}/{file}", skill.path.trim_end_matches('/'));
@@ -195,8 +217,10 @@ pub fn start_and_run(
     super::check_slug(&start.slug)?;
     let wf = LoadedWorkflow::find(repo, &start.workflow)?;
     preflight(repo, &wf, opts)?;
+    crate::workflow::condition::Facts::new(repo, opts.base.as_deref()).check_base()?;
     let run = super::run::start(repo, start)?;
     let outcome = Driver::new(repo, &run.run_id, opts, obs, human, None)?.run_fresh()?;
+    notify_outcome(repo, &run.run_id, &outcome, opts, obs);
     Ok((run.run_id, outcome))
 }
 
@@ -215,13 +239,62 @@ pub fn resume(
     super::ensure_open(&run)?;
     let wf = super::run_workflow(repo, &run)?;
     preflight(repo, &wf, opts)?;
+    crate::workflow::condition::Facts::new(repo, opts.base.as_deref()).check_base()?;
     let outcome = Driver::new(repo, &id, opts, obs, human, Some(wf))?.run_resumed()?;
+    notify_outcome(repo, &id, &outcome, opts, obs);
     Ok((id, outcome))
+}
+
+/// Tells the people who asked (`orchestration/notify.json`) how the run
+/// ended. Never fails the run: a notification that cannot be sent stays
+/// pending in the record (`orch notify retry`).
+fn notify_outcome(
+    repo: &Repo,
+    id: &str,
+    outcome: &Outcome,
+    opts: &Options,
+    obs: &mut dyn Observer,
+) {
+    let (event, gate) = match outcome {
+        Outcome::Passed => (crate::notify::Event::Passed, None),
+        Outcome::Failed { gate, .. } => (crate::notify::Event::Failed, Some(gate.as_str())),
+        Outcome::Blocked { gate, .. } => (crate::notify::Event::Blocked, Some(gate.as_str())),
+        Outcome::AwaitingInput { gate, .. } => {
+            (crate::notify::Event::AwaitingInput, Some(gate.as_str()))
+        }
+        Outcome::AwaitingApproval { gate, .. } => {
+            (crate::notify::Event::AwaitingApproval, Some(gate.as_str()))
+        }
+        Outcome::Interrupted { .. } => return,
+    };
+    notify(repo, id, event, gate.filter(|g| !g.is_empty()), opts, obs);
+}
+
+fn notify(
+    repo: &Repo,
+    id: &str,
+    event: crate::notify::Event,
+    gate: Option<&str>,
+    opts: &Options,
+    obs: &mut dyn Observer,
+) {
+    match crate::notify::dispatch(repo, id, event, gate, opts.offline) {
+        Ok(deliveries) => {
+            for d in &deliveries {
+                obs.on(&Progress::Notified { delivery: d });
+            }
+        }
+        Err(e) => obs.on(&Progress::Warning {
+            message: &format!("notifications: {e}"),
+        }),
+    }
 }
 
 /// What one attempt at a gate came to.
 enum GateResult {
     Passed,
+    /// Waits for signed approvals: (have, need).
+    AwaitingApproval(u32, u32),
     Failed(String),
     Blocked(String),
     Paused(String),
@@ -246,6 +319,8 @@ struct Driver<'a> {
     /// A person resumed a run whose gate of theirs failed: the next attempt
     /// at a person's gate validates at once instead of asking again.
     person_ready: bool,
+    /// What `when` conditions are judged against.
+    facts: crate::workflow::condition::Facts<'a>,
 }
 
 impl<'a> Driver<'a> {
@@ -287,6 +362,7 @@ impl<'a> Driver<'a> {
             budget,
             retries_used: HashMap::new(),
             person_ready: false,
+            facts: crate::workflow::condition::Facts::new(repo, opts.base.as_deref()),
         })
     }
 
@@ -307,6 +383,9 @@ impl<'a> Driver<'a> {
         if let Some(target) = self.opts.start_from.clone() {
             from = self.wf.def.index_of(&target).unwrap_or(0);
             for g in &gates[..from] {
+                if self.skipped(g)? {
+                    continue;
+                }
                 if let Some(outcome) = self.validate_only(g)? {
                     return Ok(outcome);
                 }
@@ -336,13 +415,30 @@ impl<'a> Driver<'a> {
             resumed: true,
             took_over: took_over.as_deref(),
         });
-        let Some(i) = gates.iter().position(|g| {
-            run.gate(&g.gate)
-                .is_none_or(|r| r.status != GateStatus::Pass)
-        }) else {
+        if took_over.is_some() {
+            notify(
+                self.repo,
+                &self.id,
+                crate::notify::Event::Rescued,
+                None,
+                self.opts,
+                &mut *self.obs,
+            );
+        }
+        let Some(i) = gates
+            .iter()
+            .position(|g| run.gate(&g.gate).is_none_or(|r| !r.status.is_done()))
+        else {
             return self.complete();
         };
         let g = &gates[i];
+        if run
+            .gate(&g.gate)
+            .is_some_and(|r| r.status == GateStatus::AwaitingApproval)
+        {
+            let result = self.settle(&g.gate)?;
+            return self.drive_after(i, result);
+        }
         let by_person = command_for(g, self.opts).is_none();
         match run.gate(&g.gate).and_then(|r| r.latest()) {
             Some(a) if a.status == AttemptStatus::Running => {
@@ -383,6 +479,10 @@ impl<'a> Driver<'a> {
                 return self.interrupted(None);
             }
             let g = &gates[i];
+            if self.skipped(g)? {
+                i += 1;
+                continue;
+            }
             let result = self.attempt(g, rewound.take().as_ref())?;
             match self.next_step(i, result)? {
                 Step::Go(next, note) => {
@@ -408,6 +508,13 @@ impl<'a> Driver<'a> {
         let g = &gates[i];
         let reason = match result {
             GateResult::Passed => return Ok(Step::Go(i + 1, None)),
+            GateResult::AwaitingApproval(have, need) => {
+                return Ok(Step::Stop(Outcome::AwaitingApproval {
+                    gate: g.gate.clone(),
+                    have,
+                    need,
+                }));
+            }
             GateResult::Paused(packet) => {
                 return Ok(Step::Stop(Outcome::AwaitingInput {
                     gate: g.gate.clone(),
@@ -572,7 +679,7 @@ impl<'a> Driver<'a> {
             .filter(|a| matches!(a.status, AttemptStatus::Fail | AttemptStatus::Blocked));
         let command = command_for(g, self.opts);
         let agent = agent_name(g, command.as_deref());
-        let contract = Contract::for_gate(self.repo, &g.gate, &g.contract_path())?;
+        let contract = Contract::for_workflow_gate(self.repo, g)?;
         let vars = super::run_vars(self.repo, &run)?;
         let context = match (rewound, previous) {
             (Some((later, reason)), _) => PacketContext::Rewound {
@@ -706,14 +813,59 @@ impl<'a> Driver<'a> {
             &evaluated,
             done.attempt.failure_reason.as_deref(),
         );
-        Ok(if done.attempt.status == AttemptStatus::Pass {
-            GateResult::Passed
-        } else {
-            GateResult::Failed(
+        Ok(match (&done.attempt.status, &done.attempt.approval) {
+            (AttemptStatus::Pass, _) => GateResult::Passed,
+            (AttemptStatus::AwaitingApproval, Some(req)) => {
+                GateResult::AwaitingApproval(0, req.min_approvals)
+            }
+            _ => GateResult::Failed(
                 done.attempt
                     .failure_reason
                     .unwrap_or_else(|| "failed".into()),
-            )
+            ),
+        })
+    }
+
+    /// Records gate `g` as SKIPPED when its `when` condition does not hold.
+    fn skipped(&mut self, g: &WorkflowGate) -> Result<bool> {
+        let Some(cond) = &g.when else {
+            return Ok(false);
+        };
+        let Some(reason) = self.facts.skip_reason(cond)? else {
+            return Ok(false);
+        };
+        self.store
+            .update(&self.id, |txn| gate_ops::skip(txn, &g.gate, &reason))?;
+        self.obs.on(&Progress::GateSkipped {
+            gate: &g.gate,
+            reason: &reason,
+        });
+        Ok(true)
+    }
+
+    /// A gate awaiting approval: passes, fails or keeps waiting, as its
+    /// signed approvals decide.
+    fn settle(&mut self, gate: &str) -> Result<GateResult> {
+        let (settled, warnings) =
+            super::approval::settle(self.repo, &self.id, gate, self.opts.trusted_rev.as_deref())?;
+        for w in &warnings {
+            self.obs.on(&Progress::Warning { message: w });
+        }
+        Ok(match settled {
+            super::approval::Settled::Passed { .. } => GateResult::Passed,
+            super::approval::Settled::Rejected { reason } => GateResult::Failed(reason),
+            super::approval::Settled::Waiting {
+                have,
+                need,
+                problems,
+            } => {
+                for p in &problems {
+                    self.obs.on(&Progress::Warning {
+                        message: &format!("an approval does not count: {p}"),
+                    });
+                }
+                GateResult::AwaitingApproval(have, need)
+            }
         })
     }
 
@@ -939,11 +1091,21 @@ impl<'a> Driver<'a> {
             truncated: result.truncated,
             log_dir: log_rel,
         });
+        inv.log_excerpt = excerpt::of_logs(&agent_spec.stdout_log, &agent_spec.stderr_log);
+        let stderr = read_capped(&agent_spec.stderr_log, agent_spec.max_output);
+        let pattern = excerpt::uri_pattern(
+            g.outputs_uri_pattern.as_deref(),
+            self.wf.def.outputs_uri_pattern.as_deref(),
+        );
+        inv.outputs_uri = excerpt::find_uri(&pattern, &[&stderr, &stdout]);
         inv.recorded_by.clone_from(&self.by);
         self.store.update(&self.id, |txn| {
             let g = gate_ops::gate_mut(&mut txn.run, &gate)?;
             if let Some(a) = g.attempts.iter_mut().find(|a| a.attempt == n) {
                 a.invocation_ids.push(inv_id.clone());
+            }
+            if inv.outputs_uri.is_some() {
+                g.outputs_uri.clone_from(&inv.outputs_uri);
             }
             txn.run.invocations.push(inv.clone());
             txn.run.recompute_totals();

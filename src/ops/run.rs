@@ -52,12 +52,14 @@ pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
         .gates
         .iter()
         .map(|g| {
-            let contract = Contract::for_gate(repo, &g.gate, &g.contract_path())?;
+            let contract = Contract::for_workflow_gate(repo, g)?;
             Ok(GateRecord {
                 gate: g.gate.clone(),
                 name: Some(g.display_name().to_string()),
                 status: GateStatus::NotStarted,
                 blocking: Some(contract.blocking),
+                skip_reason: None,
+                outputs_uri: None,
                 attempts: Vec::new(),
                 extra: serde_json::Map::new(),
             })
@@ -221,7 +223,7 @@ pub fn complete(repo: &Repo, query: &str, status: Option<RunStatus>) -> Result<R
             .gates
             .iter()
             .filter(|g| g.blocking.unwrap_or(true))
-            .all(|g| g.status == GateStatus::Pass)
+            .all(|g| g.status.is_done())
         {
             RunStatus::Passed
         } else {

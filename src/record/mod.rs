@@ -91,6 +91,7 @@ string_enum! {
         Queued = "QUEUED",
         Running = "RUNNING",
         AwaitingInput = "AWAITING_INPUT",
+        AwaitingApproval = "AWAITING_APPROVAL",
         Interrupted = "INTERRUPTED",
         Passed = "PASSED",
         Failed = "FAILED",
@@ -103,10 +104,12 @@ string_enum! {
     GateStatus {
         NotStarted = "NOT_STARTED",
         Running = "RUNNING",
+        AwaitingApproval = "AWAITING_APPROVAL",
         Pass = "PASS",
         Fail = "FAIL",
         Blocked = "BLOCKED",
         Interrupted = "INTERRUPTED",
+        Skipped = "SKIPPED",
     }
 }
 
@@ -114,6 +117,7 @@ string_enum! {
     /// An attempt's status.
     AttemptStatus {
         Running = "RUNNING",
+        AwaitingApproval = "AWAITING_APPROVAL",
         Pass = "PASS",
         Fail = "FAIL",
         Blocked = "BLOCKED",
@@ -140,10 +144,22 @@ string_enum! {
         GateFailed = "GATE_FAILED",
         GateBlocked = "GATE_BLOCKED",
         GateInterrupted = "GATE_INTERRUPTED",
+        GateSkipped = "GATE_SKIPPED",
+        GateAwaitingApproval = "GATE_AWAITING_APPROVAL",
+        ApprovalRecorded = "APPROVAL_RECORDED",
+        GateApproved = "GATE_APPROVED",
+        GateRejected = "GATE_REJECTED",
         RunPaused = "RUN_PAUSED",
         RunInterrupted = "RUN_INTERRUPTED",
         RunResumed = "RUN_RESUMED",
         RunCompleted = "RUN_COMPLETED",
+    }
+}
+
+impl GateStatus {
+    /// Passed, or skipped by its condition: either way, what follows may go on.
+    pub fn is_done(&self) -> bool {
+        matches!(self, GateStatus::Pass | GateStatus::Skipped)
     }
 }
 
@@ -243,6 +259,12 @@ pub struct GateRecord {
     /// From the contract when the run started; absent in older records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocking: Option<bool>,
+    /// Why the gate was `SKIPPED` (its `when` condition did not hold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// The pull request (or other URL) the gate's agent printed last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs_uri: Option<String>,
     #[serde(default)]
     pub attempts: Vec<Attempt>,
     #[serde(flatten)]
@@ -324,8 +346,21 @@ pub struct Attempt {
     /// `validate_only` when `--start-from` checked the gate without running it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// The signed approvals this attempt needs before it passes (set when
+    /// its checks passed and the workflow asked for approval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalRequirement>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// How many signed approvals an attempt needs, and from whom.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ApprovalRequirement {
+    pub min_approvals: u32,
+    /// Whether the person who ran the gate may approve it.
+    #[serde(default)]
+    pub allow_self_approval: bool,
 }
 
 impl Attempt {
@@ -349,6 +384,7 @@ impl Attempt {
             failure_reason: None,
             manual_failure: false,
             mode: None,
+            approval: None,
             extra: Map::new(),
         }
     }
@@ -501,6 +537,12 @@ pub struct Invocation {
     pub reported: Option<Completion>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputInfo>,
+    /// The first and last lines of what it printed, secrets redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_excerpt: Option<LogExcerpt>,
+    /// The pull request (or other URL matching the workflow's pattern) it printed last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_by: Option<Actor>,
     #[serde(flatten)]
@@ -535,6 +577,8 @@ impl Invocation {
             cost: None,
             reported: None,
             output: None,
+            log_excerpt: None,
+            outputs_uri: None,
             recorded_by: None,
             extra: Map::new(),
         }
@@ -595,6 +639,18 @@ pub struct OutputInfo {
     #[serde(default, skip_serializing_if = "is_false")]
     pub truncated: bool,
     pub log_dir: String,
+}
+
+/// A short excerpt of an invocation's output, kept in the committed record
+/// (the full logs are not committed): the first and last lines of each
+/// stream, capped in bytes, with the values of secret-looking environment
+/// variables replaced by `[redacted:NAME]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LogExcerpt {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stdout: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stderr: String,
 }
 
 /// Sums over a run's invocations.
@@ -695,13 +751,9 @@ impl RunRecord {
         self.gates.iter_mut().find(|g| g.gate == code)
     }
 
-    /// (passed, total) gates.
+    /// (passed, total) gates; a skipped gate counts as passed.
     pub fn gate_counts(&self) -> (usize, usize) {
-        let passed = self
-            .gates
-            .iter()
-            .filter(|g| g.status == GateStatus::Pass)
-            .count();
+        let passed = self.gates.iter().filter(|g| g.status.is_done()).count();
         (passed, self.gates.len())
     }
 
@@ -722,7 +774,8 @@ impl RunRecord {
     }
 
     /// While a run is open its status follows its gates: FAILED while a
-    /// blocking gate's latest attempt failed, RUNNING otherwise.
+    /// blocking gate's latest attempt failed, AWAITING_APPROVAL while a gate
+    /// waits for signed approvals, RUNNING otherwise.
     pub fn refresh_status(&mut self) {
         if self.is_completed() {
             return;
@@ -730,8 +783,14 @@ impl RunRecord {
         let failed = self.gates.iter().any(|g| {
             g.blocking.unwrap_or(true) && matches!(g.status, GateStatus::Fail | GateStatus::Blocked)
         });
+        let awaiting = self
+            .gates
+            .iter()
+            .any(|g| g.status == GateStatus::AwaitingApproval);
         self.status = if failed {
             RunStatus::Failed
+        } else if awaiting {
+            RunStatus::AwaitingApproval
         } else {
             RunStatus::Running
         };

@@ -76,11 +76,7 @@ impl<'de> Deserialize<'de> for LastEvent {
 
 impl RunSummary {
     pub fn gate_counts(&self) -> (usize, usize) {
-        let passed = self
-            .gates
-            .iter()
-            .filter(|g| g.status == GateStatus::Pass)
-            .count();
+        let passed = self.gates.iter().filter(|g| g.status.is_done()).count();
         (passed, self.gates.len())
     }
 

@@ -215,6 +215,12 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::
             g.gate,
             sanitize_line(name)
         );
+        if let Some(why) = &g.skip_reason {
+            let _ = writeln!(out, "      skipped: {}", sanitize_line(why));
+        }
+        if let Some(uri) = &g.outputs_uri {
+            let _ = writeln!(out, "      outputs {}", sanitize_line(uri));
+        }
         for a in &g.attempts {
             let finished = a.finished_at.as_deref().unwrap_or("…");
             let agent = a.agent.as_deref().unwrap_or("-");
@@ -311,7 +317,7 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::
                 out,
                 "  {}  {}  {}",
                 e.timestamp,
-                pad(e.kind.as_str(), 19),
+                pad(e.kind.as_str(), 22),
                 sanitize(msg).replace('\n', " ")
             );
         }
@@ -327,7 +333,7 @@ fn gate_style(s: &GateStatus) -> Style {
     match s {
         GateStatus::Pass => Style::Pass,
         GateStatus::Fail | GateStatus::Blocked => Style::Fail,
-        GateStatus::Running => Style::Warn,
+        GateStatus::Running | GateStatus::AwaitingApproval => Style::Warn,
         _ => Style::Dim,
     }
 }

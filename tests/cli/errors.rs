@@ -172,7 +172,7 @@ fn a_missing_run_workflow_or_contract_is_a_usage_error() {
     );
     let out = repo.orch(&["run", "start", "--workflow", "nope", "--slug", "s"]);
     assert_eq!(out.code(2).one_error(), "error: no workflow named `nope`");
-    out.stderr_has("hint: available workflows: visual-essay");
+    out.stderr_has("hint: available workflows: nightly, visual-essay");
     let out = repo.check_gate("G7", &[]);
     assert_eq!(
         out.code(2).one_error(),

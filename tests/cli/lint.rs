@@ -33,7 +33,7 @@ fn the_shipped_sources_are_clean() {
     let repo = TestRepo::shipped();
     repo.orch(&["lint"])
         .ok()
-        .stdout_has("lint: ok: 10 checked, 0 failed, 0 skipped; 0 errors, 0 warnings");
+        .stdout_has("lint: ok: 11 checked, 0 failed, 0 skipped; 0 errors, 0 warnings");
 }
 
 #[cfg(unix)]
@@ -241,7 +241,7 @@ fn junit_and_github_formats() {
     assert_eq!(root.tag_name().name(), "testsuites");
     assert_eq!(
         (root.attribute("tests"), root.attribute("failures")),
-        (Some("10"), Some("1"))
+        (Some("11"), Some("1"))
     );
     let failing: Vec<_> = doc
         .descendants()
@@ -269,7 +269,7 @@ fn junit_and_github_formats() {
     );
     let md = std::fs::read_to_string(summary).unwrap();
     assert!(
-        md.starts_with("### orch lint\n\n❌ 1 of 10 failed: 1 error, 0 warnings."),
+        md.starts_with("### orch lint\n\n❌ 1 of 11 failed: 1 error, 0 warnings."),
         "{md}"
     );
     assert!(md.contains("| ❌ | contracts | orchestration/gates/contracts/G1.contract.json | unknown_type: unknown validation type `bogus` |"), "{md}");

@@ -1,6 +1,7 @@
 //! Integration tests: the real `orch` binary in temporary git repositories,
 //! asserting on the files it writes, its exit codes and its messages.
 
+mod approvals;
 mod common;
 mod compat;
 mod concurrency;
@@ -8,7 +9,9 @@ mod errors;
 mod gate;
 mod invocation;
 mod lint;
+mod notify;
 mod pipeline;
+mod plans;
 mod plugins;
 mod quickstart;
 mod review;

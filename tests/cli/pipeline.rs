@@ -725,7 +725,14 @@ fn a_run_whose_owner_died_is_shown_stale_and_taken_over() {
         .stdout_has("stale      its owner (pid");
 
     repo.write("good.sh", GOOD);
-    let out = repo.orch(&["run", "resume", "--run", &run, "--agent-cmd", "sh good.sh"]);
+    repo.write(
+        "orchestration/notify.json",
+        r#"{"targets": [{"name": "ops", "format": "json", "url_env": "OPS_HOOK"}]}"#,
+    );
+    let out = repo.orch_env(
+        &["run", "resume", "--run", &run, "--agent-cmd", "sh good.sh"],
+        &[("ORCH_OFFLINE", "1")],
+    );
     out.ok()
         .stderr_has("warning: took the run over: its owner (pid")
         .stdout_has("PASSED");
@@ -733,6 +740,17 @@ fn a_run_whose_owner_died_is_shown_stale_and_taken_over() {
     let r = repo.run_json(&run);
     assert_eq!(attempts(&r, 0)[0]["status"], "INTERRUPTED");
     assert_eq!(attempts(&r, 0)[1]["status"], "PASS");
+    // Taking a run over is news: the `rescued` notification, then `passed`.
+    let n = repo.read_json(&format!(
+        "orchestration/runs/{run}/record/notifications.json"
+    ));
+    let events: Vec<&str> = n["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["rescued", "passed"]);
 }
 
 #[test]

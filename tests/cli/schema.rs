@@ -6,7 +6,7 @@ use crate::common::{TestRepo, project_root};
 #[test]
 fn committed_schemas_are_up_to_date() {
     let repo = TestRepo::new();
-    for kind in ["contract", "workflow", "run", "attempt"] {
+    for kind in ["contract", "workflow", "run", "attempt", "notify"] {
         let generated = repo.orch(&["schema", kind]).ok().stdout.clone();
         let path = project_root().join(format!("orchestration/schemas/{kind}.schema.json"));
         let committed = std::fs::read_to_string(&path).unwrap_or_default();

@@ -1,5 +1,8 @@
 //! Workflow definitions: the ordered gates of a pipeline, where each gate's
-//! contract and prompt template live, and (optionally) how it is executed.
+//! contract and prompt template live, and (optionally) how it is executed,
+//! when it runs (`condition`) and who must approve it.
+
+pub mod condition;
 
 use std::path::{Path, PathBuf};
 
@@ -7,10 +10,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::approval::ApprovalPolicy;
 use crate::error::{Error, Result};
 use crate::json;
 use crate::repo::{Repo, is_safe_component};
 use crate::storage::layout;
+pub use condition::Condition;
 
 /// A workflow file (FORMATS.md, "Workflow").
 #[derive(Clone, Debug, Serialize)]
@@ -23,6 +28,9 @@ pub struct Workflow {
     /// Bound on attempts in one `orch run`/`resume` (retries and rewinds
     /// included); default three per gate.
     pub max_attempts: Option<u32>,
+    /// Regex for the URL an agent prints that is recorded as a gate's
+    /// `outputs_uri` (default: GitHub and GitLab pull-request URLs).
+    pub outputs_uri_pattern: Option<String>,
     pub gates: Vec<WorkflowGate>,
 }
 
@@ -95,6 +103,20 @@ pub struct WorkflowGate {
     /// On failure, go back to this (earlier) gate instead of retrying this one.
     #[serde(default)]
     pub retry_from: Option<String>,
+    /// Signed approvals the gate needs before it passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalPolicy>,
+    /// Run the gate only when this holds; otherwise it is SKIPPED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+    /// Overrides the workflow's `outputs_uri_pattern` for this gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs_uri_pattern: Option<String>,
+    /// `"contract": null`: the gate has no contract, and its command's exit
+    /// code decides (0 passes). Read from the file, not a field of its own.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub no_contract: bool,
 }
 
 impl WorkflowGate {
@@ -103,6 +125,11 @@ impl WorkflowGate {
         self.contract
             .clone()
             .unwrap_or_else(|| layout::default_contract(&self.gate))
+    }
+
+    /// The contract file, or `None` for a gate with `"contract": null`.
+    pub fn contract_file(&self) -> Option<String> {
+        (!self.no_contract).then(|| self.contract_path())
     }
 
     pub fn display_name(&self) -> &str {
@@ -121,6 +148,8 @@ pub(crate) struct RawWorkflow<'a> {
     default_artifact_path: Option<String>,
     #[serde(default)]
     max_attempts: Option<u32>,
+    #[serde(default)]
+    outputs_uri_pattern: Option<String>,
     /// Where editors find this file's JSON Schema (orch ignores it).
     #[serde(default, rename = "$schema")]
     #[allow(dead_code)]
@@ -229,8 +258,9 @@ pub fn parse(text: &str, shown: &str) -> Result<Workflow> {
     let mut gates: Vec<WorkflowGate> = Vec::with_capacity(raw.gates.len());
     for fragment in &raw.gates {
         let pos = json::line_col(text, json::fragment_offset(text, fragment.get()));
-        let gate: WorkflowGate =
+        let mut gate: WorkflowGate =
             serde_json::from_str(fragment.get()).map_err(|e| json::from_serde(&e, shown, pos))?;
+        gate.no_contract = has_null_contract(fragment.get());
         if !is_safe_component(&gate.gate) {
             return Err(json::error_at(
                 shown,
@@ -250,7 +280,19 @@ pub fn parse(text: &str, shown: &str) -> Result<Workflow> {
             ));
         }
         check_execution(shown, pos, &gate, &gates)?;
+        check_conditions(shown, pos, &gate)?;
         gates.push(gate);
+    }
+    if let Some(e) = raw
+        .outputs_uri_pattern
+        .as_deref()
+        .and_then(|p| regex::Regex::new(p).err())
+    {
+        return Err(json::error_at(
+            shown,
+            (1, 1),
+            format!("outputs_uri_pattern does not compile: {e}"),
+        ));
     }
     Ok(Workflow {
         workflow: raw.workflow,
@@ -258,8 +300,43 @@ pub fn parse(text: &str, shown: &str) -> Result<Workflow> {
         description: raw.description,
         default_artifact_path: raw.default_artifact_path,
         max_attempts: raw.max_attempts,
+        outputs_uri_pattern: raw.outputs_uri_pattern,
         gates,
     })
+}
+
+/// Whether a gate's JSON says `"contract": null`.
+fn has_null_contract(fragment: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(fragment)
+        .is_ok_and(|v| v.get("contract").is_some_and(serde_json::Value::is_null))
+}
+
+/// Checks a gate's `when`, `approval` and `outputs_uri_pattern`.
+fn check_conditions(shown: &str, pos: (usize, usize), gate: &WorkflowGate) -> Result<()> {
+    let problem = gate
+        .when
+        .as_ref()
+        .and_then(Condition::problem)
+        .or_else(|| {
+            gate.approval
+                .as_ref()
+                .filter(|a| a.min_approvals == 0)
+                .map(|_| "approval.min_approvals must be at least 1".to_string())
+        })
+        .or_else(|| {
+            gate.outputs_uri_pattern
+                .as_deref()
+                .and_then(|p| regex::Regex::new(p).err())
+                .map(|e| format!("outputs_uri_pattern does not compile: {e}"))
+        });
+    match problem {
+        Some(p) => Err(json::error_at(
+            shown,
+            pos,
+            format!("gate `{}`: {p}", gate.gate),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Checks a gate's execution settings against the gates before it.

@@ -1,0 +1,204 @@
+//! `orch verify`'s approval checks for a passed gate: did the people it
+//! needed really approve exactly these bytes? Reported: a gate needing
+//! approval that has none, a signature that does not verify, a signer not
+//! allowed by the trusted `allowed_signers`, a self-approval the workflow
+//! forbids, fewer approvals than required, a verified rejection, and
+//! approved outputs whose bytes changed since.
+//!
+//! What a gate needs is the strictest of the attempt record, the workflow
+//! in the working tree and the workflow at the trusted revision: an agent
+//! that deletes the requirement from the files it can edit gains nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::policy::strictest;
+use super::trust::{self, TrustedSigners};
+use super::{Found, tally};
+use crate::record::{ApprovalRequirement, Attempt, GateRecord, RunRecord};
+use crate::repo::Repo;
+use crate::report::findings::{Finding, Level};
+use crate::storage::layout;
+use crate::workflow::Workflow;
+
+/// A workflow as read (`None`: missing or broken).
+type Parsed = Option<Arc<Workflow>>;
+
+/// Shared by every run one `orch verify` checks; loads what it needs once.
+pub struct Audit<'r> {
+    repo: &'r Repo,
+    rev: Option<String>,
+    trusted: OnceLock<Result<TrustedSigners, String>>,
+    /// Workflows by (trusted?, path), parsed once.
+    workflows: Mutex<HashMap<(bool, String), Parsed>>,
+}
+
+impl<'r> Audit<'r> {
+    pub fn new(repo: &'r Repo, trusted_rev: Option<&str>) -> Self {
+        Audit {
+            repo,
+            rev: trusted_rev.map(str::to_string),
+            trusted: OnceLock::new(),
+            workflows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn trusted(&self) -> &Result<TrustedSigners, String> {
+        self.trusted
+            .get_or_init(|| trust::load(self.repo, self.rev.as_deref()).map_err(|e| e.to_string()))
+    }
+
+    /// The workflow a run follows, from the working tree or the trusted revision.
+    fn workflow(&self, run: &RunRecord, trusted: bool) -> Option<Arc<Workflow>> {
+        let path = run
+            .workflow
+            .path
+            .clone()
+            .unwrap_or_else(|| layout::workflow_candidates(&run.workflow.name)[0].clone());
+        let key = (trusted, path.clone());
+        if let Some(w) = self.workflows.lock().ok()?.get(&key) {
+            return w.clone();
+        }
+        let text = if trusted {
+            match self.trusted() {
+                Ok(t) if !t.missing => trust::show(self.repo, &t.rev, &path).ok().flatten(),
+                _ => None,
+            }
+        } else {
+            std::fs::read_to_string(self.repo.join(&path)).ok()
+        };
+        let wf = text
+            .and_then(|t| crate::workflow::parse(&t, &path).ok())
+            .map(Arc::new);
+        if let Ok(mut map) = self.workflows.lock() {
+            map.insert(key, wf.clone());
+        }
+        wf
+    }
+
+    fn requirement(
+        &self,
+        run: &RunRecord,
+        g: &GateRecord,
+        a: &Attempt,
+    ) -> Option<ApprovalRequirement> {
+        let has_uri = crate::ops::approval::has_uri(run, &g.gate, a.attempt);
+        let policy = |trusted: bool| {
+            self.workflow(run, trusted).and_then(|wf| {
+                wf.gates
+                    .iter()
+                    .find(|wg| wg.gate == g.gate)
+                    .and_then(|wg| wg.approval.as_ref())
+                    .and_then(|p| p.requirement(has_uri))
+            })
+        };
+        strictest(strictest(a.approval.clone(), policy(false)), policy(true))
+    }
+
+    /// The findings about the approvals of passed attempt `a` of gate `g`.
+    pub fn check(
+        &self,
+        run: &RunRecord,
+        g: &GateRecord,
+        a: &Attempt,
+        found: &[Found],
+        current: &dyn Fn(&str) -> Option<String>,
+    ) -> Vec<Finding> {
+        let files: Vec<&Found> = found
+            .iter()
+            .filter(|f| f.gate == g.gate && f.attempt == a.attempt)
+            .collect();
+        let requirement = self.requirement(run, g, a);
+        if requirement.is_none() && files.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for f in &files {
+            if let Err(e) = &f.file {
+                out.push(Finding::from_error(Level::Error, "approval_unreadable", e));
+            }
+        }
+        let trusted = match self.trusted() {
+            Ok(t) => t,
+            Err(e) => {
+                out.push(Finding::new(
+                    Level::Error,
+                    "approval_unverifiable",
+                    format!("cannot read the trusted allowed_signers: {e}"),
+                ));
+                return out;
+            }
+        };
+        for w in trusted.warnings() {
+            out.push(Finding::new(Level::Warning, "approval_trust", w));
+        }
+        let t = tally(
+            found,
+            run,
+            &g.gate,
+            a,
+            requirement,
+            &trusted.signers,
+            current,
+        );
+        for c in &t.checked {
+            for p in &c.problems {
+                out.push(
+                    Finding::new(
+                        Level::Error,
+                        p.kind(),
+                        format!(
+                            "the {} by {}: {p}",
+                            match c.decision() {
+                                super::Decision::Approved => "approval",
+                                super::Decision::Rejected => "rejection",
+                            },
+                            c.file.payload.approver.display()
+                        ),
+                    )
+                    .file(c.file.path.clone()),
+                );
+            }
+        }
+        if let Some(r) = t.rejection() {
+            out.push(
+                Finding::new(
+                    Level::Error,
+                    "approval_rejected",
+                    format!(
+                        "{} passed, but {} rejected it: {}",
+                        g.gate,
+                        r.file.payload.approver.display(),
+                        r.file.payload.comment.as_deref().unwrap_or("")
+                    ),
+                )
+                .file(r.file.path.clone()),
+            );
+        }
+        let need = t.needed();
+        let have = u32::try_from(t.approvers().len()).unwrap_or(u32::MAX);
+        if have < need {
+            let (kind, message) = if files.is_empty() {
+                (
+                    "approval_missing",
+                    format!(
+                        "{} passed without approval: it needs {need} signed approval(s) and has none",
+                        g.gate
+                    ),
+                )
+            } else {
+                (
+                    "approval_too_few",
+                    format!(
+                        "{} has {have} verified approval(s) of the {need} it needs",
+                        g.gate
+                    ),
+                )
+            };
+            out.push(Finding::new(Level::Error, kind, message).hint(
+                "a person on allowed_signers approves with `orch approve` (and CI reads allowed_signers from the trusted revision)",
+            ));
+        }
+        out
+    }
+}
