@@ -28,6 +28,10 @@ pub const NOTIFY_TIMEOUT: &str = "ORCH_NOTIFY_TIMEOUT";
 /// Seconds before the first retry of a notification; doubled for the next
 /// (default 1).
 pub const NOTIFY_BACKOFF: &str = "ORCH_NOTIFY_BACKOFF";
+/// The model agents are asked to use (`--model` wins over it; it wins over
+/// the workflow's `model`). orch sets it in every agent's environment to the
+/// model it chose.
+pub const MODEL: &str = "ORCH_MODEL";
 /// Standard switch to turn colour off (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Turn colour on even when output is not a terminal.

@@ -669,6 +669,21 @@ fn lint_workflow(s: &Source, contracts: &[(Source, Option<Contract>)]) -> Case {
             }
         }
     }
+    // Recipes: skills that exist and are trusted enough for the gate's level.
+    if let Ok(base) = Repo::at(&s.base) {
+        let judge = crate::recipe::level::Judge::new(&base, None);
+        let report = crate::recipe::check::validate(&base, &judge, &wf);
+        for e in report.errors {
+            case.push(
+                Finding::new(Level::Error, "recipe", e)
+                    .file(s.shown.clone())
+                    .hint("`orch recipe validate` shows the workflow's skills and their trust"),
+            );
+        }
+        for w in report.warnings {
+            case.push(Finding::new(Level::Warning, "recipe", w).file(s.shown.clone()));
+        }
+    }
     case
 }
 
@@ -694,7 +709,9 @@ fn lint_prompt(s: &Source) -> Case {
     };
     let dummy: Vec<(&str, String)> = packet::PROMPT_VARIABLES
         .iter()
-        .map(|v| (*v, String::new()))
+        .copied()
+        .chain([packet::ANY_OUTPUTS])
+        .map(|v| (v, String::new()))
         .collect();
     if let Err(e) = packet::render_template(&text, &s.shown, &dummy) {
         case.push(Finding::from_error(Level::Error, "template_variable", &e));
@@ -723,6 +740,29 @@ fn lint_skill(s: &Source) -> Case {
             );
         }
         Ok(text) => {
+            let doc = crate::skill::doc::parse(&text);
+            for (line, why) in &doc.problems {
+                case.push(
+                    Finding::new(Level::Warning, "skill_format", why.clone())
+                        .file(case.name.clone())
+                        .at((*line, 1))
+                        .hint("list items read `- name: type (required) - description`"),
+                );
+            }
+            if let Some(t) = doc
+                .meta("trust")
+                .filter(|t| crate::skill::Trust::parse(t).is_none())
+            {
+                case.push(
+                    Finding::new(
+                        Level::Error,
+                        "skill_trust",
+                        format!("`trust: {t}` is not a level"),
+                    )
+                    .file(case.name.clone())
+                    .hint("trust: community or experimental (it can lower a skill's level; only a signed vetting makes one vetted)"),
+                );
+            }
             let has_name = crate::validate::frontmatter::parse(&text)
                 .is_ok_and(|f| f.iter().any(|(k, _)| k == "name"));
             if !has_name {

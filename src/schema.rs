@@ -10,9 +10,9 @@ use schemars::{JsonSchema, Schema};
 use serde_json::{Value, json};
 
 use crate::contract::{
-    BUILTIN_TYPES, ContainsTextSpec, FrontmatterSpec, HeadingsSpec, MinFileCountSpec,
-    MinSourcesAnyOfSpec, MinSourcesSpec, NotContainsSpec, RawContract, RegexCountSpec, RegexSpec,
-    Severity, TargetSpec, UrlSpec,
+    ArtifactSpec, BUILTIN_TYPES, ContainsTextSpec, ContentCheckSpec, FrontmatterSpec, HeadingsSpec,
+    MetricSpec, MinFileCountSpec, MinSourcesAnyOfSpec, MinSourcesSpec, NotContainsSpec,
+    RawContract, RegexCountSpec, RegexSpec, Severity, TargetSpec, UrlSpec,
 };
 use crate::record::{AttemptFile, RunRecord};
 use crate::workflow::RawWorkflow;
@@ -53,6 +53,9 @@ enum CheckSchema {
     MinRegexCount(RegexCountSpec),
     FrontmatterStatus(FrontmatterSpec),
     UrlReachable(UrlSpec),
+    MetricThreshold(MetricSpec),
+    ArtifactExists(ArtifactSpec),
+    ContentCheck(ContentCheckSpec),
 }
 
 /// A string, or a list of strings.

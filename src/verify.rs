@@ -754,9 +754,25 @@ fn check_gate(
                 depth: a.depth.unwrap_or(run.depth),
                 offline: opts.offline,
                 hash_outputs: false,
+                run: Some(run),
             };
+            // A gate a person's signed override passed failed its checks
+            // on purpose: that it still does is worth saying, not an error.
+            let overridden = a.review.as_ref().is_some_and(|r| r.granted_at.is_some());
             match validate::evaluate(contract, &ctx) {
                 Ok(ev) if ev.passed => {}
+                Ok(ev) if overridden => case.push(
+                    Finding::new(
+                        Level::Warning,
+                        "contract_overridden",
+                        format!(
+                            "the contract does not pass ({}); {} passed by a reviewed override",
+                            ev.failure_reason.unwrap_or_default(),
+                            g.gate
+                        ),
+                    )
+                    .file(rel.clone()),
+                ),
                 Ok(ev) => case.push(
                     Finding::new(
                         Level::Error,

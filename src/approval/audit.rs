@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::policy::strictest;
 use super::trust::{self, TrustedSigners};
-use super::{Found, tally};
+use super::{Found, Scope, Tally, tally};
 use crate::record::{ApprovalRequirement, Attempt, GateRecord, RunRecord};
 use crate::repo::Repo;
 use crate::report::findings::{Finding, Level};
@@ -95,7 +95,48 @@ impl<'r> Audit<'r> {
         strictest(strictest(a.approval.clone(), policy(false)), policy(true))
     }
 
-    /// The findings about the approvals of passed attempt `a` of gate `g`.
+    /// What a passed attempt needed in `scope`. A start: what its record
+    /// says, and, when an agent did the work, `human_approval` in either
+    /// copy of the workflow. A review: what its record says.
+    fn needed(
+        &self,
+        run: &RunRecord,
+        g: &GateRecord,
+        a: &Attempt,
+        scope: Scope,
+    ) -> Option<ApprovalRequirement> {
+        match scope {
+            Scope::Outputs => self.requirement(run, g, a),
+            Scope::Override => a.review.clone(),
+            Scope::Start => {
+                // A person's own work needs no approval to start; an agent's
+                // does, if either copy of the workflow says human_approval.
+                let by_agent = run
+                    .invocations
+                    .iter()
+                    .any(|i| i.command.is_some() && a.invocation_ids.contains(&i.id));
+                let asked = |trusted: bool| {
+                    if !by_agent {
+                        return None;
+                    }
+                    self.workflow(run, trusted).and_then(|wf| {
+                        wf.gates
+                            .iter()
+                            .find(|wg| wg.gate == g.gate)
+                            .and_then(crate::recipe::level::start_policy)
+                    })
+                };
+                strictest(
+                    strictest(a.start_approval.clone(), asked(false)),
+                    asked(true),
+                )
+            }
+        }
+    }
+
+    /// The findings about the approvals of passed attempt `a` of gate `g`:
+    /// of its start, its outputs and an override of its failure, each as
+    /// far as it needed or has them.
     pub fn check(
         &self,
         run: &RunRecord,
@@ -108,97 +149,123 @@ impl<'r> Audit<'r> {
             .iter()
             .filter(|f| f.gate == g.gate && f.attempt == a.attempt)
             .collect();
-        let requirement = self.requirement(run, g, a);
-        if requirement.is_none() && files.is_empty() {
-            return Vec::new();
-        }
         let mut out = Vec::new();
         for f in &files {
             if let Err(e) = &f.file {
                 out.push(Finding::from_error(Level::Error, "approval_unreadable", e));
             }
         }
-        let trusted = match self.trusted() {
-            Ok(t) => t,
-            Err(e) => {
-                out.push(Finding::new(
-                    Level::Error,
-                    "approval_unverifiable",
-                    format!("cannot read the trusted allowed_signers: {e}"),
-                ));
-                return out;
+        let mut trust_said = false;
+        for scope in [Scope::Start, Scope::Outputs, Scope::Override] {
+            let requirement = self.needed(run, g, a, scope);
+            let has_files = files
+                .iter()
+                .any(|f| f.file.as_ref().is_ok_and(|x| x.payload.scope == scope));
+            if requirement.is_none() && !has_files {
+                continue;
             }
-        };
-        for w in trusted.warnings() {
-            out.push(Finding::new(Level::Warning, "approval_trust", w));
-        }
-        let t = tally(
-            found,
-            run,
-            &g.gate,
-            a,
-            requirement,
-            &trusted.signers,
-            current,
-        );
-        for c in &t.checked {
-            for p in &c.problems {
-                out.push(
-                    Finding::new(
+            let trusted = match self.trusted() {
+                Ok(t) => t,
+                Err(e) => {
+                    out.push(Finding::new(
                         Level::Error,
-                        p.kind(),
-                        format!(
-                            "the {} by {}: {p}",
-                            match c.decision() {
-                                super::Decision::Approved => "approval",
-                                super::Decision::Rejected => "rejection",
-                            },
-                            c.file.payload.approver.display()
-                        ),
-                    )
-                    .file(c.file.path.clone()),
-                );
-            }
-        }
-        if let Some(r) = t.rejection() {
-            out.push(
-                Finding::new(
-                    Level::Error,
-                    "approval_rejected",
-                    format!(
-                        "{} passed, but {} rejected it: {}",
-                        g.gate,
-                        r.file.payload.approver.display(),
-                        r.file.payload.comment.as_deref().unwrap_or("")
-                    ),
-                )
-                .file(r.file.path.clone()),
-            );
-        }
-        let need = t.needed();
-        let have = u32::try_from(t.approvers().len()).unwrap_or(u32::MAX);
-        if have < need {
-            let (kind, message) = if files.is_empty() {
-                (
-                    "approval_missing",
-                    format!(
-                        "{} passed without approval: it needs {need} signed approval(s) and has none",
-                        g.gate
-                    ),
-                )
-            } else {
-                (
-                    "approval_too_few",
-                    format!(
-                        "{} has {have} verified approval(s) of the {need} it needs",
-                        g.gate
-                    ),
-                )
+                        "approval_unverifiable",
+                        format!("cannot read the trusted allowed_signers: {e}"),
+                    ));
+                    return out;
+                }
             };
-            out.push(Finding::new(Level::Error, kind, message).hint(
-                "a person on allowed_signers approves with `orch approve` (and CI reads allowed_signers from the trusted revision)",
-            ));
+            if !std::mem::replace(&mut trust_said, true) {
+                for w in trusted.warnings() {
+                    out.push(Finding::new(Level::Warning, "approval_trust", w));
+                }
+            }
+            let t = tally(
+                found,
+                run,
+                &g.gate,
+                a,
+                scope,
+                requirement,
+                &trusted.signers,
+                current,
+            );
+            out.extend(scope_findings(g, scope, &t, has_files));
         }
         out
     }
+}
+
+/// What is wrong with the approvals of one scope, counted in `t`.
+fn scope_findings(g: &GateRecord, scope: Scope, t: &Tally, has_files: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let of = match scope {
+        Scope::Outputs => "",
+        Scope::Start => " of its start",
+        Scope::Override => " of its override",
+    };
+    for c in &t.checked {
+        for p in &c.problems {
+            out.push(
+                Finding::new(
+                    Level::Error,
+                    p.kind(),
+                    format!(
+                        "the {}{of} by {}: {p}",
+                        match c.decision() {
+                            super::Decision::Approved => "approval",
+                            super::Decision::Rejected => "rejection",
+                        },
+                        c.file.payload.approver.display()
+                    ),
+                )
+                .file(c.file.path.clone()),
+            );
+        }
+    }
+    if let Some(r) = t.rejection() {
+        out.push(
+            Finding::new(
+                Level::Error,
+                "approval_rejected",
+                format!(
+                    "{} passed, but {} rejected it{of}: {}",
+                    g.gate,
+                    r.file.payload.approver.display(),
+                    r.file.payload.comment.as_deref().unwrap_or("")
+                ),
+            )
+            .file(r.file.path.clone()),
+        );
+    }
+    let need = t.needed();
+    let have = u32::try_from(t.approvers().len()).unwrap_or(u32::MAX);
+    if have < need {
+        let what = match scope {
+            Scope::Outputs => "passed without approval",
+            Scope::Start => "started without approval",
+            Scope::Override => "passed by an override without approval",
+        };
+        let (kind, message) = if has_files {
+            (
+                "approval_too_few",
+                format!(
+                    "{} has {have} verified approval(s){of} of the {need} it needs",
+                    g.gate
+                ),
+            )
+        } else {
+            (
+                "approval_missing",
+                format!(
+                    "{} {what}: it needs {need} signed approval(s) and has none",
+                    g.gate
+                ),
+            )
+        };
+        out.push(Finding::new(Level::Error, kind, message).hint(
+            "a person on allowed_signers approves with `orch approve` (and CI reads allowed_signers from the trusted revision)",
+        ));
+    }
+    out
 }

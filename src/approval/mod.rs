@@ -6,7 +6,9 @@
 //! in-process against `orchestration/allowed_signers` read from a trusted
 //! git revision — never the working tree an agent could edit.
 //!
-//! - `payload`: what is signed, and the committed file that keeps it.
+//! - `payload`: what an approval says (its scope: outputs, start, override).
+//! - `signed`: the envelope of every signed statement (approvals, skill
+//!   vettings) and how one is authenticated.
 //! - `canonical`: the exact bytes signed.
 //! - `sign`: signing with ssh-keygen (any key ssh-keygen can use).
 //! - `signers`: git's `allowed_signers` format.
@@ -21,11 +23,12 @@ pub mod check;
 pub mod payload;
 pub mod policy;
 pub mod sign;
+pub mod signed;
 pub mod signers;
 pub mod trust;
 
 pub use check::{Checked, KeyInfo, Problem, Tally};
-pub use payload::{ApprovalFile, Decision, Payload};
+pub use payload::{ApprovalFile, Decision, Payload, Scope};
 pub use policy::ApprovalPolicy;
 
 use crate::error::Error;
@@ -84,12 +87,14 @@ pub fn parse_name(name: &str) -> Option<u32> {
     n.parse().ok()
 }
 
-/// Checks the approvals of one attempt and counts them.
+/// Checks the approvals of one attempt in `scope` and counts them.
+#[allow(clippy::too_many_arguments)]
 pub fn tally(
     found: &[Found],
     run: &RunRecord,
     gate: &str,
     attempt: &Attempt,
+    scope: Scope,
     requirement: Option<crate::record::ApprovalRequirement>,
     signers: &signers::AllowedSigners,
     current: &dyn Fn(&str) -> Option<String>,
@@ -106,6 +111,7 @@ pub fn tally(
         .iter()
         .filter(|f| f.gate == gate && f.attempt == attempt.attempt)
         .filter_map(|f| f.file.as_ref().ok())
+        .filter(|file| file.payload.scope == scope)
         .map(|file| check::check(file.clone(), &ctx))
         .collect();
     Tally {

@@ -2,7 +2,13 @@
 //! the run, gate, attempt, decision, the SHA-256 of every approved output
 //! and of the attempt record, the approver, the time and a nonce; and an
 //! SSH signature (SSHSIG, namespace `orch-approval`) over the payload's
-//! canonical JSON.
+//! canonical JSON (see `signed`).
+//!
+//! An approval has a `scope`: the gate's outputs (the default, and the
+//! only kind before scopes existed), its start (`human_approval`: the
+//! payload binds the prompt packet and the skills instead of outputs), or
+//! an override of a failed gate (`on_fail: review_required`). A start
+//! approval can never count as an approval of outputs, nor the reverse.
 //!
 //! ```json
 //! {
@@ -18,12 +24,11 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::canonical;
-use crate::error::{Error, Result};
-use crate::record::{Attempt, FORMAT_VERSION};
-use crate::{hash, json};
+use super::signed::{SignedFile, Statement};
+use crate::hash;
+use crate::record::{Attempt, SkillUse};
 
 /// The SSHSIG namespace of approvals: a signature made for git commits
 /// (namespace `git`) or files cannot be replayed as an approval.
@@ -44,6 +49,47 @@ impl Decision {
         match self {
             Decision::Approved => "approved",
             Decision::Rejected => "rejected",
+        }
+    }
+}
+
+/// What an approval is about.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// What the gate produced (the gate's `approval`).
+    #[default]
+    Outputs,
+    /// Letting the agent start (`human_approval`, or skills that are not vetted).
+    Start,
+    /// Passing a gate whose checks failed (`on_fail: review_required`).
+    Override,
+}
+
+impl Scope {
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+    pub fn is_outputs(&self) -> bool {
+        *self == Scope::Outputs
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Outputs => "outputs",
+            Scope::Start => "start",
+            Scope::Override => "override",
         }
     }
 }
@@ -84,6 +130,11 @@ pub struct Payload {
     pub gate: String,
     pub attempt: u32,
     pub decision: Decision,
+    /// What is approved: the outputs (absent: every approval before
+    /// scopes existed was one), the start of the gate, or an override of
+    /// a failed gate.
+    #[serde(default, skip_serializing_if = "Scope::is_outputs")]
+    pub scope: Scope,
     /// The approver's comment, or the reason for a rejection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -92,6 +143,13 @@ pub struct Payload {
     pub outputs: Vec<ApprovedOutput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs_uri: Option<String>,
+    /// A start approval: the SHA-256 of the prompt packet the agent will
+    /// be given (which lists the earlier gates' outputs it builds on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_sha256: Option<String>,
+    /// A start approval: the skills the gate runs, by content hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<SkillUse>,
     pub approver: Approver,
     pub signed_at: String,
     /// Random: no two approvals sign the same bytes.
@@ -101,75 +159,29 @@ pub struct Payload {
 impl Payload {
     /// The bytes the signature covers.
     pub fn signed_bytes(&self) -> Vec<u8> {
-        canonical::to_vec(&serde_json::to_value(self).expect("a payload serialises"))
+        super::signed::payload_bytes(self)
     }
 }
 
-/// An approval file as read: the payload both as signed (raw JSON, so a
-/// field this orch does not know is still covered) and as understood.
-#[derive(Clone, Debug)]
-pub struct ApprovalFile {
-    /// Repo-relative path.
-    pub path: String,
-    pub raw_payload: Value,
-    pub payload: Payload,
-    pub signature: String,
-}
+impl Statement for Payload {
+    const TYPE: &'static str = PAYLOAD_TYPE;
+    const NAMESPACE: &'static str = NAMESPACE;
 
-#[derive(Serialize)]
-struct OnDisk<'a> {
-    format_version: u32,
-    payload: &'a Payload,
-    signature: &'a str,
-}
-
-#[derive(Deserialize)]
-struct Read {
-    #[serde(default)]
-    format_version: u32,
-    payload: Value,
-    signature: String,
-}
-
-impl ApprovalFile {
-    /// The file's bytes for a payload and its armored signature.
-    pub fn render(payload: &Payload, signature: &str) -> Vec<u8> {
-        json::to_pretty(&OnDisk {
-            format_version: FORMAT_VERSION,
-            payload,
-            signature,
-        })
+    fn kind(&self) -> &str {
+        &self.kind
     }
 
-    pub fn parse(text: &str, path: &str) -> Result<ApprovalFile> {
-        let read: Read = json::parse(text, path)?;
-        if read.format_version > FORMAT_VERSION {
-            return Err(Error::input(format!(
-                "{path}: written by a newer orch (format {})",
-                read.format_version
-            )));
-        }
-        let payload: Payload = serde_json::from_value(read.payload.clone())
-            .map_err(|e| Error::input(format!("{path}: payload: {}", json::describe(&e))))?;
-        if payload.kind != PAYLOAD_TYPE {
-            return Err(Error::input(format!(
-                "{path}: payload type `{}` is not `{PAYLOAD_TYPE}`",
-                payload.kind
-            )));
-        }
-        Ok(ApprovalFile {
-            path: path.to_string(),
-            raw_payload: read.payload,
-            payload,
-            signature: read.signature,
-        })
+    fn principal(&self) -> &str {
+        &self.approver.email
     }
 
-    /// The bytes the signature must cover: the payload exactly as stored.
-    pub fn signed_bytes(&self) -> Vec<u8> {
-        canonical::to_vec(&self.raw_payload)
+    fn signed_at(&self) -> &str {
+        &self.signed_at
     }
 }
+
+/// An approval file as read.
+pub type ApprovalFile = SignedFile<Payload>;
 
 /// SHA-256 of an attempt record as an approval binds it: its canonical
 /// JSON without `status` and `failure_reason`, the two fields the decision

@@ -51,6 +51,7 @@ impl ApprovalPolicy {
         (self.required && applies).then(|| ApprovalRequirement {
             min_approvals: self.min_approvals.max(1),
             allow_self_approval: self.allow_self_approval,
+            ..ApprovalRequirement::default()
         })
     }
 }
@@ -65,6 +66,8 @@ pub fn strictest(
         (Some(a), Some(b)) => Some(ApprovalRequirement {
             min_approvals: a.min_approvals.max(b.min_approvals),
             allow_self_approval: a.allow_self_approval && b.allow_self_approval,
+            reason: a.reason.or(b.reason),
+            granted_at: a.granted_at.or(b.granted_at),
         }),
         (a, b) => a.or(b),
     }
@@ -83,7 +86,8 @@ mod tests {
             p.requirement(true),
             Some(ApprovalRequirement {
                 min_approvals: 1,
-                allow_self_approval: false
+                allow_self_approval: false,
+                ..ApprovalRequirement::default()
             })
         );
         let off: ApprovalPolicy = serde_json::from_str(r#"{"required": false}"#).unwrap();
@@ -91,16 +95,19 @@ mod tests {
         let two = Some(ApprovalRequirement {
             min_approvals: 2,
             allow_self_approval: true,
+            ..ApprovalRequirement::default()
         });
         let one_strict = Some(ApprovalRequirement {
             min_approvals: 1,
             allow_self_approval: false,
+            ..ApprovalRequirement::default()
         });
         assert_eq!(
             strictest(two, one_strict),
             Some(ApprovalRequirement {
                 min_approvals: 2,
-                allow_self_approval: false
+                allow_self_approval: false,
+                ..ApprovalRequirement::default()
             })
         );
     }

@@ -1,5 +1,5 @@
-//! Signing an approval: `ssh-keygen -Y sign -n orch-approval -f KEY`, the
-//! mechanism git uses for SSH-signed commits. Running ssh-keygen (rather
+//! Signing a statement (an approval, a skill vetting): `ssh-keygen -Y sign
+//! -n <namespace> -f KEY`, the mechanism git uses for SSH-signed commits. Running ssh-keygen (rather
 //! than reading the key in-process) is what lets every kind of key work:
 //! passphrase-protected keys prompt on the terminal, keys held by
 //! ssh-agent sign through it (give the public key), and hardware `-sk`
@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::payload::NAMESPACE;
 use crate::error::{Error, Result};
 use crate::repo::Repo;
 
@@ -71,11 +70,12 @@ fn expand_home(spec: &str) -> PathBuf {
     }
 }
 
-/// Signs `message`; returns the armored SSHSIG. ssh-keygen's own prompts
-/// (passphrase, "confirm user presence") reach the person.
-pub fn sign(key: &SigningKey, message: &[u8]) -> Result<String> {
+/// Signs `message` in `namespace`; returns the armored SSHSIG.
+/// ssh-keygen's own prompts (passphrase, "confirm user presence") reach
+/// the person.
+pub fn sign(key: &SigningKey, namespace: &str, message: &[u8]) -> Result<String> {
     let mut child = Command::new("ssh-keygen")
-        .args(["-Y", "sign", "-n", NAMESPACE, "-f"])
+        .args(["-Y", "sign", "-n", namespace, "-f"])
         .arg(&key.path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

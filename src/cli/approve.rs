@@ -115,6 +115,7 @@ fn decide(
             "gate": done.gate,
             "attempt": done.attempt,
             "decision": opts.decision.as_str(),
+            "scope": done.scope,
             "file": done.path,
             "gate_status": state,
             "detail": detail,
@@ -122,8 +123,13 @@ fn decide(
         })));
         return Ok(exit::SUCCESS);
     }
+    let what = match done.scope {
+        crate::approval::Scope::Outputs => String::new(),
+        crate::approval::Scope::Start => " (its start)".to_string(),
+        crate::approval::Scope::Override => " (an override of its failure)".to_string(),
+    };
     ui.line(&format!(
-        "{} {} attempt {}: recorded in {}",
+        "{} {} attempt {}{what}: recorded in {}",
         opts.decision.as_str(),
         done.gate,
         done.attempt,
@@ -133,6 +139,13 @@ fn decide(
         Settled::Passed { approvers } => {
             ui.note(&format!(
                 "{} passed (approved by {}); continue with: {resume}",
+                done.gate,
+                approvers.join(", ")
+            ));
+        }
+        Settled::Started { approvers } => {
+            ui.note(&format!(
+                "{} may start (approved by {}); run its agent with: {resume}",
                 done.gate,
                 approvers.join(", ")
             ));
@@ -158,6 +171,7 @@ fn decide(
 fn settled_json(s: &Settled) -> (&'static str, Value) {
     match s {
         Settled::Passed { approvers } => ("PASS", json!({ "approvers": approvers })),
+        Settled::Started { approvers } => ("RUNNING", json!({ "approvers": approvers })),
         Settled::Rejected { reason } => ("FAIL", json!({ "reason": reason })),
         Settled::Waiting {
             have,
@@ -196,7 +210,10 @@ pub fn list(args: &ApprovalsArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         .map(|i| {
             [
                 i.run_id.clone(),
-                format!("{} #{}", i.gate, i.attempt),
+                match i.scope {
+                    crate::approval::Scope::Outputs => format!("{} #{}", i.gate, i.attempt),
+                    scope => format!("{} #{} ({})", i.gate, i.attempt, scope.as_str()),
+                },
                 state(i),
                 approvers(&i.tally),
                 i.outputs_uri.clone().unwrap_or_default(),
@@ -246,7 +263,11 @@ fn approval_state(i: &AttemptApprovals) -> String {
         "pending".to_string()
     } else if i.tally.rejection().is_some() {
         "rejected".to_string()
-    } else if i.status == crate::record::AttemptStatus::Pass {
+    } else if i.status == crate::record::AttemptStatus::Pass
+        || (i.scope != crate::approval::Scope::Outputs
+            && !i.tally.approvers().is_empty()
+            && i.tally.satisfied())
+    {
         "approved".to_string()
     } else {
         i.status.as_str().to_ascii_lowercase()
@@ -279,6 +300,7 @@ fn item_json(i: &AttemptApprovals) -> Value {
         "slug": i.slug,
         "gate": i.gate,
         "attempt": i.attempt,
+        "scope": i.scope,
         "approval_state": approval_state(i),
         "status": i.status,
         "outputs_uri": i.outputs_uri,

@@ -3,13 +3,16 @@
 //! group; each doc comment is the help text.
 
 pub mod approve;
+pub mod artifact;
 pub mod findings;
 pub mod gate;
 pub mod invocation;
 pub mod lint;
 pub mod notify;
 pub mod pipeline;
+pub mod recipe;
 pub mod run;
+pub mod skill;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -37,7 +40,8 @@ Environment:
   ORCH_LOCK_TIMEOUT    seconds to wait for another orch writing the same run (default 60)
   ORCH_SCRIPT_TIMEOUT  seconds a pre-script (default 30) or validator plugin (60) may run
   ORCH_KILL_GRACE      seconds between SIGTERM and SIGKILL when an agent must stop (default 5)
-  ORCH_TRUSTED_REV     revision whose orchestration/allowed_signers says who may approve
+  ORCH_TRUSTED_REV     revision whose orchestration/allowed_signers says who may approve or vet
+  ORCH_MODEL           the model agents use (like --model; set for every agent)
   ORCH_NOTIFY_TIMEOUT  seconds per notification request (default 10)
   ORCH_NOTIFY_BACKOFF  seconds before a notification's first retry, doubled after (default 1)
   ORCH_NOW, ORCH_SEED  fixed clock and id seed, for reproducible records
@@ -128,6 +132,12 @@ pub enum Command {
     Approvals(approve::ApprovalsArgs),
     /// Notifications (orchestration/notify.json): resend pending ones, or test a target.
     Notify(notify::NotifyCommand),
+    /// The skills catalog (skills/<id>/): list, show, vet, import, update.
+    Skill(skill::SkillCommand),
+    /// Workflow recipes: validate automation levels, skills and on-fail rules.
+    Recipe(recipe::RecipeCommand),
+    /// Artifacts of a run (URLs, pull requests, files) that contracts can check.
+    Artifact(artifact::ArtifactCommand),
     /// Check that committed run records still tell the truth about the tree.
     ///
     /// For each run: the record parses and agrees with itself; every output
@@ -213,6 +223,9 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
         Command::Reject(args) => approve::reject(args, &repo()?, ui),
         Command::Approvals(args) => approve::list(&args, &repo()?, ui),
         Command::Notify(cmd) => notify::execute(cmd, &repo()?, ui),
+        Command::Skill(cmd) => skill::execute(cmd, &repo()?, ui),
+        Command::Recipe(cmd) => recipe::execute(cmd, &repo()?, ui),
+        Command::Artifact(cmd) => artifact::execute(cmd, &repo()?, ui),
         Command::Lint(args) => lint::execute(&args, &repo()?, ui),
         Command::Verify(args) => {
             crate::interrupt::install();

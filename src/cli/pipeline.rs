@@ -78,6 +78,11 @@ pub struct ExecArgs {
     /// (without it, such gates run).
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+    /// The model agents are asked to use: put in place of `{model}` in
+    /// their commands and exported as ORCH_MODEL (wins over ORCH_MODEL and
+    /// the workflow's and gates' `model`).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
     #[command(flatten)]
     pub trust: super::approve::TrustArgs,
     /// Print the outcome as JSON on stdout (progress still goes to stderr).
@@ -119,6 +124,7 @@ impl ExecArgs {
             idle_timeout_s: self.idle_timeout,
             base: self.base.clone(),
             trusted_rev: self.trust.trusted_rev.clone(),
+            model: self.model.clone(),
         })
     }
 }
@@ -223,6 +229,9 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
                 ("awaiting_input", Some(gate), None, Some(packet))
             }
             Outcome::AwaitingApproval { gate, .. } => ("awaiting_approval", Some(gate), None, None),
+            Outcome::AwaitingAnswers { gate, questions } => {
+                ("awaiting_answers", Some(gate), None, Some(questions))
+            }
             Outcome::Interrupted { gate } => ("interrupted", gate.as_ref(), None, None),
         };
         ui.out(&json::to_pretty_string(&json!({
@@ -288,13 +297,27 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
         }
         Outcome::AwaitingApproval { gate, have, need } => {
             ui.line(&format!("AWAITING_APPROVAL {run_id} at {gate}"));
-            ui.note(&format!(
-                "{gate} passed its checks and needs signed approvals ({have} of {need} so far)"
-            ));
+            let what = match awaited(&run, gate) {
+                crate::approval::Scope::Start => "needs signed approvals before its agent starts",
+                crate::approval::Scope::Override => {
+                    "failed and needs a person's review: approve an override, or reject"
+                }
+                crate::approval::Scope::Outputs => "passed its checks and needs signed approvals",
+            };
+            ui.note(&format!("{gate} {what} ({have} of {need} so far)"));
             ui.note(&format!(
                 "a reviewer approves with: orch approve --run {run_id} --gate {gate}"
             ));
             ui.note(&format!("then continue with: {resume}"));
+        }
+        Outcome::AwaitingAnswers { gate, questions } => {
+            ui.line(&format!("AWAITING_INPUT {run_id} at {gate}"));
+            ui.note(&format!(
+                "{gate} failed, and its recipe asks a person first: the questions are in {questions}"
+            ));
+            ui.note(&format!(
+                "answer them (or fix what they point at), then retry the gate: {resume}"
+            ));
         }
         Outcome::Interrupted { .. } => {
             ui.line(&format!("INTERRUPTED {run_id} ({passed}/{total} gates)"));
@@ -302,6 +325,14 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
         }
     }
     Ok(outcome.exit_code())
+}
+
+/// What gate `gate` of `run` awaits approval of.
+fn awaited(run: &crate::record::RunRecord, gate: &str) -> crate::approval::Scope {
+    run.gate(gate).and_then(|g| g.latest()).map_or(
+        crate::approval::Scope::Outputs,
+        crate::ops::approval::awaited_scope,
+    )
 }
 
 /// A person at a terminal, or nobody (then every human gate pauses).

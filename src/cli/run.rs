@@ -240,13 +240,21 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             } else {
                 lease::State::None
             };
-            let (activity, idle) = report::run::activity(
+            let (mut activity, idle) = report::run::activity(
                 &r.status,
                 r.last_activity(),
                 r.finished_at.is_some(),
                 now,
                 &state,
             );
+            match r.warnings() {
+                0 => {}
+                1 => activity.push_str(", 1 warning"),
+                n => {
+                    let _ =
+                        std::fmt::Write::write_fmt(&mut activity, format_args!(", {n} warnings"));
+                }
+            }
             (r, activity, idle, state)
         })
         .collect();
@@ -274,6 +282,7 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
                     "last_activity_at": r.last_activity(),
                     "gates_passed": passed,
                     "gates_total": total,
+                    "warnings": r.warnings(),
                 })
             })
             .collect();

@@ -69,6 +69,8 @@ pub struct Contract {
     pub required_skills: Vec<RequiredSkill>,
     pub required_outputs: RequiredOutputs,
     pub validations: Vec<Validation>,
+    /// Project commands run after the agent finishes (see `quality`).
+    pub quality_checks: Vec<crate::quality::QualityCheck>,
     /// The file as shown to users.
     pub shown: String,
     /// SHA-256 of the contract file, so records can tell when it changed.
@@ -207,6 +209,8 @@ pub enum Check {
     ContainsHeadings {
         target: String,
         headings: Vec<String>,
+        /// Written as the seed's `content_check` (`file`, `requiredSections`).
+        content_check: bool,
     },
     ContainsText {
         target: String,
@@ -237,6 +241,20 @@ pub enum Check {
         max_failures: u64,
         sample_size: Option<usize>,
     },
+    /// A number in a JSON file (at a pointer or top-level key) or in a
+    /// file's frontmatter (at a key) compared with a threshold.
+    MetricThreshold {
+        source: String,
+        at: MetricAt,
+        operator: Operator,
+        threshold: f64,
+    },
+    /// An artifact of the run: registered with `orch artifact add`, or an
+    /// outputs URI an agent printed.
+    ArtifactExists {
+        artifact_type: ArtifactType,
+        label: Option<String>,
+    },
     /// A type provided by `orchestration/validators/<type>`.
     Plugin {
         kind: String,
@@ -244,9 +262,94 @@ pub enum Check {
     },
 }
 
+/// Where `metric_threshold` finds its number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetricAt {
+    /// A JSON pointer (`/jury/score`) into a JSON file.
+    Pointer(String),
+    /// A top-level key of a JSON file, or a frontmatter key.
+    Key(String),
+}
+
+impl std::fmt::Display for MetricAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetricAt::Pointer(p) | MetricAt::Key(p) => f.write_str(p),
+        }
+    }
+}
+
+/// How `metric_threshold` compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operator {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+    Eq,
+    Ne,
+}
+
+impl Operator {
+    pub const ALL: [(&'static str, Operator); 6] = [
+        (">=", Operator::Ge),
+        (">", Operator::Gt),
+        ("<=", Operator::Le),
+        ("<", Operator::Lt),
+        ("==", Operator::Eq),
+        ("!=", Operator::Ne),
+    ];
+
+    pub fn parse(s: &str) -> Option<Operator> {
+        Operator::ALL
+            .iter()
+            .find(|(t, _)| *t == s.trim())
+            .map(|(_, o)| *o)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Operator::ALL
+            .iter()
+            .find(|(_, o)| *o == self)
+            .map_or(">=", |(t, _)| t)
+    }
+
+    /// Whether `value <op> threshold` holds.
+    #[allow(clippy::float_cmp)] // thresholds are numbers people wrote; equal means equal
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Operator::Ge => value >= threshold,
+            Operator::Gt => value > threshold,
+            Operator::Le => value <= threshold,
+            Operator::Lt => value < threshold,
+            Operator::Eq => value == threshold,
+            Operator::Ne => value != threshold,
+        }
+    }
+}
+
+/// What kind of artifact `artifact_exists` looks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactType {
+    Url,
+    File,
+    PullRequest,
+}
+
+impl ArtifactType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactType::Url => "url",
+            ArtifactType::File => "file",
+            ArtifactType::PullRequest => "pull_request",
+        }
+    }
+}
+
 /// Every built-in validation type (their fields come from their spec
 /// structs, and so from `orch schema contract`).
-pub const BUILTIN_TYPES: [&str; 12] = [
+pub const BUILTIN_TYPES: [&str; 15] = [
     "file_exists",
     "dir_exists",
     "min_file_count",
@@ -259,6 +362,9 @@ pub const BUILTIN_TYPES: [&str; 12] = [
     "min_regex_count",
     "frontmatter_status",
     "url_reachable",
+    "metric_threshold",
+    "artifact_exists",
+    "content_check",
 ];
 
 impl Check {
@@ -269,6 +375,10 @@ impl Check {
             Check::MinFileCount { .. } => "min_file_count",
             Check::MinSources { .. } => "min_sources",
             Check::MinSourcesAnyOf { .. } => "min_sources_any_of",
+            Check::ContainsHeadings {
+                content_check: true,
+                ..
+            } => "content_check",
             Check::ContainsHeadings { .. } => "contains_headings",
             Check::ContainsText { .. } => "contains_text",
             Check::NotContains { .. } => "not_contains",
@@ -276,6 +386,8 @@ impl Check {
             Check::MinRegexCount { .. } => "min_regex_count",
             Check::FrontmatterStatus { .. } => "frontmatter_status",
             Check::UrlReachable { .. } => "url_reachable",
+            Check::MetricThreshold { .. } => "metric_threshold",
+            Check::ArtifactExists { .. } => "artifact_exists",
             Check::Plugin { kind, .. } => kind,
         }
     }
@@ -293,9 +405,12 @@ impl Check {
             | Check::RegexMatch { target: t, .. }
             | Check::MinRegexCount { target: t, .. }
             | Check::FrontmatterStatus { target: t, .. }
-            | Check::UrlReachable { target: t, .. } => vec![t.as_str()],
+            | Check::UrlReachable { target: t, .. }
+            | Check::MetricThreshold { source: t, .. } => vec![t.as_str()],
             Check::MinSourcesAnyOf { targets, .. } => targets.iter().map(String::as_str).collect(),
-            Check::FileExists(_) | Check::Plugin { .. } => Vec::new(),
+            Check::FileExists(_) | Check::ArtifactExists { .. } | Check::Plugin { .. } => {
+                Vec::new()
+            }
         }
     }
 }
@@ -318,6 +433,9 @@ pub(crate) struct RawContract<'a> {
     #[serde(default, borrow)]
     #[schemars(with = "Vec<crate::schema::ValidationSchema>")]
     validations: Vec<&'a RawValue>,
+    /// Commands run after the agent finishes: tests, lint, build, typecheck…
+    #[serde(default)]
+    quality_checks: Vec<crate::quality::QualityCheck>,
     /// Where editors find this file's JSON Schema (orch ignores it).
     #[serde(default, rename = "$schema")]
     #[allow(dead_code)]
@@ -368,6 +486,7 @@ impl Contract {
             required_skills: Vec::new(),
             required_outputs: RequiredOutputs::default(),
             validations: Vec::new(),
+            quality_checks: Vec::new(),
             shown: "(no contract)".to_string(),
             sha256: String::new(),
         }
@@ -450,6 +569,21 @@ impl Contract {
                 Err(e) => errors.push(e),
             }
         }
+        for (i, q) in raw.quality_checks.iter().enumerate() {
+            let duplicate = raw.quality_checks[..i].iter().any(|o| o.name == q.name);
+            let problem = q.problem().or_else(|| {
+                duplicate.then(|| format!("two quality checks are named `{}`", q.name))
+            });
+            if let Some(p) = problem {
+                let pos = find_pos(text, &q.name)
+                    .or_else(|| {
+                        text.find("\"quality_checks\"")
+                            .map(|i| json::line_col(text, i))
+                    })
+                    .unwrap_or((1, 1));
+                errors.push(json::error_at(shown, pos, p));
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -462,6 +596,7 @@ impl Contract {
             required_skills: raw.required_skills,
             required_outputs: raw.required_outputs,
             validations,
+            quality_checks: raw.quality_checks,
             shown: shown.to_string(),
             sha256: hash::bytes(text.as_bytes()),
         })
@@ -597,6 +732,42 @@ pub(crate) struct UrlSpec {
     sample_size: Option<usize>,
 }
 
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct MetricSpec {
+    /// The JSON file or the file with frontmatter.
+    source: String,
+    /// A JSON pointer into a JSON source (`/jury/score`); or `key`.
+    #[serde(default)]
+    pointer: Option<String>,
+    /// A top-level key of a JSON source, or a frontmatter key.
+    #[serde(default, alias = "metric")]
+    key: Option<String>,
+    /// `>=` (default), `>`, `<=`, `<`, `==` or `!=`.
+    #[serde(default)]
+    operator: Option<String>,
+    threshold: f64,
+}
+
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct ArtifactSpec {
+    /// `url`, `file` or `pull_request`.
+    #[serde(alias = "artifactType")]
+    artifact_type: ArtifactType,
+    /// The label it was registered with (`orch artifact add --label`).
+    #[serde(default)]
+    label: Option<String>,
+}
+
+/// The seed's `content_check`: another name for `contains_headings`.
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct ContentCheckSpec {
+    #[serde(alias = "target")]
+    file: String,
+    #[serde(alias = "required_sections", alias = "required_headings")]
+    #[serde(rename = "requiredSections")]
+    required_sections: Vec<String>,
+}
+
 #[derive(Deserialize)]
 struct Header {
     #[serde(rename = "type")]
@@ -708,6 +879,60 @@ fn parse_validation(
             Check::ContainsHeadings {
                 target: s.target,
                 headings: s.required_headings,
+                content_check: false,
+            }
+        }
+        "content_check" => {
+            let s: ContentCheckSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::ContainsHeadings {
+                target: s.file,
+                headings: s.required_sections,
+                content_check: true,
+            }
+        }
+        "metric_threshold" => {
+            let s: MetricSpec = serde_json::from_str(src).map_err(typed)?;
+            let at = match (s.pointer, s.key) {
+                (Some(p), None) if p.starts_with('/') => MetricAt::Pointer(p),
+                (Some(p), None) => {
+                    return Err(json::error_at(
+                        shown,
+                        pos,
+                        format!("`pointer` `{p}` is not a JSON pointer"),
+                    )
+                    .hint("a JSON pointer starts with `/`, e.g. \"/jury/score\""));
+                }
+                (None, Some(k)) if !k.trim().is_empty() => MetricAt::Key(k),
+                _ => {
+                    return Err(json::error_at(
+                        shown,
+                        pos,
+                        "metric_threshold needs one of `pointer` (JSON) or `key` (JSON or frontmatter)",
+                    ));
+                }
+            };
+            let op_text = s.operator.unwrap_or_else(|| ">=".to_string());
+            let operator = Operator::parse(&op_text).ok_or_else(|| {
+                json::error_at(shown, pos, format!("unknown operator `{op_text}`")).hint(format!(
+                    "use one of {}",
+                    Operator::ALL.map(|(t, _)| t).join(", ")
+                ))
+            })?;
+            if !s.threshold.is_finite() {
+                return Err(json::error_at(shown, pos, "`threshold` must be a number"));
+            }
+            Check::MetricThreshold {
+                source: s.source,
+                at,
+                operator,
+                threshold: s.threshold,
+            }
+        }
+        "artifact_exists" => {
+            let s: ArtifactSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::ArtifactExists {
+                artifact_type: s.artifact_type,
+                label: s.label.filter(|l| !l.trim().is_empty()),
             }
         }
         "contains_text" => {

@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod agent_output;
 pub mod excerpt;
+pub mod model;
 pub mod process;
 pub mod signal;
 

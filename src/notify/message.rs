@@ -42,7 +42,7 @@ pub fn build(run: &RunRecord, event: Event, gate: Option<&str>) -> Message {
     let g = gate.and_then(|g| run.gate(g));
     let command = match (event, gate) {
         (Event::AwaitingApproval, Some(gate)) => format!("orch approve --run {id} --gate {gate}"),
-        (Event::Passed, _) => format!("orch run show --run {id}"),
+        (Event::Passed | Event::GatePassed, _) => format!("orch run show --run {id}"),
         _ => format!("orch run resume --run {id}"),
     };
     let outputs_uri = g.and_then(|g| g.outputs_uri.clone());
@@ -56,6 +56,7 @@ pub fn build(run: &RunRecord, event: Event, gate: Option<&str>) -> Message {
         Event::Blocked => format!("orch: {what} is blocked{at}"),
         Event::Passed => format!("orch: {what} passed"),
         Event::Rescued => format!("orch: {what} was taken over from a stale owner"),
+        Event::GatePassed => format!("orch: {what}{at} passed; the run goes on"),
     };
     if let Some(reason) = g
         .and_then(|g| g.latest())

@@ -40,6 +40,8 @@ pub enum Event {
     Passed,
     /// A run taken over from an owner that died.
     Rescued,
+    /// An `auto_notify` gate passed and the run goes on.
+    GatePassed,
 }
 
 impl Event {
@@ -51,6 +53,7 @@ impl Event {
             Event::Blocked => "blocked",
             Event::Passed => "passed",
             Event::Rescued => "rescued",
+            Event::GatePassed => "gate_passed",
         }
     }
 }

@@ -3,11 +3,18 @@
 //! what was produced, record it in the run, and let the gate pass once
 //! enough verified approvals are there (or fail it on a rejection, after
 //! which the normal retry rules apply).
+//!
+//! A gate awaits one of three things (`approval::Scope`): approval of its
+//! outputs, approval to start its agent (`human_approval`, or skills that
+//! are not vetted), or a person's review of its failure
+//! (`on_fail: review_required`). The same commands decide all three; the
+//! attempt says which is awaited, and the signed payload says which was
+//! decided.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use crate::approval::payload::{ApprovedOutput, Approver, PAYLOAD_TYPE};
+use crate::approval::payload::{ApprovedOutput, Approver, PAYLOAD_TYPE, Scope};
 use crate::approval::policy::strictest;
 use crate::approval::trust::{self, TrustedSigners};
 use crate::approval::{self, ApprovalFile, Decision, Found, Payload, Tally, check, payload, sign};
@@ -38,6 +45,8 @@ pub struct DecideOptions {
 pub enum Settled {
     /// Enough verified approvals: the gate passed.
     Passed { approvers: Vec<String> },
+    /// Enough verified approvals to start: the agent may run.
+    Started { approvers: Vec<String> },
     /// A verified rejection failed the attempt.
     Rejected { reason: String },
     /// Still waiting; `problems` says why approvals that exist do not count.
@@ -53,6 +62,8 @@ pub struct Decided {
     pub run_id: String,
     pub gate: String,
     pub attempt: u32,
+    /// What was decided: the outputs, the start, or an override.
+    pub scope: Scope,
     /// The approval file, repo-relative.
     pub path: String,
     pub settled: Settled,
@@ -91,9 +102,9 @@ pub fn decide(repo: &Repo, opts: &DecideOptions) -> Result<Decided> {
     let id = store.resolve(&opts.run)?;
     let run = store.load(&id)?;
     run.ensure_open()?;
-    let (g, a) = awaiting(&run, &opts.gate)?;
+    let (g, a, scope) = awaiting(&run, &opts.gate)?;
     let approver = approver(repo)?;
-    let requirement = requirement(repo, &run, g, a);
+    let requirement = requirement_for(repo, &run, g, a, scope);
     if opts.decision == Decision::Approved
         && requirement.as_ref().is_some_and(|r| !r.allow_self_approval)
         && check::is_self(&run, a, &approver.email)
@@ -107,9 +118,9 @@ pub fn decide(repo: &Repo, opts: &DecideOptions) -> Result<Decided> {
         .hint("ask another person on allowed_signers to approve it")
         .hint("or, if self-approval is acceptable, set \"allow_self_approval\": true in the gate's approval"));
     }
-    let payload = build_payload(&run, g, a, opts, approver);
+    let payload = build_payload(&run, g, a, scope, opts, approver);
     let key = sign::signing_key(repo, opts.key.as_deref())?;
-    let signature = sign::sign(&key, &payload.signed_bytes())?;
+    let signature = sign::sign(&key, payload::NAMESPACE, &payload.signed_bytes())?;
     let bytes = ApprovalFile::render(&payload, &signature);
     let file_id = payload.nonce[..12.min(payload.nonce.len())].to_string();
     let record_file = RecordFile::Approval {
@@ -150,7 +161,7 @@ pub fn decide(repo: &Repo, opts: &DecideOptions) -> Result<Decided> {
     let digest = payload.attempt_sha256.clone();
     let settled = store.update(&id, |txn| {
         txn.run.ensure_open()?;
-        let (_, current) = awaiting(&txn.run, &opts.gate)?;
+        let (_, current, _) = awaiting(&txn.run, &opts.gate)?;
         if current.attempt != a.attempt || payload::attempt_sha256(current) != digest {
             return Err(Error::conflict(format!(
                 "{} changed while it was being signed",
@@ -161,14 +172,24 @@ pub fn decide(repo: &Repo, opts: &DecideOptions) -> Result<Decided> {
         txn.write_file(record_file.clone(), bytes.clone());
         let who = new.payload.approver.display();
         let now = clock::now_timestamp();
+        let what = match scope {
+            Scope::Outputs => String::new(),
+            other => format!(" ({})", other.as_str()),
+        };
         let (kind, text) = match opts.decision {
             Decision::Approved => (
                 EventType::ApprovalRecorded,
-                format!("{} attempt {} approved by {who}", opts.gate, a.attempt),
+                format!(
+                    "{} attempt {}{what} approved by {who}",
+                    opts.gate, a.attempt
+                ),
             ),
             Decision::Rejected => (
                 EventType::GateRejected,
-                format!("{} attempt {} rejected by {who}", opts.gate, a.attempt),
+                format!(
+                    "{} attempt {}{what} rejected by {who}",
+                    opts.gate, a.attempt
+                ),
             ),
         };
         txn.run
@@ -186,6 +207,7 @@ pub fn decide(repo: &Repo, opts: &DecideOptions) -> Result<Decided> {
         run_id: id,
         gate: opts.gate.clone(),
         attempt: a.attempt,
+        scope,
         path: rel,
         settled,
         warnings,
@@ -208,7 +230,7 @@ pub fn settle(
 }
 
 /// Counts the approvals of `gate`'s attempt awaiting approval and, when
-/// they decide it, passes or fails it in `txn`.
+/// they decide it, passes, starts or fails it in `txn`.
 fn settle_in(
     txn: &mut Txn,
     gate: &str,
@@ -216,20 +238,21 @@ fn settle_in(
     trusted: &TrustedSigners,
     repo: &Repo,
 ) -> Settled {
-    let Ok((g, a)) = awaiting(&txn.run, gate) else {
+    let Ok((g, a, scope)) = awaiting(&txn.run, gate) else {
         return Settled::Waiting {
             have: 0,
             need: 0,
             problems: vec![format!("{gate} is not awaiting approval")],
         };
     };
-    let requirement = requirement(repo, &txn.run, g, a);
+    let requirement = requirement_for(repo, &txn.run, g, a, scope);
     let current = |path: &str| current_hash(repo, path);
     let tally = approval::tally(
         found,
         &txn.run,
         gate,
         a,
+        scope,
         requirement,
         &trusted.signers,
         &current,
@@ -238,14 +261,19 @@ fn settle_in(
     let now = clock::now_timestamp();
     if let Some(r) = tally.rejection() {
         let who = r.file.payload.approver.display();
-        let reason = format!(
-            "rejected by {who}: {}",
-            r.file
-                .payload
-                .comment
-                .as_deref()
-                .unwrap_or("no reason given")
-        );
+        let why = r
+            .file
+            .payload
+            .comment
+            .as_deref()
+            .unwrap_or("no reason given");
+        let reason = match (scope, &a.failure_reason) {
+            (Scope::Start, _) => format!("start rejected by {who}: {why}"),
+            (Scope::Override, Some(failure)) => {
+                format!("{failure}; the override was rejected by {who}: {why}")
+            }
+            _ => format!("rejected by {who}: {why}"),
+        };
         if let Some(g) = txn.run.gate_mut(gate) {
             g.end_attempt(n, AttemptStatus::Fail, Some(reason.clone()), &now);
         }
@@ -255,26 +283,44 @@ fn settle_in(
     }
     let approvers = tally.approvers();
     if tally.satisfied() {
+        let by = approvers.join(", ");
+        let (status, message) = match scope {
+            Scope::Start => (
+                AttemptStatus::Running,
+                format!("Gate {gate} may start (attempt {n}), approved by {by}"),
+            ),
+            Scope::Override => (
+                AttemptStatus::Pass,
+                format!("Gate {gate} passed on attempt {n} by an override approved by {by}"),
+            ),
+            Scope::Outputs => (
+                AttemptStatus::Pass,
+                format!("Gate {gate} passed on attempt {n}, approved by {by}"),
+            ),
+        };
         if let Some(g) = txn.run.gate_mut(gate) {
-            g.status = GateStatus::Pass;
+            g.status = GateStatus::from(status.as_str().to_string());
             if let Some(a) = g.attempts.iter_mut().find(|a| a.attempt == n) {
-                a.status = AttemptStatus::Pass;
+                a.status = status.clone();
+                let granted = match scope {
+                    Scope::Start => a.start_approval.as_mut(),
+                    Scope::Override => a.review.as_mut(),
+                    Scope::Outputs => None,
+                };
+                if let Some(r) = granted {
+                    r.granted_at = Some(now.clone());
+                }
             }
         }
-        let mut event = Event::new(
-            &now,
-            EventType::GateApproved,
-            format!(
-                "Gate {gate} passed on attempt {n}, approved by {}",
-                approvers.join(", ")
-            ),
-        )
-        .gate(gate, Some(n));
-        event.status = Some(GateStatus::Pass.to_string());
+        let mut event = Event::new(&now, EventType::GateApproved, message).gate(gate, Some(n));
+        event.status = Some(status.to_string());
         txn.run.events.push(event);
         txn.touch(gate, n);
         txn.run.refresh_status();
-        return Settled::Passed { approvers };
+        return match scope {
+            Scope::Start => Settled::Started { approvers },
+            _ => Settled::Passed { approvers },
+        };
     }
     txn.run.refresh_status();
     Settled::Waiting {
@@ -291,15 +337,16 @@ fn settle_in(
     }
 }
 
-/// The gate and its attempt awaiting approval, or why there is none.
-fn awaiting<'r>(run: &'r RunRecord, gate: &str) -> Result<(&'r GateRecord, &'r Attempt)> {
+/// The gate, its attempt awaiting approval and what the approval is of,
+/// or why there is none.
+fn awaiting<'r>(run: &'r RunRecord, gate: &str) -> Result<(&'r GateRecord, &'r Attempt, Scope)> {
     let g = super::gate::gate_of(run, gate)?;
     match g.latest() {
         Some(a)
             if g.status == GateStatus::AwaitingApproval
                 && a.status == AttemptStatus::AwaitingApproval =>
         {
-            Ok((g, a))
+            Ok((g, a, awaited_scope(a)))
         }
         _ => Err(Error::conflict(format!(
             "{gate} is not awaiting approval (it is {})",
@@ -309,8 +356,19 @@ fn awaiting<'r>(run: &'r RunRecord, gate: &str) -> Result<(&'r GateRecord, &'r A
     }
 }
 
+/// What an attempt awaiting approval waits for.
+pub fn awaited_scope(a: &Attempt) -> Scope {
+    if a.awaits_start() {
+        Scope::Start
+    } else if a.awaits_review() {
+        Scope::Override
+    } else {
+        Scope::Outputs
+    }
+}
+
 /// Who is deciding: git's identity; the email is the signer's principal.
-fn approver(repo: &Repo) -> Result<Approver> {
+pub fn approver(repo: &Repo) -> Result<Approver> {
     let actor = super::actor(repo).unwrap_or_default();
     match actor.email {
         Some(email) if !email.trim().is_empty() => Ok(Approver {
@@ -326,9 +384,11 @@ fn build_payload(
     run: &RunRecord,
     g: &GateRecord,
     a: &Attempt,
+    scope: Scope,
     opts: &DecideOptions,
     approver: Approver,
 ) -> Payload {
+    let start = scope == Scope::Start;
     Payload {
         kind: PAYLOAD_TYPE.to_string(),
         run_id: run.run_id.clone(),
@@ -337,22 +397,44 @@ fn build_payload(
         gate: g.gate.clone(),
         attempt: a.attempt,
         decision: opts.decision,
+        scope,
         comment: opts.comment.clone().filter(|c| !c.trim().is_empty()),
         attempt_sha256: payload::attempt_sha256(a),
-        outputs: a
-            .artifacts
-            .iter()
-            .filter_map(|x| {
-                Some(ApprovedOutput {
-                    path: x.path.clone(),
-                    sha256: x.sha256.clone()?,
+        outputs: if start {
+            Vec::new()
+        } else {
+            a.artifacts
+                .iter()
+                .filter_map(|x| {
+                    Some(ApprovedOutput {
+                        path: x.path.clone(),
+                        sha256: x.sha256.clone()?,
+                    })
                 })
-            })
-            .collect(),
-        outputs_uri: g.outputs_uri.clone(),
+                .collect()
+        },
+        outputs_uri: g.outputs_uri.clone().filter(|_| !start),
+        prompt_sha256: a.prompt_sha256.clone().filter(|_| start),
+        skills: if start { a.skills.clone() } else { Vec::new() },
         approver,
         signed_at: clock::now_timestamp(),
         nonce: payload::nonce(),
+    }
+}
+
+/// What an attempt needs in `scope`: a start or a review, what its record
+/// says; its outputs, see `requirement`.
+pub fn requirement_for(
+    repo: &Repo,
+    run: &RunRecord,
+    g: &GateRecord,
+    a: &Attempt,
+    scope: Scope,
+) -> Option<ApprovalRequirement> {
+    match scope {
+        Scope::Outputs => requirement(repo, run, g, a),
+        Scope::Start => a.start_approval.clone(),
+        Scope::Override => a.review.clone(),
     }
 }
 
@@ -392,7 +474,9 @@ pub struct AttemptApprovals {
     pub slug: String,
     pub gate: String,
     pub attempt: u32,
-    /// The attempt is AWAITING_APPROVAL.
+    /// What the approvals are of.
+    pub scope: Scope,
+    /// The attempt is AWAITING_APPROVAL, in this scope.
     pub pending: bool,
     pub status: AttemptStatus,
     pub outputs_uri: Option<String>,
@@ -402,36 +486,53 @@ pub struct AttemptApprovals {
 /// Every gate attempt of `run` that needs approval or has approvals, checked.
 pub fn of_run(repo: &Repo, run: &RunRecord, trusted: &TrustedSigners) -> Vec<AttemptApprovals> {
     let found = approval::find(repo, &run.run_id);
-    let with_files: BTreeSet<(String, u32)> =
-        found.iter().map(|f| (f.gate.clone(), f.attempt)).collect();
+    let with_files: BTreeSet<(String, u32, Scope)> = found
+        .iter()
+        .filter_map(|f| {
+            Some((
+                f.gate.clone(),
+                f.attempt,
+                f.file.as_ref().ok()?.payload.scope,
+            ))
+        })
+        .collect();
     let current = |path: &str| current_hash(repo, path);
     let mut out = Vec::new();
     for g in &run.gates {
         for a in &g.attempts {
-            let has_files = with_files.contains(&(g.gate.clone(), a.attempt));
-            if a.approval.is_none() && !has_files {
-                continue;
+            for scope in [Scope::Start, Scope::Outputs, Scope::Override] {
+                let asked = match scope {
+                    Scope::Start => a.start_approval.is_some(),
+                    Scope::Outputs => a.approval.is_some(),
+                    Scope::Override => a.review.is_some(),
+                };
+                if !asked && !with_files.contains(&(g.gate.clone(), a.attempt, scope)) {
+                    continue;
+                }
+                let requirement = requirement_for(repo, run, g, a, scope);
+                out.push(AttemptApprovals {
+                    run_id: run.run_id.clone(),
+                    workflow: run.workflow.name.clone(),
+                    slug: run.workflow.slug.clone(),
+                    gate: g.gate.clone(),
+                    attempt: a.attempt,
+                    scope,
+                    pending: a.status == AttemptStatus::AwaitingApproval
+                        && awaited_scope(a) == scope,
+                    status: a.status.clone(),
+                    outputs_uri: g.outputs_uri.clone(),
+                    tally: approval::tally(
+                        &found,
+                        run,
+                        &g.gate,
+                        a,
+                        scope,
+                        requirement,
+                        &trusted.signers,
+                        &current,
+                    ),
+                });
             }
-            let requirement = requirement(repo, run, g, a);
-            out.push(AttemptApprovals {
-                run_id: run.run_id.clone(),
-                workflow: run.workflow.name.clone(),
-                slug: run.workflow.slug.clone(),
-                gate: g.gate.clone(),
-                attempt: a.attempt,
-                pending: a.status == AttemptStatus::AwaitingApproval,
-                status: a.status.clone(),
-                outputs_uri: g.outputs_uri.clone(),
-                tally: approval::tally(
-                    &found,
-                    run,
-                    &g.gate,
-                    a,
-                    requirement,
-                    &trusted.signers,
-                    &current,
-                ),
-            });
         }
     }
     out

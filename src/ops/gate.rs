@@ -207,16 +207,20 @@ pub struct Evaluated {
     pub evaluation: Evaluation,
     /// The workflow gate's approval policy.
     pub approval: Option<crate::approval::ApprovalPolicy>,
+    /// What a failure leads to (`review_required` waits for a person).
+    pub on_fail: crate::recipe::OnFail,
 }
 
-/// Evaluates attempt `n` of a run's gate (pre-scripts first, when asked).
-/// Runs without the run's lock: it may take a while (URL checks).
+/// Evaluates attempt `n` of a run's gate (pre-scripts first, and quality
+/// checks after, when `scripts` — `gate finish` and `orch run`; not
+/// `--start-from`, which only looks). Runs without the run's lock: it may
+/// take a while (URL checks, test commands).
 pub fn evaluate_for_run(
     repo: &Repo,
     run: &RunRecord,
     gate: &str,
     n: u32,
-    pre_scripts: bool,
+    scripts: bool,
     offline: bool,
 ) -> Result<Evaluated> {
     let wf = super::run_workflow(repo, run)?;
@@ -228,7 +232,7 @@ pub fn evaluate_for_run(
         "{}/gates/{gate}/attempt-{n}",
         layout::logs_dir(&run.run_id)
     ));
-    let pre_scripts = if pre_scripts {
+    let pre_scripts = if scripts {
         run_pre_scripts(repo, &contract, &vars, gate, &logs)?
     } else {
         Vec::new()
@@ -239,8 +243,13 @@ pub fn evaluate_for_run(
         depth: run.depth,
         offline,
         hash_outputs: true,
+        run: Some(run),
     };
-    let evaluation = validate::evaluate(&contract, &ctx)?;
+    let mut evaluation = validate::evaluate(&contract, &ctx)?;
+    if scripts {
+        let results = crate::quality::run_all(repo, &contract.quality_checks, &vars, gate, &logs)?;
+        crate::quality::apply(&mut evaluation, results);
+    }
     Ok(Evaluated {
         gate_name: wf_gate.display_name().to_string(),
         contract,
@@ -248,6 +257,7 @@ pub fn evaluate_for_run(
         pre_scripts,
         evaluation,
         approval: wf_gate.approval.clone(),
+        on_fail: wf_gate.on_fail(),
     })
 }
 
@@ -288,12 +298,22 @@ pub fn record_finish(
             .as_ref()
             .and_then(|p| p.requirement(has_uri))
             .filter(|_| passed);
+        // `on_fail: review_required`: a failure waits for a person's
+        // override (approve) or rejection, instead of failing the gate.
+        let review = (!passed && ev.on_fail == crate::recipe::OnFail::ReviewRequired).then(|| {
+            crate::record::ApprovalRequirement {
+                min_approvals: ev.approval.as_ref().map_or(1, |p| p.min_approvals.max(1)),
+                allow_self_approval: ev.approval.as_ref().is_some_and(|p| p.allow_self_approval),
+                reason: failure_reason.clone(),
+                granted_at: None,
+            }
+        });
         let g = gate_mut(&mut txn.run, gate)?;
         let blocking = g.blocking.unwrap_or(ev.contract.blocking);
-        let status = match (passed, &approval) {
-            (true, Some(_)) => AttemptStatus::AwaitingApproval,
-            (true, None) => AttemptStatus::Pass,
-            (false, _) => AttemptStatus::Fail,
+        let status = match (passed, &approval, &review) {
+            (true, Some(_), _) | (false, _, Some(_)) => AttemptStatus::AwaitingApproval,
+            (true, None, _) => AttemptStatus::Pass,
+            (false, _, None) => AttemptStatus::Fail,
         };
         let a = g
             .end_attempt(n, status, failure_reason.clone(), &now)
@@ -303,13 +323,27 @@ pub fn record_finish(
             sha256: ev.contract.sha256.clone(),
         });
         a.approval.clone_from(&approval);
+        a.review.clone_from(&review);
         a.depth = Some(depth);
         a.required_outputs = ev.contract.output_templates();
         a.pre_scripts.clone_from(&ev.pre_scripts);
         a.artifacts.clone_from(&ev.evaluation.artifacts);
         a.validations.clone_from(&ev.evaluation.results);
+        a.quality_checks.clone_from(&ev.evaluation.quality);
         let attempt = a.clone();
-        let event = if let Some(req) = &approval {
+        let warnings = u32::try_from(attempt.warnings()).unwrap_or(u32::MAX);
+        g.warnings = (passed && warnings > 0).then_some(warnings);
+        let event = if let Some(req) = &review {
+            Event::new(
+                &now,
+                EventType::GateAwaitingApproval,
+                format!(
+                    "Gate {gate} failed on attempt {n} and awaits a person's review: {} signed approval(s) override it, a rejection fails it ({})",
+                    req.min_approvals,
+                    failure_reason.as_deref().unwrap_or("")
+                ),
+            )
+        } else if let Some(req) = &approval {
             Event::new(
                 &now,
                 EventType::GateAwaitingApproval,
@@ -462,6 +496,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions) -> Result<(Contract, Evaluation)>
         depth: opts.depth,
         offline: opts.offline,
         hash_outputs: true,
+        run: None,
     };
     let evaluation = validate::evaluate(&contract, &ctx)?;
     Ok((contract, evaluation))

@@ -3,10 +3,14 @@
 //! about clap or about how results are printed.
 
 pub mod approval;
+pub mod artifact;
 pub mod gate;
 pub mod invocation;
 pub mod pipeline;
+pub mod recipe_run;
 pub mod run;
+pub mod skill;
+pub mod steps;
 
 use std::process::Command;
 use std::sync::OnceLock;

@@ -47,8 +47,11 @@ pub struct Options {
     pub idle_timeout_s: Option<f64>,
     /// The revision `"when": {"changed": […]}` conditions compare with.
     pub base: Option<String>,
-    /// Where `allowed_signers` is read from when approvals are counted.
+    /// Where `allowed_signers` is read from when approvals are counted
+    /// and skills' vettings judged.
     pub trusted_rev: Option<String>,
+    /// The model for every agent (`--model`; wins over `ORCH_MODEL` and the workflow).
+    pub model: Option<String>,
 }
 
 /// How a pipeline ended.
@@ -62,8 +65,12 @@ pub enum Outcome {
     Blocked { gate: String, reason: String },
     /// A person must do the gate; `packet` is the repo-relative packet path.
     AwaitingInput { gate: String, packet: String },
-    /// The gate passed its checks and waits for signed approvals (`have` of `need`).
+    /// The gate waits for signed approvals (`have` of `need`): of its
+    /// outputs, to start its agent, or of an override of its failure.
     AwaitingApproval { gate: String, have: u32, need: u32 },
+    /// The gate failed and its questions wait for a person's answers
+    /// (`on_fail: create_questions`); `questions` is the file.
+    AwaitingAnswers { gate: String, questions: String },
     /// Ctrl-C or SIGTERM; the run is resumable.
     Interrupted { gate: Option<String> },
 }
@@ -73,9 +80,9 @@ impl Outcome {
         match self {
             Outcome::Passed => exit::SUCCESS,
             Outcome::Failed { .. } | Outcome::Blocked { .. } => exit::FAILED,
-            Outcome::AwaitingInput { .. } | Outcome::AwaitingApproval { .. } => {
-                exit::AWAITING_INPUT
-            }
+            Outcome::AwaitingInput { .. }
+            | Outcome::AwaitingApproval { .. }
+            | Outcome::AwaitingAnswers { .. } => exit::AWAITING_INPUT,
             Outcome::Interrupted { .. } => exit::INTERRUPTED,
         }
     }
@@ -137,6 +144,11 @@ pub enum Progress<'a> {
     Skipping {
         gate: &'a str,
     },
+    /// A gate's agent waits for a signed approval before it starts.
+    AwaitingStart {
+        gate: &'a str,
+        reason: &'a str,
+    },
     /// A gate whose `when` condition does not hold.
     GateSkipped {
         gate: &'a str,
@@ -185,8 +197,9 @@ pub trait Human {
 fn preflight(repo: &Repo, wf: &LoadedWorkflow, opts: &Options) -> Result<()> {
     // Skill paths are read as written (their variables, if any, are the run's).
     let vars = crate::contract::template::Vars::new(repo, "", "");
-    for g in &wf.def.gates {
-        packet::check_template(repo, g)?;
+    for (i, g) in wf.def.gates.iter().enumerate() {
+        let earlier: Vec<&str> = wf.def.gates[..i].iter().map(|e| e.gate.as_str()).collect();
+        packet::check_template(repo, g, &earlier)?;
         let contract = Contract::for_workflow_gate(repo, g)?;
         for skill in &contract.required_skills {
             for file in &skill.inject {
@@ -198,6 +211,18 @@ fn preflight(repo: &Repo, wf: &LoadedWorkflow, opts: &Options) -> Result<()> {
         }
         if let Some(argv) = command_for(g, opts) {
             resolve_program(repo, &argv[0])?;
+            let model = crate::exec::model::resolve(
+                opts.model.as_deref(),
+                g.model.as_deref(),
+                wf.def.model.as_deref(),
+            );
+            model_in(&g.gate, &argv, model.as_deref())?;
+        }
+        for id in crate::recipe::level::gate_skills(g, Some(&contract)) {
+            crate::skill::load(repo, &id).map_err(|e| {
+                Error::input(format!("gate {}: {e}", g.gate))
+                    .hint("add the skill, import it (orch skill import), or fix the gate's steps")
+            })?;
         }
     }
     if let Some(from) = &opts.start_from {
@@ -259,7 +284,7 @@ fn notify_outcome(
         Outcome::Passed => (crate::notify::Event::Passed, None),
         Outcome::Failed { gate, .. } => (crate::notify::Event::Failed, Some(gate.as_str())),
         Outcome::Blocked { gate, .. } => (crate::notify::Event::Blocked, Some(gate.as_str())),
-        Outcome::AwaitingInput { gate, .. } => {
+        Outcome::AwaitingInput { gate, .. } | Outcome::AwaitingAnswers { gate, .. } => {
             (crate::notify::Event::AwaitingInput, Some(gate.as_str()))
         }
         Outcome::AwaitingApproval { gate, .. } => {
@@ -298,6 +323,8 @@ enum GateResult {
     Failed(String),
     Blocked(String),
     Paused(String),
+    /// Failed; questions for a person are in this file.
+    Asked(String),
     Interrupted,
 }
 
@@ -321,6 +348,8 @@ struct Driver<'a> {
     person_ready: bool,
     /// What `when` conditions are judged against.
     facts: crate::workflow::condition::Facts<'a>,
+    /// Skills' trust, judged once per run.
+    judge: crate::recipe::level::Judge<'a>,
 }
 
 impl<'a> Driver<'a> {
@@ -363,6 +392,7 @@ impl<'a> Driver<'a> {
             retries_used: HashMap::new(),
             person_ready: false,
             facts: crate::workflow::condition::Facts::new(repo, opts.base.as_deref()),
+            judge: crate::recipe::level::Judge::new(repo, opts.trusted_rev.as_deref()),
         })
     }
 
@@ -436,7 +466,7 @@ impl<'a> Driver<'a> {
             .gate(&g.gate)
             .is_some_and(|r| r.status == GateStatus::AwaitingApproval)
         {
-            let result = self.settle(&g.gate)?;
+            let result = self.settle(g)?;
             return self.drive_after(i, result);
         }
         let by_person = command_for(g, self.opts).is_none();
@@ -447,6 +477,18 @@ impl<'a> Driver<'a> {
                     // The run paused for a person with the packet; they have
                     // done the work.
                     let result = self.finish(g, n, None)?;
+                    let result = self.after(g, n, result)?;
+                    return self.drive_after(i, result);
+                }
+                // Its start was approved (`orch approve` let it start) and
+                // no agent has run yet: run it now.
+                if a.start_approval
+                    .as_ref()
+                    .is_some_and(|s| s.granted_at.is_some())
+                    && a.invocation_ids.is_empty()
+                    && took_over.is_none()
+                {
+                    let result = self.continue_started(g, n)?;
                     return self.drive_after(i, result);
                 }
                 self.mark_interrupted(
@@ -519,6 +561,12 @@ impl<'a> Driver<'a> {
                 return Ok(Step::Stop(Outcome::AwaitingInput {
                     gate: g.gate.clone(),
                     packet,
+                }));
+            }
+            GateResult::Asked(questions) => {
+                return Ok(Step::Stop(Outcome::AwaitingAnswers {
+                    gate: g.gate.clone(),
+                    questions,
                 }));
             }
             GateResult::Interrupted => return self.interrupted(Some(&g.gate)).map(Step::Stop),
@@ -677,9 +725,16 @@ impl<'a> Driver<'a> {
         let previous = record
             .latest()
             .filter(|a| matches!(a.status, AttemptStatus::Fail | AttemptStatus::Blocked));
-        let command = command_for(g, self.opts);
-        let agent = agent_name(g, command.as_deref());
         let contract = Contract::for_workflow_gate(self.repo, g)?;
+        let plan = crate::recipe::level::plan(
+            &self.judge,
+            g,
+            Some(&contract),
+            command_for(g, self.opts).is_some(),
+        )?;
+        let command =
+            command_for(g, self.opts).filter(|_| plan.level != crate::recipe::Automation::Manual);
+        let agent = agent_name(g, command.as_deref());
         let vars = super::run_vars(self.repo, &run)?;
         let context = match (rewound, previous) {
             (Some((later, reason)), _) => PacketContext::Rewound {
@@ -702,16 +757,12 @@ impl<'a> Driver<'a> {
                 for_agent: command.is_some(),
             },
         )?;
-        let packet_rel = format!(
-            "{}/gates/{}/attempt-{n}/prompt.txt",
-            layout::logs_dir(&self.id),
-            g.gate
-        );
+        let packet_rel = packet_rel(&self.id, &g.gate, n);
         let packet_path = self.repo.join(&packet_rel);
         write_file(&packet_path, text.as_bytes())?;
         let sha = hash::bytes(text.as_bytes());
         self.store.update(&self.id, |txn| {
-            gate_ops::begin_attempt(
+            let n = gate_ops::begin_attempt(
                 txn,
                 &g.gate,
                 &Begin {
@@ -721,7 +772,8 @@ impl<'a> Driver<'a> {
                     expect: Some(n),
                     by: self.by.clone(),
                 },
-            )
+            )?;
+            super::recipe_run::stamp(txn, &g.gate, n, &plan)
         })?;
         self.attempts += 1;
         let doer = command.as_deref().map_or(Doer::Person, Doer::Command);
@@ -733,12 +785,67 @@ impl<'a> Driver<'a> {
             by: doer,
             packet: &packet_rel,
         });
+        if let Some(start) = &plan.start {
+            self.obs.on(&Progress::AwaitingStart {
+                gate: &g.gate,
+                reason: start.reason.as_deref().unwrap_or(""),
+            });
+            return Ok(GateResult::AwaitingApproval(0, start.min_approvals));
+        }
+        self.work(g, n, &agent, command.as_deref(), &packet_rel, &text)
+    }
 
-        let agent_failure = match &command {
+    /// A gate whose start was approved: its agent runs on the packet that
+    /// was approved (and only on that packet).
+    fn continue_started(&mut self, g: &WorkflowGate, n: u32) -> Result<GateResult> {
+        let run = self.store.load(&self.id)?;
+        let approved = run
+            .gate(&g.gate)
+            .and_then(|r| r.attempts.iter().find(|a| a.attempt == n))
+            .and_then(|a| a.prompt_sha256.clone());
+        let rel = packet_rel(&self.id, &g.gate, n);
+        let text = std::fs::read_to_string(self.repo.join(&rel))
+            .ok()
+            .filter(|t| Some(hash::bytes(t.as_bytes())) == approved);
+        let Some(text) = text else {
+            self.mark_interrupted(
+                &g.gate,
+                n,
+                "the prompt packet approved to start is gone or changed; a new attempt needs a new approval",
+            )?;
+            return self.attempt(g, None);
+        };
+        let command = command_for(g, self.opts);
+        let agent = agent_name(g, command.as_deref());
+        let doer = command.as_deref().map_or(Doer::Person, Doer::Command);
+        self.obs.on(&Progress::GateStarted {
+            gate: &g.gate,
+            name: g.display_name(),
+            attempt: n,
+            agent: &agent,
+            by: doer,
+            packet: &rel,
+        });
+        self.work(g, n, &agent, command.as_deref(), &rel, &text)
+    }
+
+    /// The work of attempt `n` (an agent's, or a person's), then its
+    /// validation, then what the gate's recipe does after it.
+    fn work(
+        &mut self,
+        g: &WorkflowGate,
+        n: u32,
+        agent: &str,
+        command: Option<&[String]>,
+        packet_rel: &str,
+        text: &str,
+    ) -> Result<GateResult> {
+        let packet_path = self.repo.join(packet_rel);
+        let agent_failure = match command {
             None if std::mem::take(&mut self.person_ready) => None,
             None => match self
                 .human
-                .decide(&g.gate, g.display_name(), &packet_path, &text)
+                .decide(&g.gate, g.display_name(), &packet_path, text)
             {
                 HumanChoice::Validate => None,
                 HumanChoice::Fail(reason) => {
@@ -754,27 +861,66 @@ impl<'a> Driver<'a> {
                         )?;
                         return Ok(GateResult::Interrupted);
                     }
-                    self.pause(&g.gate, &packet_rel)?;
-                    return Ok(GateResult::Paused(packet_rel));
+                    self.pause(&g.gate, packet_rel)?;
+                    return Ok(GateResult::Paused(packet_rel.to_string()));
                 }
             },
-            Some(argv) => match self.run_agent(g, n, &agent, argv, &packet_path, &text)? {
-                AgentEnd::Done(failure) => failure,
-                AgentEnd::Blocked(reason) => {
-                    self.block(&g.gate, n, &reason)?;
-                    return Ok(GateResult::Blocked(reason));
+            Some(argv) => {
+                super::recipe_run::before_work(self.repo, &self.store, &self.id, g, n)?;
+                match self.run_agent(g, n, agent, argv, &packet_path, text)? {
+                    AgentEnd::Done(failure) => failure,
+                    AgentEnd::Blocked(reason) => {
+                        self.block(&g.gate, n, &reason)?;
+                        return Ok(GateResult::Blocked(reason));
+                    }
+                    AgentEnd::Interrupted => {
+                        self.mark_interrupted(
+                            &g.gate,
+                            n,
+                            "interrupted (SIGINT/SIGTERM) while the agent was working",
+                        )?;
+                        return Ok(GateResult::Interrupted);
+                    }
                 }
-                AgentEnd::Interrupted => {
-                    self.mark_interrupted(
-                        &g.gate,
-                        n,
-                        "interrupted (SIGINT/SIGTERM) while the agent was working",
-                    )?;
-                    return Ok(GateResult::Interrupted);
-                }
-            },
+            }
         };
-        self.finish(g, n, agent_failure.as_deref())
+        let result = self.finish(g, n, agent_failure.as_deref())?;
+        self.after(g, n, result)
+    }
+
+    /// What the gate's recipe does once an attempt is decided: tell people
+    /// an `auto_notify` gate passed; on a failure, its `on_fail`.
+    fn after(&mut self, g: &WorkflowGate, n: u32, result: GateResult) -> Result<GateResult> {
+        match result {
+            GateResult::Passed => {
+                let run = self.store.load(&self.id)?;
+                let notify_it = run
+                    .gate(&g.gate)
+                    .and_then(|r| r.attempts.iter().find(|a| a.attempt == n))
+                    .and_then(|a| a.automation.as_deref())
+                    == Some(crate::recipe::Automation::AutoNotify.as_str());
+                if notify_it {
+                    notify(
+                        self.repo,
+                        &self.id,
+                        crate::notify::Event::GatePassed,
+                        Some(&g.gate),
+                        self.opts,
+                        &mut *self.obs,
+                    );
+                }
+                Ok(GateResult::Passed)
+            }
+            GateResult::Failed(reason) => {
+                match super::recipe_run::after_failure(self.repo, &self.store, &self.id, g, n)? {
+                    super::recipe_run::AfterFailure::Asked(questions) => {
+                        Ok(GateResult::Asked(questions))
+                    }
+                    super::recipe_run::AfterFailure::Go => Ok(GateResult::Failed(reason)),
+                }
+            }
+            other => Ok(other),
+        }
     }
 
     /// Validates attempt `n` and records it, as `gate finish` does.
@@ -813,7 +959,12 @@ impl<'a> Driver<'a> {
             &evaluated,
             done.attempt.failure_reason.as_deref(),
         );
-        Ok(match (&done.attempt.status, &done.attempt.approval) {
+        let awaited = done
+            .attempt
+            .approval
+            .as_ref()
+            .or(done.attempt.review.as_ref());
+        Ok(match (&done.attempt.status, awaited) {
             (AttemptStatus::Pass, _) => GateResult::Passed,
             (AttemptStatus::AwaitingApproval, Some(req)) => {
                 GateResult::AwaitingApproval(0, req.min_approvals)
@@ -843,16 +994,28 @@ impl<'a> Driver<'a> {
         Ok(true)
     }
 
-    /// A gate awaiting approval: passes, fails or keeps waiting, as its
-    /// signed approvals decide.
-    fn settle(&mut self, gate: &str) -> Result<GateResult> {
-        let (settled, warnings) =
-            super::approval::settle(self.repo, &self.id, gate, self.opts.trusted_rev.as_deref())?;
+    /// A gate awaiting approval: passes, starts its agent, fails or keeps
+    /// waiting, as its signed approvals decide.
+    fn settle(&mut self, g: &WorkflowGate) -> Result<GateResult> {
+        let (settled, warnings) = super::approval::settle(
+            self.repo,
+            &self.id,
+            &g.gate,
+            self.opts.trusted_rev.as_deref(),
+        )?;
         for w in &warnings {
             self.obs.on(&Progress::Warning { message: w });
         }
         Ok(match settled {
             super::approval::Settled::Passed { .. } => GateResult::Passed,
+            super::approval::Settled::Started { .. } => {
+                let run = self.store.load(&self.id)?;
+                let n = run
+                    .gate(&g.gate)
+                    .and_then(|r| r.latest())
+                    .map_or(0, |a| a.attempt);
+                return self.continue_started(g, n);
+            }
             super::approval::Settled::Rejected { reason } => GateResult::Failed(reason),
             super::approval::Settled::Waiting {
                 have,
@@ -867,6 +1030,15 @@ impl<'a> Driver<'a> {
                 GateResult::AwaitingApproval(have, need)
             }
         })
+    }
+
+    /// The model for gate `g`'s agent: `--model` > `ORCH_MODEL` > the gate's > the workflow's.
+    fn model_for(&self, g: &WorkflowGate) -> Option<String> {
+        crate::exec::model::resolve(
+            self.opts.model.as_deref(),
+            g.model.as_deref(),
+            self.wf.def.model.as_deref(),
+        )
     }
 
     fn report(
@@ -925,8 +1097,9 @@ impl<'a> Driver<'a> {
         })
     }
 
-    /// Runs the agent (again while it asks to continue, within a bound),
-    /// recording every invocation.
+    /// Runs the agent once per recipe step (once for a gate without
+    /// steps), each again while it asks to continue and, after a failure,
+    /// as many times as the step's `retries`; records every invocation.
     fn run_agent(
         &mut self,
         g: &WorkflowGate,
@@ -935,6 +1108,39 @@ impl<'a> Driver<'a> {
         argv: &[String],
         packet_path: &Path,
         packet: &str,
+    ) -> Result<AgentEnd> {
+        for step in super::steps::inputs(self.repo, g, packet)? {
+            let mut tries = 0;
+            loop {
+                match self.run_step(g, n, agent, argv, packet_path, &step)? {
+                    AgentEnd::Done(None) => break,
+                    AgentEnd::Done(Some(failure)) if tries < step.retries => {
+                        tries += 1;
+                        let what = match (&step.number, &step.skill) {
+                            (Some(k), Some(skill)) => format!("step {k} ({skill}): {failure}"),
+                            _ => failure,
+                        };
+                        self.obs.on(&Progress::Retrying {
+                            gate: &g.gate,
+                            reason: &what,
+                        });
+                    }
+                    other => return Ok(other),
+                }
+            }
+        }
+        Ok(AgentEnd::Done(None))
+    }
+
+    /// One step: the agent, again while it asks to continue (within a bound).
+    fn run_step(
+        &mut self,
+        g: &WorkflowGate,
+        n: u32,
+        agent: &str,
+        argv: &[String],
+        packet_path: &Path,
+        step: &super::steps::StepInput,
     ) -> Result<AgentEnd> {
         let spec = g.executor.clone().unwrap_or_else(|| ExecutorSpec {
             command: argv.to_vec(),
@@ -946,11 +1152,20 @@ impl<'a> Driver<'a> {
         });
         let max_continues = spec.max_continues.unwrap_or(DEFAULT_MAX_CONTINUES);
         let program = resolve_program(self.repo, &argv[0])?;
-        let mut input = packet.to_string();
+        let mut input = step.input.clone();
         let mut continues = 0;
         loop {
-            let (invocation, run, report) =
-                self.invoke(g, n, agent, argv, &program, &spec, packet_path, &input)?;
+            let (invocation, run, report) = self.invoke(
+                g,
+                n,
+                agent,
+                argv,
+                &program,
+                &spec,
+                packet_path,
+                &input,
+                step,
+            )?;
             if run.ended == Ended::Interrupted {
                 return Ok(AgentEnd::Interrupted);
             }
@@ -977,7 +1192,8 @@ impl<'a> Driver<'a> {
                         reason: &reason,
                     });
                     input = format!(
-                        "{packet}\n\n## Continue ({continues} of {max_continues})\n\nYour last turn ended with \"continue\": {reason}\nCarry on from where you stopped; the files you wrote are still there.\n"
+                        "{}\n\n## Continue ({continues} of {max_continues})\n\nYour last turn ended with \"continue\": {reason}\nCarry on from where you stopped; the files you wrote are still there.\n",
+                        step.input
                     );
                 }
                 _ => return Ok(AgentEnd::Done(None)),
@@ -996,6 +1212,7 @@ impl<'a> Driver<'a> {
         spec: &ExecutorSpec,
         packet_path: &Path,
         input: &str,
+        step: &super::steps::StepInput,
     ) -> Result<(Invocation, AgentRun, AgentReport)> {
         let started = clock::now();
         let inv_id = id::new_invocation_id(started);
@@ -1006,31 +1223,42 @@ impl<'a> Driver<'a> {
         let timeout = self
             .opts
             .timeout_s
+            .or(step.timeout_s)
             .or(spec.timeout_s)
             .unwrap_or(DEFAULT_TIMEOUT_S);
         let idle = self.opts.idle_timeout_s.or(spec.idle_timeout_s);
+        let model = self.model_for(g);
+        let argv = model_in(&g.gate, argv, model.as_deref())?;
         let mut full_argv = vec![program.to_string_lossy().into_owned()];
         full_argv.extend(argv[1..].iter().cloned());
+        let mut env = vec![
+            ("ORCH_RUN_ID".into(), self.id.clone()),
+            ("ORCH_GATE".into(), g.gate.clone()),
+            ("ORCH_ATTEMPT".into(), n.to_string()),
+            ("ORCH_INVOCATION_ID".into(), inv_id.clone()),
+            ("ORCH_PROMPT_FILE".into(), packet_path.display().to_string()),
+            (
+                "ORCH_REPO_ROOT".into(),
+                self.repo.root().display().to_string(),
+            ),
+            (
+                "ORCH_ARTIFACT_PATH".into(),
+                run.workflow.artifact_path.clone(),
+            ),
+            ("ORCH_SLUG".into(), run.workflow.slug.clone()),
+            ("ORCH_DEPTH".into(), run.depth.to_string()),
+        ];
+        if let Some(m) = &model {
+            env.push((env::MODEL.into(), m.clone()));
+        }
+        if let (Some(k), Some(skill)) = (step.number, &step.skill) {
+            env.push(("ORCH_STEP".into(), k.to_string()));
+            env.push(("ORCH_SKILL".into(), skill.clone()));
+        }
         let agent_spec = AgentSpec {
             argv: full_argv,
             cwd: self.repo.root().to_path_buf(),
-            env: vec![
-                ("ORCH_RUN_ID".into(), self.id.clone()),
-                ("ORCH_GATE".into(), g.gate.clone()),
-                ("ORCH_ATTEMPT".into(), n.to_string()),
-                ("ORCH_INVOCATION_ID".into(), inv_id.clone()),
-                ("ORCH_PROMPT_FILE".into(), packet_path.display().to_string()),
-                (
-                    "ORCH_REPO_ROOT".into(),
-                    self.repo.root().display().to_string(),
-                ),
-                (
-                    "ORCH_ARTIFACT_PATH".into(),
-                    run.workflow.artifact_path.clone(),
-                ),
-                ("ORCH_SLUG".into(), run.workflow.slug.clone()),
-                ("ORCH_DEPTH".into(), run.depth.to_string()),
-            ],
+            env,
             stdin: input.as_bytes().to_vec(),
             timeout: env::duration(timeout),
             idle_timeout: idle.map(env::duration),
@@ -1076,7 +1304,11 @@ impl<'a> Driver<'a> {
         );
         inv.finished_at = Some(clock::now_timestamp());
         inv.duration_ms = Some(u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX));
-        inv.command = Some(recorded_command(self.repo, argv));
+        inv.command = Some(recorded_command(self.repo, &argv));
+        inv.step = step.number;
+        inv.skill.clone_from(&step.skill);
+        inv.model.clone_from(&model);
+        inv.reported_model.clone_from(&report.model);
         inv.exit_code = result.exit.code();
         inv.ended_by = Some(result.ended.as_str().to_string());
         inv.error = error;
@@ -1163,8 +1395,12 @@ fn recorded_command(repo: &Repo, argv: &[String]) -> Vec<String> {
     out
 }
 
-/// The command a gate runs: `--agent-cmd` for every gate, else its executor.
+/// The command a gate runs: `--agent-cmd` for every gate, else its
+/// executor; none for a gate whose automation is `manual` (a person's).
 fn command_for(g: &WorkflowGate, opts: &Options) -> Option<Vec<String>> {
+    if g.automation == Some(crate::recipe::Automation::Manual) {
+        return None;
+    }
     opts.agent_cmd
         .clone()
         .or_else(|| g.executor.as_ref().map(|e| e.command.clone()))
@@ -1260,6 +1496,24 @@ fn read_capped(path: &Path, max: u64) -> String {
         let _ = f.take(max).read_to_end(&mut buf);
     }
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// `argv` with `{model}` put in, or an error naming the gate when there is no model.
+fn model_in(gate: &str, argv: &[String], model: Option<&str>) -> Result<Vec<String>> {
+    crate::exec::model::substitute(argv, model).map_err(|arg| {
+        Error::input(format!(
+            "gate {gate}: its command uses `{arg}`, and no model is set"
+        ))
+        .hint("set one: --model NAME, ORCH_MODEL, or \"model\" on the gate or the workflow")
+    })
+}
+
+/// The repo-relative path of attempt `n`'s prompt packet.
+fn packet_rel(id: &str, gate: &str, n: u32) -> String {
+    format!(
+        "{}/gates/{gate}/attempt-{n}/prompt.txt",
+        layout::logs_dir(id)
+    )
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -60,6 +60,7 @@ pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
                 blocking: Some(contract.blocking),
                 skip_reason: None,
                 outputs_uri: None,
+                warnings: None,
                 attempts: Vec::new(),
                 extra: serde_json::Map::new(),
             })
@@ -94,6 +95,7 @@ pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
             gates: gates.clone(),
             invocations: Vec::new(),
             artifacts_index: Vec::new(),
+            registered_artifacts: Vec::new(),
             validations: Vec::new(),
             events: vec![Event::new(
                 &stamp,

@@ -153,6 +153,7 @@ string_enum! {
         RunInterrupted = "RUN_INTERRUPTED",
         RunResumed = "RUN_RESUMED",
         RunCompleted = "RUN_COMPLETED",
+        ArtifactAdded = "ARTIFACT_ADDED",
     }
 }
 
@@ -216,6 +217,10 @@ pub struct RunRecord {
     pub invocations: Vec<Invocation>,
     #[serde(default)]
     pub artifacts_index: Vec<IndexedArtifact>,
+    /// URLs, pull requests and files registered with `orch artifact add`
+    /// (what `artifact_exists` checks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registered_artifacts: Vec<RegisteredArtifact>,
     #[serde(default)]
     pub validations: Vec<Value>,
     #[serde(default)]
@@ -265,6 +270,10 @@ pub struct GateRecord {
     /// The pull request (or other URL) the gate's agent printed last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs_uri: Option<String>,
+    /// The gate passed with this many warnings (checks or quality checks
+    /// that failed without failing it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<u32>,
     #[serde(default)]
     pub attempts: Vec<Attempt>,
     #[serde(flatten)]
@@ -350,17 +359,100 @@ pub struct Attempt {
     /// its checks passed and the workflow asked for approval).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalRequirement>,
+    /// The automation level the attempt ran at (`fully_auto`,
+    /// `auto_notify`, `human_approval`, `manual`): the lower of the gate's
+    /// and what its skills' trust allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation: Option<String>,
+    /// The catalog skills the gate ran with, as they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<SkillUse>,
+    /// The signed approvals needed before the agent may start
+    /// (`human_approval`, or skills that are not vetted); `granted_at`
+    /// once they verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_approval: Option<ApprovalRequirement>,
+    /// A failed attempt waiting for a person to approve an override or
+    /// reject it (`on_fail: review_required`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ApprovalRequirement>,
+    /// The contract's quality checks, as they ran after the agent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quality_checks: Vec<QualityCheckResult>,
+    /// Outputs restored to their state before this failed attempt
+    /// (`on_fail: revert`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reverted: Vec<Reverted>,
+    /// The questions file written for a person (`on_fail: create_questions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub questions: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// How many signed approvals an attempt needs, and from whom.
+/// A catalog skill a gate ran with: its content hash and its trust then.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SkillUse {
+    pub id: String,
+    pub sha256: String,
+    pub trust: String,
+}
+
+/// One quality check after the agent finished: the command, how it ended
+/// and what it printed (an excerpt; the whole output is in the logs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct QualityCheckResult {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// `block`, `warn` or `skip`.
+    pub on_failure: String,
+    /// `passed`, `failed` (blocks the gate), `warned` (failed, passes with a
+    /// warning) or `skipped`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub duration_ms: u64,
+    /// Why it failed or was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_excerpt: Option<LogExcerpt>,
+}
+
+impl QualityCheckResult {
+    /// It failed and its `on_failure` is `block`.
+    pub fn blocks(&self) -> bool {
+        self.status == "failed"
+    }
+
+    pub fn warned(&self) -> bool {
+        self.status == "warned"
+    }
+}
+
+/// An output put back after a failed attempt: `restored` (its bytes
+/// before the attempt) or `removed` (the attempt created it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Reverted {
+    pub path: String,
+    pub action: String,
+}
+
+/// How many signed approvals an attempt needs, and from whom.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ApprovalRequirement {
     pub min_approvals: u32,
     /// Whether the person who ran the gate may approve it.
     #[serde(default)]
     pub allow_self_approval: bool,
+    /// Why approval is needed (a start or a review), in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When enough approvals verified (a start approval: the agent may start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_at: Option<String>,
 }
 
 impl Attempt {
@@ -385,8 +477,35 @@ impl Attempt {
             manual_failure: false,
             mode: None,
             approval: None,
+            automation: None,
+            skills: Vec::new(),
+            start_approval: None,
+            review: None,
+            quality_checks: Vec::new(),
+            reverted: Vec::new(),
+            questions: None,
             extra: Map::new(),
         }
+    }
+
+    /// Waiting for approval to let the agent start.
+    pub fn awaits_start(&self) -> bool {
+        self.status == AttemptStatus::AwaitingApproval
+            && self
+                .start_approval
+                .as_ref()
+                .is_some_and(|s| s.granted_at.is_none())
+    }
+
+    /// Waiting for a person to approve an override of its failure or reject it.
+    pub fn awaits_review(&self) -> bool {
+        self.status == AttemptStatus::AwaitingApproval && self.review.is_some()
+    }
+
+    /// Quality checks and validations that failed without failing the gate.
+    pub fn warnings(&self) -> usize {
+        self.validations.iter().filter(|v| v.is_warning()).count()
+            + self.quality_checks.iter().filter(|q| q.warned()).count()
     }
 }
 
@@ -543,6 +662,18 @@ pub struct Invocation {
     /// The pull request (or other URL matching the workflow's pattern) it printed last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs_uri: Option<String>,
+    /// The recipe step (1-based) this invocation ran, in a gate with `steps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    /// The skill that step ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill: Option<String>,
+    /// The model orch asked for (`--model`, `ORCH_MODEL`, the gate's, the workflow's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The model the agent says it used, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_by: Option<Actor>,
     #[serde(flatten)]
@@ -579,6 +710,10 @@ impl Invocation {
             output: None,
             log_excerpt: None,
             outputs_uri: None,
+            step: None,
+            skill: None,
+            model: None,
+            reported_model: None,
             recorded_by: None,
             extra: Map::new(),
         }
@@ -680,6 +815,29 @@ pub struct IndexedArtifact {
     pub updated_at: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// An artifact registered with a run (`orch artifact add`): a URL (a
+/// Chromatic build, a preview), a pull request, or a file in the repository.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RegisteredArtifact {
+    /// `url`, `pull_request` or `file`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A repo-relative file, with its SHA-256 when it was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub gate: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    pub added_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<Actor>,
 }
 
 /// Something that happened to a run, in order.

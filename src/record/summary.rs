@@ -37,6 +37,9 @@ pub struct SummaryWorkflow {
 pub struct SummaryGate {
     pub gate: String,
     pub status: GateStatus,
+    /// Warnings the gate passed with.
+    #[serde(default)]
+    pub warnings: Option<u32>,
 }
 
 /// The timestamp of the last event, read from the events array without
@@ -78,6 +81,15 @@ impl RunSummary {
     pub fn gate_counts(&self) -> (usize, usize) {
         let passed = self.gates.iter().filter(|g| g.status.is_done()).count();
         (passed, self.gates.len())
+    }
+
+    /// Warnings the run's passed gates passed with.
+    pub fn warnings(&self) -> u32 {
+        self.gates
+            .iter()
+            .filter(|g| g.status.is_done())
+            .filter_map(|g| g.warnings)
+            .sum()
     }
 
     pub fn last_activity(&self) -> &str {

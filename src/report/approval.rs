@@ -27,7 +27,11 @@ pub fn render(ui: &Ui, items: &[AttemptApprovals], trust_warnings: &[String]) ->
         } else {
             format!("{}, {have} of {} verified", i.status, i.tally.needed())
         };
-        let _ = writeln!(out, "  {} #{}  {state}", i.gate, i.attempt);
+        let scope = match i.scope {
+            crate::approval::Scope::Outputs => String::new(),
+            other => format!(" ({})", other.as_str()),
+        };
+        let _ = writeln!(out, "  {} #{}{scope}  {state}", i.gate, i.attempt);
         if let Some(uri) = &i.outputs_uri {
             let _ = writeln!(out, "      outputs {}", sanitize_line(uri));
         }

@@ -3,6 +3,7 @@
 //! strings, failing URLs), and a verdict line.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use crate::record::{Artifact, PreScriptResult, ValidationResult};
 use crate::report::pad;
@@ -55,6 +56,7 @@ pub fn render(
         .results
         .iter()
         .map(|r| r.kind.chars().count())
+        .chain((!eval.quality.is_empty()).then_some("quality_check".len()))
         .max()
         .unwrap_or(0)
         .clamp(10, 24);
@@ -67,13 +69,33 @@ pub fn render(
             let _ = writeln!(out, "    {}", ui.paint(Style::Dim, &text));
         }
     }
+    for q in &eval.quality {
+        let (mark, style) = match q.status.as_str() {
+            "passed" => ("✓", Style::Pass),
+            "failed" => ("✗", Style::Fail),
+            _ => (if q.status == "skipped" { "-" } else { "!" }, Style::Warn),
+        };
+        let secs = format!("{:.1}s", Duration::from_millis(q.duration_ms).as_secs_f64());
+        let text = match (&q.reason, q.status.as_str()) {
+            (Some(r), "warned") => format!("{}: {r} (warning)", q.name),
+            (Some(r), _) => format!("{}: {r}", q.name),
+            (None, _) => format!("{}: passed in {secs}", q.name),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {} {}",
+            ui.paint(style, mark),
+            pad("quality_check", width),
+            sanitize_line(&text)
+        );
+    }
     let _ = writeln!(
         out,
         "  {}",
         ui.paint(Style::Dim, &artifact_line(&eval.artifacts))
     );
     let warnings = eval.warnings();
-    let checks = eval.results.len();
+    let checks = eval.results.len() + eval.quality.len();
     let summary = format!(
         "{checks} check{}{}",
         if checks == 1 { "" } else { "s" },
@@ -95,7 +117,8 @@ pub fn render(
             .results
             .iter()
             .filter(|r| r.is_blocking_failure())
-            .count();
+            .count()
+            + eval.quality.iter().filter(|q| q.blocks()).count();
         let _ = writeln!(
             out,
             "{} {} ({failed} of {summary} failed)",

@@ -189,6 +189,12 @@ impl Observer for ProgressView<'_> {
                 self.ui
                     .warn(&format!("{gate} failed but is not blocking; going on"));
             }
+            Progress::AwaitingStart { gate, reason } => {
+                self.ui.warn(&format!(
+                    "{gate} waits for a signed approval before its agent starts: {}",
+                    sanitize_line(reason)
+                ));
+            }
             Progress::GateSkipped { gate, reason } => {
                 self.note(&format!("▸ {gate} SKIPPED: {}", sanitize_line(reason)));
             }

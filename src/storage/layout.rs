@@ -79,3 +79,34 @@ pub fn prompt_template(name: &str) -> String {
 pub fn validator(kind: &str) -> String {
     format!("{VALIDATORS_DIR}/{kind}")
 }
+
+/// The skills catalog: one folder per skill, each with a SKILL.md.
+pub const SKILLS_DIR: &str = "skills";
+/// Named project commands (`tests`, `lint`, …) that quality checks use.
+pub const COMMANDS_CONFIG: &str = "orchestration/commands.json";
+
+pub fn skill_dir(id: &str) -> String {
+    format!("{SKILLS_DIR}/{id}")
+}
+
+/// Signed vettings of skill `id` (outside its folder: a vetting inside it
+/// would change the content hash it vouches for).
+pub fn skill_vettings_dir(id: &str) -> String {
+    format!("orchestration/skills/vettings/{id}")
+}
+
+/// One vetting: the content hash it vets and a nonce, so vettings of
+/// different versions, or by different people, sit side by side.
+pub fn skill_vetting(id: &str, sha256: &str, nonce: &str) -> String {
+    format!(
+        "{}/{}-{}.json",
+        skill_vettings_dir(id),
+        sha256.get(..12).unwrap_or(sha256),
+        nonce.get(..12).unwrap_or(nonce)
+    )
+}
+
+/// Where an imported skill came from (`orch skill import`).
+pub fn skill_source(id: &str) -> String {
+    format!("orchestration/skills/sources/{id}.json")
+}

@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use crate::approval::ApprovalPolicy;
 use crate::error::{Error, Result};
 use crate::json;
+use crate::recipe::{Automation, OnFail, Step};
 use crate::repo::{Repo, is_safe_component};
 use crate::storage::layout;
 pub use condition::Condition;
@@ -31,6 +32,8 @@ pub struct Workflow {
     /// Regex for the URL an agent prints that is recorded as a gate's
     /// `outputs_uri` (default: GitHub and GitLab pull-request URLs).
     pub outputs_uri_pattern: Option<String>,
+    /// The model every gate's agent uses unless the gate names its own.
+    pub model: Option<String>,
     pub gates: Vec<WorkflowGate>,
 }
 
@@ -112,6 +115,23 @@ pub struct WorkflowGate {
     /// Overrides the workflow's `outputs_uri_pattern` for this gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs_uri_pattern: Option<String>,
+    /// How much runs without a person: `fully_auto` (default with a
+    /// command), `auto_notify`, `human_approval` (a signed approval before
+    /// the agent starts) or `manual` (default without a command: a person
+    /// does the work). Skills that are not vetted lower it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation: Option<Automation>,
+    /// Recipe steps: each one agent invocation in the attempt, running a skill.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// What happens when an attempt fails: `stay` (default), `revert`,
+    /// `create_questions` or `review_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_fail: Option<OnFail>,
+    /// The model for this gate's agent: `{model}` in its command, and
+    /// `ORCH_MODEL` in its environment (`--model` and `ORCH_MODEL` win).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// `"contract": null`: the gate has no contract, and its command's exit
     /// code decides (0 passes). Read from the file, not a field of its own.
     #[serde(skip)]
@@ -120,6 +140,16 @@ pub struct WorkflowGate {
 }
 
 impl WorkflowGate {
+    /// The gate's automation level as written, else its default.
+    pub fn automation_or_default(&self, has_command: bool) -> Automation {
+        self.automation
+            .unwrap_or_else(|| Automation::default_for(has_command))
+    }
+
+    pub fn on_fail(&self) -> OnFail {
+        self.on_fail.unwrap_or_default()
+    }
+
     /// The repo-relative contract path: the one named, or the conventional one.
     pub fn contract_path(&self) -> String {
         self.contract
@@ -150,6 +180,9 @@ pub(crate) struct RawWorkflow<'a> {
     max_attempts: Option<u32>,
     #[serde(default)]
     outputs_uri_pattern: Option<String>,
+    /// The model every gate's agent uses unless the gate names its own.
+    #[serde(default)]
+    model: Option<String>,
     /// Where editors find this file's JSON Schema (orch ignores it).
     #[serde(default, rename = "$schema")]
     #[allow(dead_code)]
@@ -301,6 +334,7 @@ pub fn parse(text: &str, shown: &str) -> Result<Workflow> {
         default_artifact_path: raw.default_artifact_path,
         max_attempts: raw.max_attempts,
         outputs_uri_pattern: raw.outputs_uri_pattern,
+        model: raw.model,
         gates,
     })
 }
@@ -374,6 +408,33 @@ fn check_execution(
             ),
         )
         .hint("retry_from names a gate that comes before this one in `gates`"));
+    }
+    for (i, step) in gate.steps.iter().enumerate() {
+        let problem = if !is_safe_component(&step.skill) {
+            Some(format!("`{}` is not a skill id", step.skill))
+        } else if step
+            .timeout_s
+            .is_some_and(|s| !s.is_finite() || s <= 0.0 || s > crate::env::MAX_SECONDS)
+        {
+            Some("timeout_s must be a positive number of seconds, at most 1e9".to_string())
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            return Err(json::error_at(
+                shown,
+                pos,
+                format!("gate `{}`: step {}: {p}", gate.gate, i + 1),
+            )
+            .hint("a step is {\"skill\": \"<id of skills/<id>/>\", \"params\": {…}, \"timeout_s\": N, \"retries\": N}"));
+        }
+    }
+    if gate.model.as_deref().is_some_and(|m| m.trim().is_empty()) {
+        return Err(json::error_at(
+            shown,
+            pos,
+            format!("gate `{}`: model is empty", gate.gate),
+        ));
     }
     if let Some(exec) = &gate.executor {
         if exec.command.first().is_none_or(|p| p.trim().is_empty()) {

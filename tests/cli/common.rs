@@ -30,6 +30,8 @@ pub struct TestRepo {
     /// Owns the directory: it is removed when the test ends.
     _dir: tempfile::TempDir,
     root: PathBuf,
+    /// Environment every orch command here gets (see `trust_example`).
+    env: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 /// What a finished orch command left behind.
@@ -122,7 +124,11 @@ impl TestRepo {
             .tempdir()
             .expect("temp dir");
         let root = dir.path().canonicalize().expect("canonical temp dir");
-        let repo = TestRepo { _dir: dir, root };
+        let repo = TestRepo {
+            _dir: dir,
+            root,
+            env: std::cell::RefCell::new(Vec::new()),
+        };
         repo.git(&["init", "-q"]);
         repo.git(&["config", "user.name", "Test Author"]);
         repo.git(&["config", "user.email", "author@example.com"]);
@@ -142,7 +148,79 @@ impl TestRepo {
         ] {
             copy_dir(&project_root().join(dir), &repo.path().join(dir));
         }
+        copy_file(
+            &project_root().join("orchestration/commands.json"),
+            &repo.path().join("orchestration/commands.json"),
+        );
         repo
+    }
+
+    /// The shipped sources with the example's trust set up
+    /// (examples/trust-example.sh): its reviewer's key is trusted through
+    /// `refs/orch/example-trust`, which every later orch command here
+    /// trusts, and the shipped skills are vetted.
+    pub fn vetted() -> TestRepo {
+        let repo = TestRepo::shipped();
+        repo.trust_example();
+        repo
+    }
+
+    /// Runs examples/trust-example.sh; later orch commands trust its ref.
+    pub fn trust_example(&self) {
+        let out = Command::new("sh")
+            .arg("examples/trust-example.sh")
+            .current_dir(&self.root)
+            .env("ORCH", BIN)
+            .env_remove("ORCH_TRUSTED_REV")
+            .output()
+            .expect("sh runs");
+        assert!(
+            out.status.success(),
+            "trust-example.sh failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert_eq!(rev, "refs/orch/example-trust");
+        self.set_env("ORCH_TRUSTED_REV", &rev);
+    }
+
+    /// The example reviewer's key (after `trust_example`).
+    pub fn example_key(&self) -> PathBuf {
+        self.root.join(".git/orch-example/reviewer")
+    }
+
+    /// Sets a variable for every later orch command in this repository.
+    pub fn set_env(&self, key: &str, value: &str) {
+        let mut env = self.env.borrow_mut();
+        env.retain(|(k, _)| k != key);
+        env.push((key.to_string(), value.to_string()));
+    }
+
+    /// The README's main command (examples/visual-essay.sh), as a newcomer
+    /// runs it; returns its output and the run id.
+    pub fn example_run(&self, slug: &str) -> (Out, String) {
+        let out = Out::from(
+            &Command::new("sh")
+                .args(["examples/visual-essay.sh", slug])
+                .current_dir(&self.root)
+                .env("ORCH", BIN)
+                .env("NO_COLOR", "1")
+                .env_remove("ORCH_TRUSTED_REV")
+                .env_remove("GIT_AUTHOR_NAME")
+                .env_remove("GIT_AUTHOR_EMAIL")
+                .stdin(Stdio::null())
+                .output()
+                .expect("sh runs"),
+        );
+        let run = out
+            .stdout
+            .split_whitespace()
+            .skip_while(|w| *w != "PASSED")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no PASSED line:\n{}\n{}", out.stdout, out.stderr))
+            .to_string();
+        self.set_env("ORCH_TRUSTED_REV", "refs/orch/example-trust");
+        (out, run)
     }
 
     pub fn path(&self) -> &Path {
@@ -185,7 +263,12 @@ impl TestRepo {
             .env_remove("ORCH_SEED")
             .env_remove("GIT_AUTHOR_NAME")
             .env_remove("GIT_AUTHOR_EMAIL")
+            .env_remove("ORCH_TRUSTED_REV")
+            .env_remove("ORCH_MODEL")
             .stdin(Stdio::null());
+        for (k, v) in self.env.borrow().iter() {
+            cmd.env(k, v);
+        }
         cmd
     }
 

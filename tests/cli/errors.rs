@@ -409,19 +409,18 @@ fn paths_are_checked_before_anything_runs_or_is_created() {
             .one_error()
             .ends_with("is outside the repository")
     );
-    // A skill file that cannot be read stops `orch run` before a run exists.
-    let contract = "orchestration/gates/contracts/G2.contract.json";
+    // A skill a gate runs that does not exist stops `orch run` before a run exists.
+    let workflow = "orchestration/workflows/visual-essay.json";
     repo.write(
-        contract,
-        &repo.read(contract).replace(
-            "\"path\": \"skills/essay-research\"",
-            "\"path\": \"skills/nope\"",
-        ),
+        workflow,
+        &repo
+            .read(workflow)
+            .replace("\"skill\": \"essay-research\"", "\"skill\": \"nope\""),
     );
     let out = repo.orch(&["run", "visual-essay", "--slug", "s"]);
     assert_eq!(
         out.code(2).one_error(),
-        "error: gate G2: skill file `skills/nope/SKILL.md` cannot be read: not found"
+        "error: gate G2: no skill `nope`: skills/nope/SKILL.md does not exist"
     );
     assert!(repo.files_under("orchestration/runs").is_empty());
 }

@@ -17,6 +17,7 @@ mod quickstart;
 mod review;
 mod run;
 mod schema;
+mod skills;
 mod url;
 mod validations;
 mod verify;

@@ -121,24 +121,80 @@ fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// The README's main command: `sh examples/visual-essay.sh` makes the
+/// example's key, trusts it, vets the shipped skills, runs G1 and G2 fully
+/// automatically, has G3's start approved, and resumes to PASSED.
 #[test]
 fn a_full_run_with_a_command_agent_passes() {
     let repo = TestRepo::shipped();
-    let out = repo.orch(&[
-        "run",
-        "visual-essay",
-        "--slug",
-        "the-word-robot",
-        "--agent-cmd",
-        "examples/agents/scripted-essay.sh",
-    ]);
+    let (out, run) = repo.example_run("the-word-robot");
+    // The first `orch run` prints JSON (the script reads the run id from
+    // it), so its gate reports are on stderr.
     out.ok()
-        .stdout_has("PASS G1 (4 checks)")
-        .stdout_has("PASS G3 (6 checks)")
-        .stdout_has("PASSED run_")
-        .stderr_has("▸ G2 Research Complete · attempt 1 · research-agent (`examples/agents/scripted-essay.sh`)");
-    let run = only_run(&repo);
+        .stderr_has("PASS G1 (4 checks)")
+        .stderr_has("PASS G2 (8 checks)")
+        .stdout_has("PASS G3 (7 checks)")
+        .stdout_has("approved G3 attempt 1 (its start)")
+        .stdout_has(&format!("PASSED {run}"))
+        .stderr_has("▸ G2 Research Complete · attempt 1 · research-agent (`examples/agents/scripted-essay.sh`)")
+        .stderr_has("G3 waits for a signed approval before its agent starts: G3 is human_approval");
+    assert_eq!(only_run(&repo), run);
     let r = repo.run_json(&run);
+    // Recipes: vetted skills for the fully automatic gates, a start approval for G3.
+    for (i, (level, skill)) in [
+        ("fully_auto", "essay-intake"),
+        ("fully_auto", "essay-research"),
+        ("human_approval", "essay-spec"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let a = &r["gates"][i]["attempts"][0];
+        assert_eq!(a["automation"], level, "{a}");
+        assert_eq!(a["skills"][0]["id"], skill);
+        assert_eq!(a["skills"][0]["trust"], "vetted");
+        assert_eq!(a["skills"][0]["sha256"].as_str().unwrap().len(), 64);
+    }
+    assert!(r["gates"][0]["attempts"][0].get("start_approval").is_none());
+    let start = &r["gates"][2]["attempts"][0]["start_approval"];
+    assert_eq!(start["min_approvals"], 1);
+    assert!(start["granted_at"].is_string(), "{start}");
+    let approvals = repo.files_under(&format!("orchestration/runs/{run}/record/approvals/G3"));
+    assert_eq!(approvals.len(), 1);
+    let approval = repo.read_json(&approvals[0]);
+    assert_eq!(approval["payload"]["scope"], "start");
+    assert_eq!(
+        approval["payload"]["prompt_sha256"],
+        r["gates"][2]["attempts"][0]["prompt_sha256"]
+    );
+    assert_eq!(approval["payload"]["outputs"], serde_json::json!([]));
+    assert_eq!(
+        repo.files_under("orchestration/skills/vettings").len(),
+        3,
+        "the example vetted the three shipped skills"
+    );
+    // Quality checks ran after the agent and are in the attempts.
+    let q2 = &r["gates"][1]["attempts"][0]["quality_checks"][0];
+    assert_eq!(
+        (q2["name"].as_str(), q2["status"].as_str()),
+        (Some("sources-linked"), Some("passed"))
+    );
+    let q3 = &r["gates"][2]["attempts"][0]["quality_checks"][0];
+    assert_eq!(
+        (
+            q3["name"].as_str(),
+            q3["status"].as_str(),
+            q3["exit_code"].as_i64()
+        ),
+        (Some("essay-lint"), Some("passed"), Some(0))
+    );
+    assert!(
+        q3["output_excerpt"]["stdout"]
+            .as_str()
+            .unwrap()
+            .contains("is clean")
+    );
+
     assert_eq!(r["status"], "PASSED");
     assert!(r["finished_at"].is_string());
     let invs = r["invocations"].as_array().unwrap();
@@ -150,6 +206,11 @@ fn a_full_run_with_a_command_agent_passes() {
         assert_eq!(
             inv["command"],
             serde_json::json!(["examples/agents/scripted-essay.sh"])
+        );
+        assert_eq!(inv["step"], 1);
+        assert_eq!(
+            inv["skill"],
+            ["essay-intake", "essay-research", "essay-spec"][i]
         );
         assert_eq!(inv["reported"]["status"], "complete");
         assert_eq!(
@@ -176,24 +237,38 @@ fn a_full_run_with_a_command_agent_passes() {
         r["gates"][1]["attempts"][0]["prompt_sha256"],
         sha256(packet.as_bytes())
     );
+    let intake = &r["gates"][0]["attempts"][0]["artifacts"][0];
+    let g1_output = format!(
+        "- {} (sha256 {})",
+        intake["path"].as_str().unwrap(),
+        intake["sha256"].as_str().unwrap()
+    );
     for part in [
         &format!("- run: {run}"),
         "## Instructions (orchestration/prompts/G2.md)",
         "Research the visual essay `the-word-robot` at depth `standard`",
-        "## Skill: Essay research (skills/essay-research/SKILL.md)",
+        &format!("the approved intake sets:\n\n{g1_output}\n"),
+        &format!("## Outputs of earlier gates\n\nG1:\n{g1_output}\n"),
+        "1. skill `essay-research` with {\"min_primary_sources\":2}",
         "- `essays/the-word-robot/research/SOURCES.md` (required)",
         "min_sources: `essays/the-word-robot/research/SOURCES.md` lists at least 6 sources",
         "{\"status\": \"complete\", \"reason\": \"…\"}",
     ] {
         assert!(packet.contains(part), "packet lacks {part:?}:\n{packet}");
     }
+    // The step's input is the packet and the skill (the agent's stdin).
     assert_eq!(r["totals"]["invocations"], 3);
     assert_eq!(r["totals"]["cost_source"], "unknown");
     assert!(r["totals"].get("cost_usd").is_none());
     // The lease is gone and only the record is in the committed folder.
     assert!(!repo.exists(&format!("orchestration/runs/{run}/logs/lease.json")));
     let files = repo.files_under(&format!("orchestration/runs/{run}/record"));
-    assert_eq!(files.len(), 4, "{files:?}");
+    assert_eq!(files.len(), 5, "{files:?}");
+    // With the example's trust, the sources are clean and the run verifies.
+    repo.orch(&["lint"]).ok().stdout_has("0 errors, 0 warnings");
+    repo.orch(&["verify"])
+        .ok()
+        .stdout_has("0 errors, 0 warnings");
 }
 
 #[test]
@@ -592,7 +667,7 @@ fn without_a_terminal_a_persons_gate_pauses_and_exits_cleanly() {
 
 #[test]
 fn a_gate_an_agent_failed_is_handed_to_a_person_not_validated_at_once() {
-    let repo = TestRepo::shipped();
+    let repo = TestRepo::vetted();
     let out = repo.orch(&[
         "run",
         "visual-essay",
@@ -799,7 +874,7 @@ fn a_live_run_cannot_be_resumed_twice() {
 
 #[test]
 fn start_from_validates_earlier_gates_without_running_them() {
-    let repo = TestRepo::shipped();
+    let repo = TestRepo::vetted();
     let scripted = ["--agent-cmd", "examples/agents/scripted-essay.sh"];
     let out = repo.orch(&[
         "run",
@@ -822,8 +897,9 @@ fn start_from_validates_earlier_gates_without_running_them() {
     );
     assert_eq!(r["gates"][1]["status"], "NOT_STARTED");
 
-    let repo = TestRepo::shipped();
+    let repo = TestRepo::vetted();
     repo.do_work("G1", "robot");
+    // G3 is human_approval: the run stops before its agent starts.
     repo.orch(&[
         "run",
         "visual-essay",
@@ -834,7 +910,7 @@ fn start_from_validates_earlier_gates_without_running_them() {
         scripted[0],
         scripted[1],
     ])
-    .ok();
+    .code(4);
     let r = repo.run_json(&only_run(&repo));
     let g1 = &attempts(&r, 0)[0];
     assert_eq!(
@@ -851,7 +927,8 @@ fn start_from_validates_earlier_gates_without_running_them() {
         .iter()
         .map(|i| i["gate"].as_str().unwrap())
         .collect();
-    assert_eq!(gates, vec!["G2", "G3"]);
+    assert_eq!(gates, vec!["G2"]);
+    assert_eq!(r["gates"][2]["status"], "AWAITING_APPROVAL");
 }
 
 #[test]

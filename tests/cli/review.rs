@@ -23,13 +23,17 @@ fn git(repo: &TestRepo, args: &[&str]) -> std::process::Output {
         old.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    Command::new("git")
-        .args(args)
+    let mut cmd = Command::new("git");
+    cmd.args(args)
         .current_dir(repo.path())
         .env("PATH", path)
         .env_remove("ORCH")
-        .output()
-        .unwrap()
+        .env_remove("ORCH_TRUSTED_REV");
+    // The hook's orch trusts what the example trusts (see `example_run`).
+    if repo.exists(".git/refs/orch/example-trust") {
+        cmd.env("ORCH_TRUSTED_REV", "refs/orch/example-trust");
+    }
+    cmd.output().unwrap()
 }
 
 /// Everything a command printed (git passes a hook's output on to stderr).
@@ -170,16 +174,8 @@ fn the_pre_commit_hook_lints_and_verifies_staged_runs() {
         .stdout_has("updated .git/hooks/pre-commit");
 
     // A good run commits.
-    let out = repo.orch(&[
-        "run",
-        "visual-essay",
-        "--slug",
-        "robot",
-        "--agent-cmd",
-        "examples/agents/scripted-essay.sh",
-        "--json",
-    ]);
-    let run = out.ok().json()["run_id"].as_str().unwrap().to_string();
+    let (out, run) = repo.example_run("robot");
+    out.ok();
     let committed = commit_all(&repo, "essay and its run");
     assert!(committed.status.success(), "{}", printed(&committed));
 

@@ -34,7 +34,7 @@ fn schema_needs_no_repository_and_refuses_unknown_kinds() {
             .as_array()
             .unwrap()
             .len()
-            == 12
+            == 15
     );
     TestRepo::new()
         .orch(&["schema", "nope"])

@@ -5,18 +5,12 @@ use serde_json::Value;
 
 use crate::common::{TestRepo, compat_dir, copy_dir};
 
-/// A completed, PASSED run of the shipped workflow (scripted agent).
+/// A completed, PASSED run of the shipped workflow: the README's main
+/// command (scripted agent, vetted skills, G3's start approved).
 fn passed_run(repo: &TestRepo) -> String {
-    let out = repo.orch(&[
-        "run",
-        "visual-essay",
-        "--slug",
-        "robot",
-        "--agent-cmd",
-        "examples/agents/scripted-essay.sh",
-        "--json",
-    ]);
-    out.ok().json()["run_id"].as_str().unwrap().to_string()
+    let (out, run) = repo.example_run("robot");
+    out.ok();
+    run
 }
 
 /// (case name, level, kind, message) for every finding.
