@@ -184,13 +184,18 @@ impl Statement for Payload {
 pub type ApprovalFile = SignedFile<Payload>;
 
 /// SHA-256 of an attempt record as an approval binds it: its canonical
-/// JSON without `status` and `failure_reason`, the two fields the decision
-/// itself changes (AWAITING_APPROVAL → PASS, or FAIL with the reason).
+/// JSON without the fields the decision itself changes — `status`,
+/// `failure_reason` (AWAITING_APPROVAL → PASS, or FAIL with the reason)
+/// and, for an override, `review.granted_at`.
 pub fn attempt_sha256(attempt: &Attempt) -> String {
     let mut value = serde_json::to_value(attempt).expect("an attempt serialises");
     if let Some(obj) = value.as_object_mut() {
         obj.remove("status");
         obj.remove("failure_reason");
+        // An override's decision also stamps when it was granted.
+        if let Some(review) = obj.get_mut("review").and_then(|r| r.as_object_mut()) {
+            review.remove("granted_at");
+        }
     }
     hash::bytes(&canonical::to_vec(&value))
 }

@@ -197,10 +197,12 @@ pub trait Human {
 fn preflight(repo: &Repo, wf: &LoadedWorkflow, opts: &Options) -> Result<()> {
     // Skill paths are read as written (their variables, if any, are the run's).
     let vars = crate::contract::template::Vars::new(repo, "", "");
+    let commands = crate::quality::Commands::load(repo)?;
     for (i, g) in wf.def.gates.iter().enumerate() {
         let earlier: Vec<&str> = wf.def.gates[..i].iter().map(|e| e.gate.as_str()).collect();
         packet::check_template(repo, g, &earlier)?;
         let contract = Contract::for_workflow_gate(repo, g)?;
+        commands.check_names(&contract.quality_checks)?;
         for skill in &contract.required_skills {
             for file in &skill.inject {
                 let rel = format!("{}/{file}", skill.path.trim_end_matches('/'));

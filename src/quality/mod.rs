@@ -176,6 +176,15 @@ impl Commands {
         }
     }
 
+    /// Refuses checks that use a command this file does not define (for
+    /// checks before a run starts).
+    pub fn check_names(&self, checks: &[QualityCheck]) -> Result<()> {
+        for c in checks.iter().filter(|c| c.on_failure != OnFailure::Skip) {
+            self.resolve(c)?;
+        }
+        Ok(())
+    }
+
     /// The command a check runs, and its time limit.
     fn resolve(&self, check: &QualityCheck) -> Result<(Vec<String>, f64)> {
         if let Some(argv) = &check.command {

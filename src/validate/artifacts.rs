@@ -24,12 +24,12 @@ pub fn check(
         r.details.insert("label".into(), json!(l));
     }
     let what = match label {
-        Some(l) => format!("a `{}` artifact labelled `{l}`", kind.as_str()),
-        None => format!("a `{}` artifact", kind.as_str()),
+        Some(l) => format!("`{}` artifact labelled `{l}`", kind.as_str()),
+        None => format!("`{}` artifact", kind.as_str()),
     };
     let Some(run) = run else {
         r.reason = Some(format!(
-            "{what} is looked for in a run; there is none here (gate check has no run)"
+            "a {what} is looked for in a run; there is none here (gate check has no run)"
         ));
         return;
     };

@@ -2,6 +2,7 @@
 //! asserting on the files it writes, its exit codes and its messages.
 
 mod approvals;
+mod checks;
 mod common;
 mod compat;
 mod concurrency;
@@ -14,6 +15,7 @@ mod pipeline;
 mod plans;
 mod plugins;
 mod quickstart;
+mod recipes;
 mod review;
 mod run;
 mod schema;
