@@ -26,7 +26,7 @@ pub enum Kind {
     Prompt,
     Skill,
     Validator,
-    /// `orchestration/notify.json` and `orchestration/allowed_signers`.
+    /// `orchestration/notify.json`, `allowed_signers` and `commands.json`.
     Settings,
 }
 
@@ -134,11 +134,15 @@ fn default_sources(repo: &Repo) -> Vec<Source> {
             .map(|p| (Kind::Validator, p)),
     );
     found.extend(
-        [layout::NOTIFY_CONFIG, layout::ALLOWED_SIGNERS]
-            .iter()
-            .map(|rel| root.join(rel))
-            .filter(|p| p.is_file())
-            .map(|p| (Kind::Settings, p)),
+        [
+            layout::NOTIFY_CONFIG,
+            layout::ALLOWED_SIGNERS,
+            layout::COMMANDS_CONFIG,
+        ]
+        .iter()
+        .map(|rel| root.join(rel))
+        .filter(|p| p.is_file())
+        .map(|p| (Kind::Settings, p)),
     );
     found
         .into_iter()
@@ -250,7 +254,9 @@ fn classify(path: &Path) -> Option<Kind> {
         {
             Some(Kind::Contract)
         }
-        ("notify.json" | "allowed_signers", _, "orchestration") => Some(Kind::Settings),
+        ("notify.json" | "allowed_signers" | "commands.json", _, "orchestration") => {
+            Some(Kind::Settings)
+        }
         (_, "json", "workflows") => Some(Kind::Workflow),
         (_, "md", "prompts") => Some(Kind::Prompt),
         (n, _, "validators") if !n.starts_with('.') => Some(Kind::Validator),
@@ -794,6 +800,10 @@ fn lint_settings(s: &Source) -> Case {
     if s.path.file_name().is_some_and(|n| n == "notify.json") {
         if let Err(e) = crate::notify::Config::parse(&text, &s.shown) {
             case.push(Finding::from_error(Level::Error, "notify", &e));
+        }
+    } else if s.path.file_name().is_some_and(|n| n == "commands.json") {
+        if let Err(e) = crate::quality::Commands::parse(&text, &s.shown) {
+            case.push(Finding::from_error(Level::Error, "commands", &e));
         }
     } else {
         let signers = crate::approval::signers::AllowedSigners::parse(&text);

@@ -388,10 +388,26 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
         }
     }
 
-    if !input.contract.validations.is_empty() {
+    if !input.contract.validations.is_empty() || !input.contract.quality_checks.is_empty() {
         let _ = writeln!(p, "\n## What validation will check\n");
         for v in &input.contract.validations {
             let _ = writeln!(p, "- {}", describe(v, vars, run.depth));
+        }
+        for q in &input.contract.quality_checks {
+            let how = match (&q.command, &q.uses) {
+                (Some(argv), _) => format!(
+                    "`{}`",
+                    crate::ui::command_line(&argv.iter().map(|a| vars.text(a)).collect::<Vec<_>>())
+                ),
+                (None, Some(name)) => format!("the project's `{name}` command"),
+                (None, None) => String::new(),
+            };
+            let effect = match q.on_failure {
+                crate::quality::OnFailure::Block => "must pass",
+                crate::quality::OnFailure::Warn => "a failure is a warning",
+                crate::quality::OnFailure::Skip => "skipped",
+            };
+            let _ = writeln!(p, "- quality check `{}`: {how} ({effect})", q.name);
         }
     }
 

@@ -268,6 +268,58 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::
                     sanitize_line(&format!("{path}{detail}"))
                 );
             }
+            for q in &a.quality_checks {
+                let mark = match q.status.as_str() {
+                    "passed" => "✓",
+                    "failed" => "✗",
+                    "skipped" => "-",
+                    _ => "!",
+                };
+                let why = q.reason.as_deref().unwrap_or("passed");
+                let _ = writeln!(
+                    out,
+                    "         {mark} quality_check {}: {}",
+                    sanitize_line(&q.name),
+                    sanitize_line(why)
+                );
+            }
+            if let Some(level) = &a.automation {
+                let skills: Vec<String> = a
+                    .skills
+                    .iter()
+                    .map(|s| format!("{} ({}, {})", s.id, s.trust, short_hash(&s.sha256)))
+                    .collect();
+                let with = if skills.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with {}", skills.join(", "))
+                };
+                let _ = writeln!(out, "         recipe: {level}{}", sanitize_line(&with));
+            }
+            for (what, req) in [("start", &a.start_approval), ("review", &a.review)] {
+                if let Some(r) = req {
+                    let state = r
+                        .granted_at
+                        .as_deref()
+                        .map_or_else(|| "awaited".to_string(), |t| format!("granted {t}"));
+                    let _ = writeln!(
+                        out,
+                        "         {what} approval {state}: {}",
+                        sanitize_line(r.reason.as_deref().unwrap_or(""))
+                    );
+                }
+            }
+            for r in &a.reverted {
+                let _ = writeln!(
+                    out,
+                    "         reverted {} ({})",
+                    sanitize_line(&r.path),
+                    r.action
+                );
+            }
+            if let Some(q) = &a.questions {
+                let _ = writeln!(out, "         questions for a person: {}", sanitize_line(q));
+            }
             if !a.invocation_ids.is_empty() {
                 let _ = writeln!(out, "         invocations: {}", a.invocation_ids.join(", "));
             }
@@ -280,14 +332,41 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::
     if !run.invocations.is_empty() {
         let _ = writeln!(out, "\ninvocations");
         for i in &run.invocations {
+            let mut extra = String::new();
+            if let (Some(k), Some(skill)) = (i.step, &i.skill) {
+                let _ = write!(extra, "  step {k} ({skill})");
+            }
+            match (&i.model, &i.reported_model) {
+                (Some(m), Some(r)) if m != r => {
+                    let _ = write!(extra, "  model {m} (reported {r})");
+                }
+                (Some(m), _) | (None, Some(m)) => {
+                    let _ = write!(extra, "  model {m}");
+                }
+                (None, None) => {}
+            }
             let _ = writeln!(
                 out,
-                "  {}  {} {}  {}  {}",
+                "  {}  {} {}  {}  {}{}",
                 i.id,
                 i.gate,
                 i.attempt.map(|n| format!("#{n}")).unwrap_or_default(),
                 sanitize_line(i.agent.as_deref().unwrap_or("-")),
-                i.status
+                i.status,
+                sanitize_line(&extra)
+            );
+        }
+    }
+    if !run.registered_artifacts.is_empty() {
+        let _ = writeln!(out, "\nregistered artifacts");
+        for a in &run.registered_artifacts {
+            let _ = writeln!(
+                out,
+                "  {} `{}`  {}  {}",
+                a.kind,
+                sanitize_line(&a.label),
+                sanitize_line(a.url.as_deref().or(a.path.as_deref()).unwrap_or("")),
+                a.gate
             );
         }
     }

@@ -35,7 +35,7 @@ fn the_shipped_sources_are_clean() {
     let repo = TestRepo::shipped();
     let out = repo.orch(&["lint"]);
     out.code(1)
-        .stdout_has("lint: FAILED: 11 checked, 1 failed, 0 skipped; 2 errors, 0 warnings")
+        .stdout_has("lint: FAILED: 12 checked, 1 failed, 0 skipped; 2 errors, 0 warnings")
         .stdout_has("G1: fully_auto, but only vetted skills run without a person (skill `essay-intake` is experimental: no vetting;")
         .stdout_has("G2: fully_auto, but only vetted skills run without a person (skill `essay-research` is experimental");
     assert!(
@@ -45,7 +45,7 @@ fn the_shipped_sources_are_clean() {
     repo.trust_example();
     repo.orch(&["lint"])
         .ok()
-        .stdout_has("lint: ok: 11 checked, 0 failed, 0 skipped; 0 errors, 0 warnings");
+        .stdout_has("lint: ok: 12 checked, 0 failed, 0 skipped; 0 errors, 0 warnings");
 }
 
 #[cfg(unix)]
@@ -253,7 +253,7 @@ fn junit_and_github_formats() {
     assert_eq!(root.tag_name().name(), "testsuites");
     assert_eq!(
         (root.attribute("tests"), root.attribute("failures")),
-        (Some("11"), Some("1"))
+        (Some("12"), Some("1"))
     );
     let failing: Vec<_> = doc
         .descendants()
@@ -281,7 +281,7 @@ fn junit_and_github_formats() {
     );
     let md = std::fs::read_to_string(summary).unwrap();
     assert!(
-        md.starts_with("### orch lint\n\n❌ 1 of 11 failed: 1 error, 0 warnings."),
+        md.starts_with("### orch lint\n\n❌ 1 of 12 failed: 1 error, 0 warnings."),
         "{md}"
     );
     assert!(md.contains("| ❌ | contracts | orchestration/gates/contracts/G1.contract.json | unknown_type: unknown validation type `bogus` |"), "{md}");
