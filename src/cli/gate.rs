@@ -192,7 +192,16 @@ fn finish(args: &FinishArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             &done.evaluation,
             &done.attempt.pre_scripts,
         ));
-        if !done.evaluation.passed && done.blocking {
+        if let Some(req) = &done.attempt.review {
+            ui.line(&format!(
+                "AWAITING_APPROVAL {}: it failed, and its recipe asks for a person's review ({} signed approval(s) override it)",
+                args.gate, req.min_approvals
+            ));
+            ui.note(&format!(
+                "override with: orch approve --run {} --gate {}; or fail it: orch reject --run {} --gate {} --reason \"…\"",
+                done.run_id, args.gate, done.run_id, args.gate
+            ));
+        } else if !done.evaluation.passed && done.blocking {
             ui.note(&format!(
                 "{} is blocking: the run is {} until it passes (fix the outputs, then `orch gate start` a new attempt)",
                 args.gate, done.run_status

@@ -548,15 +548,7 @@ fn run_pre_scripts(
             program,
             args: command_line,
             cwd: repo.root().to_path_buf(),
-            env: vec![
-                ("ORCH_GATE".into(), gate.to_string()),
-                ("ORCH_SLUG".into(), vars.slug().to_string()),
-                (
-                    "ORCH_ARTIFACT_PATH".into(),
-                    vars.artifact_path().to_string(),
-                ),
-                ("ORCH_REPO_ROOT".into(), repo.root().display().to_string()),
-            ],
+            env: vars.script_env(gate),
             stdin: Vec::new(),
             timeout: env::seconds(env::SCRIPT_TIMEOUT, 30.0),
             capture_limit: 1024 * 1024,

@@ -778,15 +778,7 @@ impl<'a> Driver<'a> {
             super::recipe_run::stamp(txn, &g.gate, n, &plan)
         })?;
         self.attempts += 1;
-        let doer = command.as_deref().map_or(Doer::Person, Doer::Command);
-        self.obs.on(&Progress::GateStarted {
-            gate: &g.gate,
-            name: g.display_name(),
-            attempt: n,
-            agent: &agent,
-            by: doer,
-            packet: &packet_rel,
-        });
+        self.announce(g, n, &agent, command.as_deref(), &packet_rel);
         if let Some(start) = &plan.start {
             self.obs.on(&Progress::AwaitingStart {
                 gate: &g.gate,
@@ -819,16 +811,27 @@ impl<'a> Driver<'a> {
         };
         let command = command_for(g, self.opts);
         let agent = agent_name(g, command.as_deref());
-        let doer = command.as_deref().map_or(Doer::Person, Doer::Command);
+        self.announce(g, n, &agent, command.as_deref(), &rel);
+        self.work(g, n, &agent, command.as_deref(), &rel, &text)
+    }
+
+    /// Tells the observer attempt `n` of `g` is under way, and by whom.
+    fn announce(
+        &mut self,
+        g: &WorkflowGate,
+        n: u32,
+        agent: &str,
+        command: Option<&[String]>,
+        packet: &str,
+    ) {
         self.obs.on(&Progress::GateStarted {
             gate: &g.gate,
             name: g.display_name(),
             attempt: n,
-            agent: &agent,
-            by: doer,
-            packet: &rel,
+            agent,
+            by: command.map_or(Doer::Person, Doer::Command),
+            packet,
         });
-        self.work(g, n, &agent, command.as_deref(), &rel, &text)
     }
 
     /// The work of attempt `n` (an agent's, or a person's), then its

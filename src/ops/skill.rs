@@ -74,16 +74,7 @@ pub fn show(repo: &Repo, id: &str, trusted_rev: Option<&str>) -> Result<Shown> {
 /// contract injects it.
 pub fn used_by(repo: &Repo, id: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(repo.join(layout::WORKFLOWS_DIR)) else {
-        return out;
-    };
-    let mut files: Vec<_> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    for path in files {
+    for path in workflow::files(repo) {
         let Ok(wf) = workflow::LoadedWorkflow::load(repo, &path) else {
             continue;
         };

@@ -258,15 +258,7 @@ pub fn run_all(
             program: argv[0].clone().into(),
             args: argv[1..].to_vec(),
             cwd: repo.root().to_path_buf(),
-            env: vec![
-                ("ORCH_GATE".into(), gate.to_string()),
-                ("ORCH_SLUG".into(), vars.slug().to_string()),
-                (
-                    "ORCH_ARTIFACT_PATH".into(),
-                    vars.artifact_path().to_string(),
-                ),
-                ("ORCH_REPO_ROOT".into(), repo.root().display().to_string()),
-            ],
+            env: vars.script_env(gate),
             stdin: Vec::new(),
             timeout: env::duration(timeout_s),
             capture_limit: 1024 * 1024,

@@ -166,21 +166,9 @@ pub fn validate(repo: &Repo, judge: &Judge, wf: &Workflow) -> Report {
 /// Every workflow in the repository, by name, with its report (a file
 /// that does not parse is reported as such).
 pub fn validate_all(repo: &Repo, judge: &Judge) -> Vec<(String, Report)> {
-    let mut out = Vec::new();
-    for dir in [
-        crate::storage::layout::WORKFLOWS_DIR,
-        crate::storage::layout::LEGACY_WORKFLOWS_DIR,
-    ] {
-        let Ok(entries) = std::fs::read_dir(repo.join(dir)) else {
-            continue;
-        };
-        let mut files: Vec<_> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        for path in files {
+    workflow::files(repo)
+        .into_iter()
+        .map(|path| {
             let shown = repo.display(&path);
             let name = path
                 .file_stem()
@@ -194,8 +182,7 @@ pub fn validate_all(repo: &Repo, judge: &Judge) -> Vec<(String, Report)> {
                     ..Report::default()
                 },
             };
-            out.push((name, report));
-        }
-    }
-    out
+            (name, report)
+        })
+        .collect()
 }

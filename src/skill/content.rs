@@ -97,7 +97,8 @@ pub fn of_files(files: &[FileHash]) -> String {
     hash::bytes(manifest.as_bytes())
 }
 
-fn is_executable(path: &Path) -> bool {
+/// Whether a file has an executable bit (part of a skill's content).
+pub fn is_executable(path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -456,25 +456,12 @@ fn read_folder(dir: &Path, shown: &str) -> Result<Fetched> {
         }
         let bytes =
             std::fs::read(entry.path()).map_err(|e| Error::read(format!("{shown}/{rel}"), e))?;
-        files.push((rel, bytes, is_executable(entry.path())));
+        files.push((rel, bytes, content::is_executable(entry.path())));
     }
     Ok(Fetched {
         files,
         commit: None,
     })
-}
-
-fn is_executable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        false
-    }
 }
 
 /// Runs git; its stdout, or an error naming what was being done.

@@ -462,6 +462,25 @@ fn check_execution(
     Ok(())
 }
 
+/// Every workflow file of the repository (`orchestration/workflows/`,
+/// then the Node runner's folder), sorted within each.
+pub fn files(repo: &Repo) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in [layout::WORKFLOWS_DIR, layout::LEGACY_WORKFLOWS_DIR] {
+        let Ok(entries) = std::fs::read_dir(repo.join(dir)) else {
+            continue;
+        };
+        let mut found: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        found.sort();
+        out.extend(found);
+    }
+    out
+}
+
 fn available(repo: &Repo) -> Vec<String> {
     let mut names: Vec<String> = [layout::WORKFLOWS_DIR, layout::LEGACY_WORKFLOWS_DIR]
         .iter()
