@@ -352,6 +352,8 @@ struct Driver<'a> {
     facts: crate::workflow::condition::Facts<'a>,
     /// Skills' trust, judged once per run.
     judge: crate::recipe::level::Judge<'a>,
+    /// Whether the trusted signers' warnings were shown.
+    trust_said: bool,
 }
 
 impl<'a> Driver<'a> {
@@ -395,6 +397,7 @@ impl<'a> Driver<'a> {
             person_ready: false,
             facts: crate::workflow::condition::Facts::new(repo, opts.base.as_deref()),
             judge: crate::recipe::level::Judge::new(repo, opts.trusted_rev.as_deref()),
+            trust_said: false,
         })
     }
 
@@ -779,6 +782,17 @@ impl<'a> Driver<'a> {
         })?;
         self.attempts += 1;
         self.announce(g, n, &agent, command.as_deref(), &packet_rel);
+        if !plan.held_back.is_empty() && !std::mem::replace(&mut self.trust_said, true) {
+            // Why a vetting may not count: where the signers were read from.
+            let warnings = self
+                .judge
+                .trusted()
+                .map(crate::approval::trust::TrustedSigners::warnings)
+                .unwrap_or_default();
+            for w in &warnings {
+                self.obs.on(&Progress::Warning { message: w });
+            }
+        }
         if let Some(start) = &plan.start {
             self.obs.on(&Progress::AwaitingStart {
                 gate: &g.gate,
