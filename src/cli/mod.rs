@@ -29,8 +29,8 @@ Exit codes:
   1    a gate, check or verification failed
   2    usage or input error (bad arguments, broken contract, unknown run, unsafe path)
   3    the run's state does not allow this (no attempt in progress, run completed,
-       written by a newer orch, lock held too long)
-  4    a run paused for a person: a person's gate, or signed approvals
+       written by a newer orch, lock held too long; a signer not allowed to vet)
+  4    a run paused for a person: a person's gate, their answers, or signed approvals
   5    orch could not read or write what it needed
   130  interrupted
 

@@ -230,6 +230,11 @@ fn preflight(repo: &Repo, wf: &LoadedWorkflow, opts: &Options) -> Result<()> {
     if let Some(from) = &opts.start_from {
         wf.gate(from)?;
     }
+    if let Some(rev) = &opts.trusted_rev {
+        // Skills' vettings and approvals are judged against it: a revision
+        // that is not there is a mistake to say now, not a surprise later.
+        crate::approval::trust::load(repo, Some(rev))?;
+    }
     Ok(())
 }
 
