@@ -3,7 +3,9 @@
 //! approval that has none, a signature that does not verify, a signer not
 //! allowed by the trusted `allowed_signers`, a self-approval the workflow
 //! forbids, fewer approvals than required, a verified rejection, and
-//! approved outputs whose bytes changed since.
+//! approved outputs whose bytes changed since — for approvals of its
+//! outputs, of its start and of an override. And a skill the attempt
+//! recorded as vetted that no vetting of those bytes backs.
 //!
 //! What a gate needs is the strictest of the attempt record, the workflow
 //! in the working tree and the workflow at the trusted revision: an agent
@@ -31,6 +33,8 @@ pub struct Audit<'r> {
     trusted: OnceLock<Result<TrustedSigners, String>>,
     /// Workflows by (trusted?, path), parsed once.
     workflows: Mutex<HashMap<(bool, String), Parsed>>,
+    /// Whether a vetting of (skill, content hash) verifies, judged once.
+    vetted: Mutex<HashMap<(String, String), bool>>,
 }
 
 impl<'r> Audit<'r> {
@@ -40,6 +44,7 @@ impl<'r> Audit<'r> {
             rev: trusted_rev.map(str::to_string),
             trusted: OnceLock::new(),
             workflows: Mutex::new(HashMap::new()),
+            vetted: Mutex::new(HashMap::new()),
         }
     }
 
@@ -192,7 +197,55 @@ impl<'r> Audit<'r> {
             );
             out.extend(scope_findings(g, scope, &t, has_files));
         }
+        out.extend(self.skills(g, a));
         out
+    }
+
+    /// A skill an attempt recorded as vetted has a vetting of exactly the
+    /// bytes it ran with, by a signer allowed at the trusted revision: a
+    /// record that claims more than the vettings show is reported.
+    fn skills(&self, g: &GateRecord, a: &Attempt) -> Vec<Finding> {
+        let claimed: Vec<&crate::record::SkillUse> =
+            a.skills.iter().filter(|s| s.trust == "vetted").collect();
+        if claimed.is_empty() {
+            return Vec::new();
+        }
+        let Ok(trusted) = self.trusted() else {
+            return Vec::new();
+        };
+        claimed
+            .into_iter()
+            .filter(|s| {
+                let key = (s.id.clone(), s.sha256.clone());
+                if let Some(known) = self.vetted.lock().ok().and_then(|m| m.get(&key).copied()) {
+                    return !known;
+                }
+                let holds = crate::skill::vetting::find(self.repo, &s.id)
+                    .into_iter()
+                    .filter_map(|f| f.file.ok())
+                    .any(|f| {
+                        crate::skill::vetting::check(f, &s.id, &s.sha256, &trusted.signers).valid()
+                    });
+                if let Ok(mut m) = self.vetted.lock() {
+                    m.insert(key, holds);
+                }
+                !holds
+            })
+            .map(|s| {
+                Finding::new(
+                    Level::Error,
+                    "skill_not_vetted",
+                    format!(
+                        "{} ran at {} with skill `{}` recorded as vetted, and no vetting of its content {} verifies",
+                        g.gate,
+                        a.automation.as_deref().unwrap_or("?"),
+                        s.id,
+                        crate::skill::vetting::short(&s.sha256)
+                    ),
+                )
+                .hint("vettings live in orchestration/skills/vettings/ and count when their signer is in allowed_signers at the trusted revision")
+            })
+            .collect()
     }
 }
 

@@ -269,6 +269,15 @@ fn a_full_run_with_a_command_agent_passes() {
     repo.orch(&["verify"])
         .ok()
         .stdout_has("0 errors, 0 warnings");
+    // A record that claims vetted skills the vettings do not back is caught.
+    std::fs::remove_dir_all(
+        repo.path()
+            .join("orchestration/skills/vettings/essay-research"),
+    )
+    .unwrap();
+    repo.orch(&["verify"]).code(1).stdout_has(
+        "G2 ran at fully_auto with skill `essay-research` recorded as vetted, and no vetting of its content",
+    );
 }
 
 #[test]
