@@ -29,6 +29,7 @@ pub mod report;
 pub mod review;
 pub mod schema;
 pub mod storage;
+pub mod suggest;
 pub mod ui;
 pub mod validate;
 pub mod verify;
@@ -41,12 +42,8 @@ pub fn main() -> std::process::ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return std::process::ExitCode::from(if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::SUCCESS
-            });
+            let ui = ui::Ui::new(ui::ColorChoice::Auto);
+            return std::process::ExitCode::from(cli::usage::report(&e, &ui));
         }
     };
     let ui = ui::Ui::new(cli.color.into());
@@ -56,7 +53,7 @@ pub fn main() -> std::process::ExitCode {
     match cli::execute(cli, &ui) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
-            ui.error(&e.to_string(), e.hints());
+            ui.error(&e.to_string(), &e.hints());
             std::process::ExitCode::from(e.exit_code())
         }
     }

@@ -166,9 +166,14 @@ impl LoadedWorkflow {
             "looked for {} and {}",
             candidates[0], candidates[1]
         ));
-        if !available.is_empty() {
-            err = err.hint(format!("available workflows: {}", available.join(", ")));
+        if let Some(near) = crate::suggest::closest(spec, available.iter().map(String::as_str)) {
+            err = err.hint(format!("did you mean `{near}`?"));
         }
+        err = if available.is_empty() {
+            err.hint("`orch init` creates orchestration/ with an example workflow")
+        } else {
+            err.hint(format!("available workflows: {}", available.join(", ")))
+        };
         Err(err)
     }
 

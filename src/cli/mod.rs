@@ -8,6 +8,7 @@ pub mod invocation;
 pub mod lint;
 pub mod pipeline;
 pub mod run;
+pub mod usage;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -164,6 +165,7 @@ pub enum SchemaKind {
 /// Runs the parsed command; returns the exit code.
 pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
     if let Some(dir) = &cli.dir {
+        crate::ui::remember_dir(dir);
         std::env::set_current_dir(dir).map_err(|e| {
             crate::error::Error::read(dir.display(), e).hint("-C takes a directory to run in")
         })?;

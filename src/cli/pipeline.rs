@@ -201,11 +201,8 @@ fn confirm(exec: &ExecArgs, opts: &Options, repo: &Repo, workflow: &str) -> Resu
 /// The final word: stdout gets the outcome, stderr what to do next.
 fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) -> Result<u8> {
     let run = Store::new(repo).load(run_id)?;
-    if let Some(w) = crate::ops::run::logs_warning(repo, run_id) {
-        ui.warn(&w);
-    }
     let (passed, total) = run.gate_counts();
-    let resume = format!("orch run resume --run {run_id}");
+    let resume = crate::ui::resume_command(run_id);
     if as_json {
         let (kind, gate, reason, packet) = match outcome {
             Outcome::Passed => ("passed", None, None, None),
@@ -257,7 +254,11 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
             if !gate.is_empty() {
                 ui.note(&format!("{gate} failed: {}", sanitize(reason)));
             }
-            ui.note(&format!("fix the outputs, then continue with: {resume}"));
+            if run.is_completed() {
+                ui.note("the run is completed; start a new run to try again");
+            } else {
+                ui.note(&format!("fix the outputs, then continue with: {resume}"));
+            }
         }
         Outcome::Blocked { gate, reason } => {
             ui.line(&format!("BLOCKED {run_id} at {gate}"));

@@ -186,9 +186,6 @@ fn start(args: StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         })));
     } else {
         ui.line(&run.run_id);
-        if let Some(w) = ops::run::logs_warning(repo, &run.run_id) {
-            ui.warn(&w);
-        }
         let first = run.gates.first().map_or("G1", |g| g.gate.as_str());
         ui.note(&format!(
             "created {} ({} gates: {})",

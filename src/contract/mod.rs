@@ -743,8 +743,12 @@ fn parse_validation(
                 program,
             },
             Err(problem) => {
-                let e = json::error_at(shown, pos, format!("unknown validation type `{other}`"))
-                    .hint(format!("known types: {}", builtin_names()));
+                let mut e =
+                    json::error_at(shown, pos, format!("unknown validation type `{other}`"));
+                if let Some(near) = crate::suggest::closest(other, BUILTIN_TYPES) {
+                    e = e.hint(format!("did you mean `{near}`?"));
+                }
+                let e = e.hint(format!("known types: {}", builtin_names()));
                 return Err(match problem {
                     PluginProblem::Missing if is_safe_component(other) => e.hint(format!(
                         "to add a type, provide an executable `{}` (see README, \"Validator plugins\")",

@@ -7,8 +7,8 @@ use crate::contract::{Contract, Depth};
 use crate::error::{Error, Result};
 use crate::record::store::Store;
 use crate::record::{
-    AttemptStatus, Event, EventType, FORMAT_VERSION, GateRecord, GateStatus, PromptRef, RunRecord,
-    RunStatus, WorkflowRef, id,
+    AttemptStatus, Event, EventType, FORMAT_VERSION, GateRecord, GateStatus, PromptRef, RunOptions,
+    RunRecord, RunStatus, WorkflowRef, id,
 };
 use crate::repo::Repo;
 use crate::workflow::LoadedWorkflow;
@@ -28,6 +28,16 @@ pub struct StartOptions {
 /// Every contract of the workflow is loaded first, so a broken one stops the
 /// run before it exists.
 pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
+    start_with(repo, opts, None)
+}
+
+/// `start`, recording how `orch run` will drive the run (`options`), so a
+/// resume goes on the same way.
+pub fn start_with(
+    repo: &Repo,
+    opts: &StartOptions,
+    options: Option<&RunOptions>,
+) -> Result<RunRecord> {
     super::check_slug(&opts.slug)?;
     let given = std::path::Path::new(&opts.workflow);
     if crate::workflow::is_path_spec(&opts.workflow)
@@ -85,6 +95,7 @@ pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
             },
             depth: opts.depth,
             prompt: prompt.clone(),
+            options: options.cloned(),
             status: RunStatus::Running,
             started_at: stamp.clone(),
             finished_at: None,
@@ -163,29 +174,6 @@ fn prompt_ref(repo: &Repo, given: &PathBuf) -> Result<PromptRef> {
     };
     let sha256 = hash::file(&abs).map_err(|e| Error::read(&rel, e))?;
     Ok(PromptRef { file: rel, sha256 })
-}
-
-/// Whether git ignores the run's logs folder (packets and agent output must
-/// not be committed). `None` when git cannot tell.
-pub fn logs_ignored(repo: &Repo, run_id: &str) -> Option<bool> {
-    let logs = crate::storage::layout::logs_dir(run_id);
-    let out = std::process::Command::new("git")
-        .args(["check-ignore", "-q", &format!("{logs}/")])
-        .current_dir(repo.root())
-        .output()
-        .ok()?;
-    match out.status.code() {
-        Some(0) => Some(true),
-        Some(1) => Some(false),
-        _ => None,
-    }
-}
-
-/// The warning to show when a run's logs would be committed.
-pub fn logs_warning(repo: &Repo, run_id: &str) -> Option<String> {
-    (logs_ignored(repo, run_id) == Some(false)).then(|| {
-        "git does not ignore this run's logs (prompt packets, agent output): add `orchestration/runs/*/logs/` to .gitignore".to_string()
-    })
 }
 
 /// `orch run complete`: closes the run. Without a status, PASSED when every
