@@ -6,6 +6,7 @@ pub mod findings;
 pub mod gate;
 pub mod invocation;
 pub mod lint;
+pub mod meta;
 pub mod pipeline;
 pub mod run;
 pub mod usage;
@@ -46,8 +47,12 @@ Environment:
 /// (the files it must produce and the checks they must pass). orch validates
 /// each gate's contract, hashes its outputs with SHA-256 and records every
 /// attempt in committed JSON under orchestration/runs/<run-id>/record/.
+/// `orch --version`: the package version, and the commit it was built from
+/// when it was built from a git checkout (see build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("ORCH_VERSION_SUFFIX"));
+
 #[derive(Debug, Parser)]
-#[command(name = "orch", version, after_long_help = AFTER_LONG_HELP)]
+#[command(name = "orch", version = VERSION, after_long_help = AFTER_LONG_HELP)]
 pub struct Cli {
     /// Run as if orch was started in DIR.
     #[arg(
@@ -126,6 +131,10 @@ pub enum Command {
     /// Generated from the types orch reads the files with. The repository
     /// keeps copies in orchestration/schemas/ (see README, "Editor support").
     Schema(SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(meta::CompletionsArgs),
+    /// Print orch's manual page (roff), or write one per command with --out-dir.
+    Man(meta::ManArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -144,6 +153,9 @@ pub enum HooksAction {
         /// Replace an existing pre-commit hook that orch did not write.
         #[arg(long)]
         force: bool,
+        /// Print what was installed as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -152,6 +164,9 @@ pub struct SchemaArgs {
     /// Which file: a gate contract, a workflow, a RUN.json, or an attempt file.
     #[arg(value_enum)]
     pub kind: SchemaKind,
+    /// Accepted for scripts that pass --json everywhere: a schema is JSON already.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -186,15 +201,23 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
         }
         Command::Hooks(args) => {
             let repo = repo()?;
-            let HooksAction::Install { force } = args.action;
+            let HooksAction::Install { force, json } = args.action;
             let (verb, path) = match crate::hooks::install(&repo, force)? {
                 crate::hooks::Installed::Created(p) => ("installed", p),
                 crate::hooks::Installed::Updated(p) => ("updated", p),
             };
-            ui.line(&format!("{verb} {}", repo.display(&path)));
-            ui.note("before each commit it runs `orch lint` and `orch verify --staged` (skip once: git commit --no-verify)");
+            if json {
+                ui.out(&crate::json::to_pretty_string(
+                    &serde_json::json!({ "hook": repo.display(&path), "action": verb }),
+                ));
+            } else {
+                ui.line(&format!("{verb} {}", repo.display(&path)));
+                ui.note("before each commit it runs `orch lint` and `orch verify --staged` (skip once: git commit --no-verify)");
+            }
             Ok(crate::exit::SUCCESS)
         }
+        Command::Completions(args) => Ok(meta::completions(&args)),
+        Command::Man(args) => meta::man(&args, ui),
         Command::Schema(args) => {
             let kind = args
                 .kind

@@ -18,6 +18,18 @@ pub fn report(err: &clap::Error, ui: &Ui) -> u8 {
     }
     let text = err.render().to_string();
     let mut parsed = Parsed::from(&text);
+    // `orch run resmue --run X`: the typo was read as a workflow's name, and
+    // the error is about the arguments that followed it.
+    if let Some((word, sub)) = mistyped_run_subcommand(std::env::args().skip(1)) {
+        parsed.hints = vec![
+            format!("did you mean `{sub}`?"),
+            format!(
+                "read as a workflow's name, `{word}` led to: {}",
+                parsed.message
+            ),
+        ];
+        parsed.message = format!("unrecognized subcommand `{word}`");
+    }
     parsed.hints.push(format!(
         "`{} --help` shows what it takes",
         command_path(std::env::args().skip(1))
@@ -64,6 +76,22 @@ impl Parsed {
         }
         p
     }
+}
+
+/// In `orch run WORD …`, a WORD that is a near miss of a `run` subcommand:
+/// (WORD, the subcommand).
+fn mistyped_run_subcommand(mut args: impl Iterator<Item = String>) -> Option<(String, String)> {
+    use clap::CommandFactory;
+    let cli = super::Cli::command();
+    let run = cli.find_subcommand("run")?;
+    args.by_ref().find(|a| a == "run")?;
+    let word = args.next().filter(|w| !w.starts_with('-'))?;
+    if run.find_subcommand(&word).is_some() {
+        return None;
+    }
+    let names = run.get_subcommands().map(clap::Command::get_name);
+    let sub = crate::suggest::closest(&word, names)?.to_string();
+    Some((word, sub))
 }
 
 /// The subcommands named on the command line (`orch run start`), so the

@@ -198,7 +198,7 @@ pub struct RunRecord {
     pub finished_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<Actor>,
-    #[serde(default)]
+    /// Required: a record without its gates cannot say what happened.
     pub gates: Vec<GateRecord>,
     #[serde(default)]
     pub invocations: Vec<Invocation>,
@@ -865,7 +865,7 @@ mod tests {
             ..Usage::default()
         });
         assert_eq!((u.output_tokens, u.input_tokens), (u64::MAX, 1));
-        let text = r#"{"run_id": "r", "workflow": {"name": "w", "slug": "s", "artifact_path": "a"}, "status": "RUNNING", "started_at": "t",
+        let text = r#"{"run_id": "r", "workflow": {"name": "w", "slug": "s", "artifact_path": "a"}, "status": "RUNNING", "started_at": "t", "gates": [],
             "invocations": [{"id": "a", "gate": "G1", "status": "SUCCESS", "cost": {"usd": 1e308, "source": "reported"}},
                             {"id": "b", "gate": "G1", "status": "SUCCESS", "cost": {"usd": 1e308, "source": "reported"}}]}"#;
         let mut run: RunRecord = serde_json::from_str(text).unwrap();

@@ -210,6 +210,48 @@ impl TestRepo {
         Out::from(&cmd.output().expect("orch runs"))
     }
 
+    /// Runs orch on a terminal (a pseudo-terminal made by util-linux
+    /// `script`), typing `keys`; stdout and stderr arrive together in
+    /// `stdout`. `None`, saying so, where `script` is missing.
+    pub fn on_terminal(&self, args: &[&str], keys: &str) -> Option<Out> {
+        use std::io::Write;
+        if Command::new("script").arg("--version").output().is_err() {
+            eprintln!("skipping: util-linux `script` is missing, so no terminal can be made");
+            return None;
+        }
+        let mut words = vec![BIN];
+        words.extend_from_slice(args);
+        let line = shlex::try_join(words).expect("quotable");
+        let mut child = Command::new("script")
+            .args(["-q", "-e", "-c", &line, "/dev/null"])
+            .current_dir(&self.root)
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+            .env_remove("FORCE_COLOR")
+            .env_remove("ORCH_NOW")
+            .env_remove("ORCH_SEED")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(keys.as_bytes())
+            .expect("keys typed");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while child.try_wait().expect("wait").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("orch on a terminal still waits for input after 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(Out::from(&child.wait_with_output().expect("output")))
+    }
+
     /// `orch gate check --gate G --slug s --artifact-path out EXTRA…`: a
     /// contract checked against the working tree, without a run.
     pub fn check_gate(&self, gate: &str, extra: &[&str]) -> Out {

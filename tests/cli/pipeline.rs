@@ -753,6 +753,24 @@ fn a_gate_an_agent_was_doing_never_silently_becomes_a_persons() {
     assert_eq!(attempts(&repo.run_json(&run), 0).len(), 6);
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stray_enter_at_a_persons_gate_shows_the_packet_and_never_fails_it() {
+    let repo = TestRepo::shipped();
+    // Enter (the menu's default), then `q` to leave the menu.
+    let Some(out) = repo.on_terminal(&["run", "visual-essay", "--slug", "robot"], "\nq") else {
+        return;
+    };
+    out.code(4)
+        .stdout_has("> Show the prompt packet")
+        .stdout_has("## When you are done")
+        .stdout_has("AWAITING_INPUT run_");
+    let r = repo.run_json(&only_run(&repo));
+    let g1 = attempts(&r, 0);
+    assert_eq!(g1.len(), 1);
+    assert_eq!(g1[0]["status"], "RUNNING", "nothing was validated");
+}
+
 #[test]
 fn resume_validates_the_persons_work_and_finishes_the_run() {
     let repo = TestRepo::shipped();
