@@ -16,6 +16,7 @@ pub mod exit;
 pub mod hash;
 pub mod hashcache;
 pub mod hooks;
+pub mod init;
 pub mod interrupt;
 pub mod json;
 pub mod lease;

@@ -51,13 +51,13 @@ pub struct RecordArgs {
     #[arg(long, value_name = "ID")]
     pub session_id: Option<String>,
     /// Input tokens the agent reported.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub input_tokens: Option<u64>,
     /// Output tokens the agent reported.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub output_tokens: Option<u64>,
     /// Cost in US dollars the agent reported (recorded as `reported`).
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub cost_usd: Option<f64>,
     /// Print the recorded invocation as JSON.
     #[arg(long)]

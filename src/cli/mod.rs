@@ -4,6 +4,7 @@
 
 pub mod findings;
 pub mod gate;
+pub mod init;
 pub mod invocation;
 pub mod lint;
 pub mod meta;
@@ -97,6 +98,14 @@ impl From<ColorArg> for ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Set up this repository to use orch, with an example workflow that works.
+    ///
+    /// Creates orchestration/ (workflows, gates/contracts, prompts, and the
+    /// JSON Schemas editors use for hover help), an example workflow with
+    /// its contract and prompt (and a stand-in agent to try it with), and
+    /// the .gitignore lines. Nothing is overwritten without --force. Prints
+    /// what it created and the next three commands.
+    Init(init::InitArgs),
     /// Run a workflow's gates in order (`orch run <workflow> --slug S`), or
     /// start, list, show, resume and complete runs.
     Run(run::RunCommand),
@@ -187,6 +196,7 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
     }
     let repo = || Repo::discover(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
     match cli.command {
+        Command::Init(args) => init::execute(&args, &repo()?, ui),
         Command::Run(cmd) => run::execute(cmd, &repo()?, ui),
         Command::Gate(cmd) => {
             // Pre-scripts and validator plugins are stopped, not orphaned, by Ctrl-C.

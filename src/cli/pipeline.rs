@@ -73,10 +73,10 @@ pub struct ExecArgs {
     #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
     pub offline: bool,
     /// Seconds each agent may run (overrides the workflow; default 1800).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub timeout: Option<f64>,
     /// Seconds an agent may print nothing before it is stopped (overrides the workflow).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub idle_timeout: Option<f64>,
     /// Print the outcome as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
