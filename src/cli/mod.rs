@@ -41,6 +41,10 @@ Environment:
   ORCH_NOW, ORCH_SEED  fixed clock and id seed, for reproducible records
   NO_COLOR, FORCE_COLOR  colour control (--color wins)";
 
+/// `orch --version`: the package version, and the commit it was built from
+/// when it was built from a git checkout (see build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("ORCH_VERSION_SUFFIX"));
+
 /// Run agent-driven, multi-gate workflows in a git repository and keep
 /// records you can trust.
 ///
@@ -48,10 +52,6 @@ Environment:
 /// (the files it must produce and the checks they must pass). orch validates
 /// each gate's contract, hashes its outputs with SHA-256 and records every
 /// attempt in committed JSON under orchestration/runs/<run-id>/record/.
-/// `orch --version`: the package version, and the commit it was built from
-/// when it was built from a git checkout (see build.rs).
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("ORCH_VERSION_SUFFIX"));
-
 #[derive(Debug, Parser)]
 #[command(name = "orch", version = VERSION, after_long_help = AFTER_LONG_HELP)]
 pub struct Cli {

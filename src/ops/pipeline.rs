@@ -101,37 +101,28 @@ fn split_recorded(cmd: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-/// The options that changed between two recorded sets, for the record.
+/// The options that changed between two recorded sets, for the record:
+/// `--agent-cmd `new` (was `old`)`.
 fn changes(old: &RunOptions, new: &RunOptions) -> Vec<String> {
-    fn show<T: std::fmt::Display>(v: Option<&T>) -> String {
-        v.map_or_else(|| "none".to_string(), |v| format!("`{v}`"))
+    fn each(o: &RunOptions) -> [(&'static str, Option<String>); 4] {
+        let secs = |v: Option<f64>| v.map(|v| v.to_string());
+        [
+            ("--agent-cmd", o.agent_cmd.clone()),
+            ("--timeout", secs(o.timeout_s)),
+            ("--idle-timeout", secs(o.idle_timeout_s)),
+            ("--offline", o.offline.then(|| "on".to_string())),
+        ]
     }
-    let mut out = Vec::new();
-    if old.agent_cmd != new.agent_cmd {
-        out.push(format!(
-            "--agent-cmd {} (was {})",
-            show(new.agent_cmd.as_ref()),
-            show(old.agent_cmd.as_ref())
-        ));
-    }
-    if old.timeout_s != new.timeout_s {
-        out.push(format!(
-            "--timeout {} (was {})",
-            show(new.timeout_s.as_ref()),
-            show(old.timeout_s.as_ref())
-        ));
-    }
-    if old.idle_timeout_s != new.idle_timeout_s {
-        out.push(format!(
-            "--idle-timeout {} (was {})",
-            show(new.idle_timeout_s.as_ref()),
-            show(old.idle_timeout_s.as_ref())
-        ));
-    }
-    if old.offline != new.offline {
-        out.push(format!("--offline {} (was {})", new.offline, old.offline));
-    }
-    out
+    let show = |v: &Option<String>| {
+        v.as_ref()
+            .map_or_else(|| "none".to_string(), |v| format!("`{v}`"))
+    };
+    each(old)
+        .into_iter()
+        .zip(each(new))
+        .filter(|((_, was), (_, now))| was != now)
+        .map(|((_, was), (flag, now))| format!("{flag} {} (was {})", show(&now), show(&was)))
+        .collect()
 }
 
 /// How a pipeline ended.
@@ -338,8 +329,8 @@ fn no_silent_handover(run: &RunRecord, wf: &LoadedWorkflow, opts: &Options) -> R
                 g.gate
             ))
             .hint(format!(
-                "continue with the agent: orch run resume --run {} --agent-cmd {}",
-                run.run_id,
+                "continue with the agent: {} --agent-cmd {}",
+                crate::ui::resume_command(&run.run_id),
                 shlex::try_quote(&cmd).map_or_else(|_| cmd.clone(), std::borrow::Cow::into_owned)
             ))
             .hint(format!(

@@ -41,7 +41,7 @@ pub struct Out {
 }
 
 impl Out {
-    fn from(output: &Output) -> Out {
+    pub fn from(output: &Output) -> Out {
         Out {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -180,6 +180,21 @@ impl TestRepo {
 
     pub fn read_json(&self, rel: &str) -> Value {
         serde_json::from_str(&self.read(rel)).unwrap_or_else(|e| panic!("{rel} is not JSON: {e}"))
+    }
+
+    /// Runs git in the repository, which must succeed; returns its stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// A configured command for the orch binary, run in the repository.

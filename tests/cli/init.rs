@@ -6,20 +6,6 @@ use std::process::Command;
 
 use crate::common::{BIN, Out, TestRepo};
 
-fn git(repo: &TestRepo, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(repo.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Runs a printed `orch …` command as pasted.
 fn paste(repo: &TestRepo, cmd: &str) -> Out {
     let words = shlex::split(cmd).unwrap();
@@ -54,7 +40,7 @@ fn each_example_works_in_a_brand_new_repository_and_its_next_commands_paste() {
         paste(&repo, &next[0]).ok().stdout_has("PASSED run_");
         // No log file shows up in git, even with no rule for it in .gitignore.
         repo.write(".gitignore", "");
-        let status = git(&repo, &["status", "--porcelain", "--untracked-files=all"]);
+        let status = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
         assert!(!status.contains("/logs/"), "{example}: {status}");
         assert!(status.contains("/record/RUN.json"), "{example}: {status}");
         // 2. Verify it.
@@ -71,11 +57,11 @@ fn each_example_works_in_a_brand_new_repository_and_its_next_commands_paste() {
             next[2],
             String::from_utf8_lossy(&out.stderr)
         );
-        let committed = git(&repo, &["show", "--name-only", "--format=", "HEAD"]);
+        let committed = repo.git(&["show", "--name-only", "--format=", "HEAD"]);
         assert!(committed.contains("/record/RUN.json"), "{committed}");
         assert!(!committed.contains("/logs/"), "{committed}");
         assert_eq!(
-            git(&repo, &["status", "--porcelain"]),
+            repo.git(&["status", "--porcelain"]),
             "",
             "{example}: all committed"
         );

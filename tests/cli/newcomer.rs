@@ -8,7 +8,11 @@ use crate::common::{TestRepo, project_root};
 
 #[test]
 fn version_names_the_commit_it_was_built_from() {
-    let out = TestRepo::new().orch(&["--version"]);
+    let repo = TestRepo::new();
+    repo.orch(&["--help"])
+        .ok()
+        .stdout_has("Run agent-driven, multi-gate workflows");
+    let out = repo.orch(&["--version"]);
     let version = out.ok().stdout.trim().to_string();
     assert!(version.starts_with("orch 0."), "{version}");
     let head = Command::new("git")

@@ -707,49 +707,36 @@ fn a_gate_an_agent_was_doing_never_silently_becomes_a_persons() {
         &format!("{}\n", serde_json::to_string_pretty(&record).unwrap()),
     );
     let before = repo.read(&path);
-    let out = repo.orch(&["run", "resume", "--run", &run]);
+    // Run from another folder with -C: what orch prints to paste names it too.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let from_elsewhere = |words: &[String]| {
+        Out::from(
+            &std::process::Command::new(crate::common::BIN)
+                .args(words)
+                .current_dir(elsewhere.path())
+                .output()
+                .unwrap(),
+        )
+    };
+    let root = repo.path().display().to_string();
+    let args = ["-C", &root, "run", "resume", "--run", &run].map(String::from);
+    let out = from_elsewhere(&args);
     assert_eq!(
         out.code(2).one_error(),
         "error: G1 was being done by an agent (`sh -c 'exit 1'`), but the run has no agent command recorded to continue with"
     );
     assert_eq!(repo.read(&path), before, "nothing changed");
-    // The hint works as pasted, from anywhere with -C.
-    let elsewhere = tempfile::tempdir().unwrap();
+    // The hint works as pasted, and so does the one the resumed run prints.
     let words = pasted(&out.stderr, "continue with the agent: ");
-    let out = std::process::Command::new(crate::common::BIN)
-        .arg("-C")
-        .arg(repo.path())
-        .args(&words[1..])
-        .current_dir(elsewhere.path())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(words[1..3], ["-C".to_string(), root.clone()]);
+    let out = from_elsewhere(&words[1..]);
+    out.code(1);
     let r = repo.run_json(&run);
     assert_eq!(attempts(&r, 0).len(), 4);
     assert_eq!(r["options"]["agent_cmd"], "sh -c 'exit 1'");
-    // What it printed to resume again names the repository it ran in.
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
-    let words = pasted(&said, "continue with: ");
-    assert_eq!(
-        words[1..3],
-        ["-C".to_string(), repo.path().display().to_string()]
-    );
-    let out = std::process::Command::new(crate::common::BIN)
-        .args(&words[1..])
-        .current_dir(elsewhere.path())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let words = pasted(&out.stderr, "continue with: ");
+    assert_eq!(words[1..3], ["-C".to_string(), root]);
+    from_elsewhere(&words[1..]).code(1);
     assert_eq!(attempts(&repo.run_json(&run), 0).len(), 6);
 }
 

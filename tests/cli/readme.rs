@@ -58,15 +58,6 @@ fn run_lines(repo: &TestRepo, lines: &[String]) {
     );
 }
 
-fn git_status(repo: &TestRepo) -> String {
-    let out = Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=all"])
-        .current_dir(repo.path())
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn the_main_command_then_the_quick_start_work_in_one_clone() {
     let repo = TestRepo::shipped();
@@ -95,7 +86,7 @@ fn the_main_command_then_the_quick_start_work_in_one_clone() {
     assert!(repo.exists("essays/the-word-robot/SPEC.md"));
 
     run_lines(&repo, &block("## Quick start: a run by hand (manual mode)"));
-    let status = git_status(&repo);
+    let status = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
     assert!(!status.contains("/logs/"), "{status}");
     assert!(status.contains("essays/robot-by-hand/SPEC.md"), "{status}");
     let runs: Vec<_> = std::fs::read_dir(repo.path().join("orchestration/runs"))
@@ -110,7 +101,7 @@ fn use_orch_in_your_own_repository_works_as_written() {
     let repo = TestRepo::new();
     run_lines(&repo, &block("## Use orch in your own repository"));
     assert_eq!(
-        git_status(&repo),
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
         "",
         "everything committed, no logs left over"
     );

@@ -89,11 +89,11 @@ fn a_runs_logs_ignore_themselves_in_any_repository() {
         "# Written by orch: a run's logs (prompt packets, agent output, locks) stay out of git.\n*\n"
     );
     assert!(repo.exists(&format!("{logs}/gates/G1/attempt-1/prompt.txt")));
-    let status = git(&repo, &["status", "--porcelain", "--untracked-files=all"]);
+    let status = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
     assert!(!status.contains("/logs/"), "{status}");
     assert!(status.contains("record/RUN.json"), "{status}");
-    git(&repo, &["add", "-A"]);
-    let staged = git(&repo, &["diff", "--cached", "--name-only"]);
+    repo.git(&["add", "-A"]);
+    let staged = repo.git(&["diff", "--cached", "--name-only"]);
     assert!(!staged.contains("/logs/"), "{staged}");
 }
 
@@ -105,21 +105,6 @@ fn a_run_an_older_orch_made_gets_its_logs_ignored_on_the_next_write() {
     std::fs::remove_file(repo.path().join(&ignore)).unwrap();
     repo.start_gate(&run, "G1", "a").ok();
     assert!(repo.read(&ignore).ends_with("*\n"));
-}
-
-/// Runs git in the repository; returns its stdout.
-fn git(repo: &TestRepo, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(repo.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
