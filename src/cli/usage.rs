@@ -45,8 +45,8 @@ pub fn report(err: &clap::Error, ui: &Ui) -> u8 {
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Parsed {
     message: String,
-    /// Lines that belong to the message (a list of missing arguments, the
-    /// possible values) and the usage.
+    /// The usage lines, shown after the hints (lines explaining the
+    /// message, such as the missing arguments, are joined to it).
     details: Vec<String>,
     hints: Vec<String>,
 }
