@@ -19,14 +19,18 @@
 #     orchestration/skills/vettings/, ready to commit); an already vetted
 #     skill is left as it is.
 #
-# ORCH names the orch binary (default: target/release/orch, built if missing).
+# ORCH names the orch binary (default: in orch's own repository
+# target/release/orch, built if missing; anywhere else the orch on PATH).
 set -eu
 
 cd "$(dirname "$0")/.."
-root=$(pwd)
 if [ -z "${ORCH:-}" ]; then
-    ORCH="$root/target/release/orch"
-    [ -x "$ORCH" ] || cargo build --release --quiet >&2
+    if grep -qsx 'name = "orch"' Cargo.toml; then
+        ORCH="$(pwd)/target/release/orch"
+        [ -x "$ORCH" ] || cargo build --release --quiet >&2
+    else
+        ORCH=orch
+    fi
 fi
 command -v ssh-keygen >/dev/null 2>&1 || {
     echo "error: ssh-keygen is needed to sign (it comes with OpenSSH: apt-get install openssh-client)" >&2

@@ -16,15 +16,20 @@
 #   4. `orch run resume` runs G3; the run ends PASSED.
 #
 # In a team, step 3 is a person at their own terminal, with their own key.
-# ORCH names the orch binary (default: target/release/orch, built if missing).
+# ORCH names the orch binary (default: in orch's own repository
+# target/release/orch, built first; anywhere else, as after `orch init
+# --example visual-essay`, the orch on PATH).
 set -eu
 
 cd "$(dirname "$0")/.."
-root=$(pwd)
 slug=${1:-the-word-robot}
 if [ -z "${ORCH:-}" ]; then
-    ORCH="$root/target/release/orch"
-    cargo build --release --quiet
+    if grep -qsx 'name = "orch"' Cargo.toml; then
+        cargo build --release --quiet
+        ORCH="$(pwd)/target/release/orch"
+    else
+        ORCH=orch
+    fi
 fi
 export ORCH
 
@@ -51,7 +56,7 @@ GIT_AUTHOR_NAME="Example Reviewer" GIT_AUTHOR_EMAIL=example-reviewer@orch.invali
     "$ORCH" approve --run "$run" --gate "$gate" --key "$key" \
     --comment "the research holds up; write the spec from it"
 echo "" >&2
-"$ORCH" run resume --run "$run" --agent-cmd "$agent" --yes
+"$ORCH" run resume --run "$run" --yes    # with the agent the run was started with
 echo "" >&2
 echo "The example trusts its reviewer through $ORCH_TRUSTED_REV; check the run as CI would with:" >&2
 echo "  ORCH_TRUSTED_REV=$ORCH_TRUSTED_REV orch verify --run $run" >&2

@@ -17,6 +17,7 @@ pub mod exit;
 pub mod hash;
 pub mod hashcache;
 pub mod hooks;
+pub mod init;
 pub mod interrupt;
 pub mod json;
 pub mod lease;
@@ -34,6 +35,7 @@ pub mod review;
 pub mod schema;
 pub mod skill;
 pub mod storage;
+pub mod suggest;
 pub mod ui;
 pub mod validate;
 pub mod verify;
@@ -46,12 +48,8 @@ pub fn main() -> std::process::ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return std::process::ExitCode::from(if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::SUCCESS
-            });
+            let ui = ui::Ui::new(ui::ColorChoice::Auto);
+            return std::process::ExitCode::from(cli::usage::report(&e, &ui));
         }
     };
     let ui = ui::Ui::new(cli.color.into());
@@ -61,7 +59,7 @@ pub fn main() -> std::process::ExitCode {
     match cli::execute(cli, &ui) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
-            ui.error(&e.to_string(), e.hints());
+            ui.error(&e.to_string(), &e.hints());
             std::process::ExitCode::from(e.exit_code())
         }
     }

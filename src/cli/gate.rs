@@ -108,7 +108,8 @@ pub struct CheckArgs {
     /// Value of `{slug}`.
     #[arg(long)]
     pub slug: String,
-    /// Value of `{artifact_path}` (repo-relative).
+    /// The folder the outputs are in (`{artifact_path}`), relative to the
+    /// current directory like every path on the command line.
     #[arg(long, value_name = "PATH")]
     pub artifact_path: String,
     /// Depth whose thresholds apply.
@@ -258,7 +259,7 @@ fn check(args: CheckArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         gate: args.gate,
         source,
         slug: args.slug,
-        artifact_path: args.artifact_path,
+        artifact_path: repo.from_cwd(&args.artifact_path, "--artifact-path")?,
         depth: args.depth.into(),
         offline: args.offline,
     };

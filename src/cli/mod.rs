@@ -6,13 +6,16 @@ pub mod approve;
 pub mod artifact;
 pub mod findings;
 pub mod gate;
+pub mod init;
 pub mod invocation;
 pub mod lint;
+pub mod meta;
 pub mod notify;
 pub mod pipeline;
 pub mod recipe;
 pub mod run;
 pub mod skill;
+pub mod usage;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -47,6 +50,10 @@ Environment:
   ORCH_NOW, ORCH_SEED  fixed clock and id seed, for reproducible records
   NO_COLOR, FORCE_COLOR  colour control (--color wins)";
 
+/// `orch --version`: the package version, and the commit it was built from
+/// when it was built from a git checkout (see build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("ORCH_VERSION_SUFFIX"));
+
 /// Run agent-driven, multi-gate workflows in a git repository and keep
 /// records you can trust.
 ///
@@ -55,7 +62,7 @@ Environment:
 /// each gate's contract, hashes its outputs with SHA-256 and records every
 /// attempt in committed JSON under orchestration/runs/<run-id>/record/.
 #[derive(Debug, Parser)]
-#[command(name = "orch", version, after_long_help = AFTER_LONG_HELP)]
+#[command(name = "orch", version = VERSION, after_long_help = AFTER_LONG_HELP)]
 pub struct Cli {
     /// Run as if orch was started in DIR.
     #[arg(
@@ -102,6 +109,14 @@ impl From<ColorArg> for ColorChoice {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Set up this repository to use orch, with an example workflow that works.
+    ///
+    /// Creates orchestration/ (workflows, gates/contracts, prompts, and the
+    /// JSON Schemas editors use for hover help), an example workflow with
+    /// its contract and prompt (and a stand-in agent to try it with), and
+    /// the .gitignore lines. Nothing is overwritten without --force. Prints
+    /// what it created and the next three commands.
+    Init(init::InitArgs),
     /// Run a workflow's gates in order (`orch run <workflow> --slug S`), or
     /// start, list, show, resume and complete runs.
     Run(run::RunCommand),
@@ -165,6 +180,10 @@ pub enum Command {
     /// Generated from the types orch reads the files with. The repository
     /// keeps copies in orchestration/schemas/ (see README, "Editor support").
     Schema(SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(meta::CompletionsArgs),
+    /// Print orch's manual page (roff), or write one per command with --out-dir.
+    Man(meta::ManArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -183,6 +202,9 @@ pub enum HooksAction {
         /// Replace an existing pre-commit hook that orch did not write.
         #[arg(long)]
         force: bool,
+        /// Print what was installed as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -192,6 +214,9 @@ pub struct SchemaArgs {
     /// or orchestration/notify.json.
     #[arg(value_enum)]
     pub kind: SchemaKind,
+    /// Accepted for scripts that pass --json everywhere: a schema is JSON already.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -206,12 +231,14 @@ pub enum SchemaKind {
 /// Runs the parsed command; returns the exit code.
 pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
     if let Some(dir) = &cli.dir {
+        crate::ui::remember_dir(dir);
         std::env::set_current_dir(dir).map_err(|e| {
             crate::error::Error::read(dir.display(), e).hint("-C takes a directory to run in")
         })?;
     }
     let repo = || Repo::discover(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
     match cli.command {
+        Command::Init(args) => init::execute(&args, &repo()?, ui),
         Command::Run(cmd) => run::execute(cmd, &repo()?, ui),
         Command::Gate(cmd) => {
             // Pre-scripts and validator plugins are stopped, not orphaned, by Ctrl-C.
@@ -233,15 +260,23 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
         }
         Command::Hooks(args) => {
             let repo = repo()?;
-            let HooksAction::Install { force } = args.action;
+            let HooksAction::Install { force, json } = args.action;
             let (verb, path) = match crate::hooks::install(&repo, force)? {
                 crate::hooks::Installed::Created(p) => ("installed", p),
                 crate::hooks::Installed::Updated(p) => ("updated", p),
             };
-            ui.line(&format!("{verb} {}", repo.display(&path)));
-            ui.note("before each commit it runs `orch lint` and `orch verify --staged` (skip once: git commit --no-verify)");
+            if json {
+                ui.out(&crate::json::to_pretty_string(
+                    &serde_json::json!({ "hook": repo.display(&path), "action": verb }),
+                ));
+            } else {
+                ui.line(&format!("{verb} {}", repo.display(&path)));
+                ui.note("before each commit it runs `orch lint` and `orch verify --staged` (skip once: git commit --no-verify)");
+            }
             Ok(crate::exit::SUCCESS)
         }
+        Command::Completions(args) => Ok(meta::completions(&args)),
+        Command::Man(args) => meta::man(&args, ui),
         Command::Schema(args) => {
             let kind = args
                 .kind

@@ -73,14 +73,17 @@ pub struct StartArgs {
     /// What this run is about; used in the run id and in `{slug}` (e.g. the-word-robot).
     #[arg(long)]
     pub slug: String,
-    /// Repo-relative directory for the run's outputs (`{artifact_path}`).
-    /// Defaults to the workflow's default_artifact_path when it has one.
+    /// The folder for the run's outputs (`{artifact_path}` in contracts),
+    /// e.g. essays/the-word-robot. Relative to the current directory, like
+    /// --prompt-file and every path on the command line; recorded
+    /// repo-relative. Defaults to the workflow's default_artifact_path.
     #[arg(long, value_name = "PATH")]
     pub artifact_path: Option<String>,
     /// How deep the work goes; contracts scale thresholds by it.
     #[arg(long, value_enum, default_value_t = DepthArg::Standard)]
     pub depth: DepthArg,
-    /// The run's original prompt (a file in the repository); its SHA-256 is recorded.
+    /// The run's original prompt: a file in the repository, relative to the
+    /// current directory (like --artifact-path). Its SHA-256 is recorded.
     #[arg(long, value_name = "FILE")]
     pub prompt_file: Option<PathBuf>,
     /// Print the result as JSON.
@@ -164,16 +167,18 @@ pub fn execute(cmd: RunCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
 }
 
 fn start(args: StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
-    let run = ops::run::start(
-        repo,
-        &ops::run::StartOptions {
-            workflow: args.workflow,
-            slug: args.slug,
-            artifact_path: args.artifact_path,
-            depth: args.depth.into(),
-            prompt_file: args.prompt_file,
-        },
-    )?;
+    let opts = ops::run::StartOptions {
+        workflow: args.workflow,
+        slug: args.slug,
+        artifact_path: args
+            .artifact_path
+            .map(|p| repo.from_cwd(&p, "--artifact-path"))
+            .transpose()?,
+        depth: args.depth.into(),
+        prompt_file: args.prompt_file,
+    };
+    warn_shared_outputs(repo, ui, &opts);
+    let run = ops::run::start(repo, &opts)?;
     if args.json {
         ui.out(&json::to_pretty_string(&json!({
             "run_id": run.run_id,
@@ -186,9 +191,6 @@ fn start(args: StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         })));
     } else {
         ui.line(&run.run_id);
-        if let Some(w) = ops::run::logs_warning(repo, &run.run_id) {
-            ui.warn(&w);
-        }
         let first = run.gates.first().map_or("G1", |g| g.gate.as_str());
         ui.note(&format!(
             "created {} ({} gates: {})",
@@ -206,6 +208,32 @@ fn start(args: StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         ));
     }
     Ok(exit::SUCCESS)
+}
+
+/// Warns when other runs already recorded outputs where this one will put
+/// its own (a problem in starting the run is reported by the start itself).
+pub(super) fn warn_shared_outputs(repo: &Repo, ui: &Ui, opts: &ops::run::StartOptions) {
+    let Ok(others) = ops::run::outputs_shared_with(repo, opts) else {
+        return;
+    };
+    let Some(first) = others.first() else {
+        return;
+    };
+    let more = match others.len() {
+        1 => String::new(),
+        n => format!(" and {} other run(s)", n - 1),
+    };
+    ui.warn(&format!(
+        "run {} ({}/{}, {}){more} already recorded outputs under {}; this run will check and hash the same files",
+        sanitize_line(&first.run_id),
+        sanitize_line(&first.workflow.name),
+        sanitize_line(&first.workflow.slug),
+        first.status,
+        sanitize_line(&first.workflow.artifact_path),
+    ));
+    ui.note(
+        "to keep the runs apart, give this one its own folder: another --slug, or --artifact-path",
+    );
 }
 
 fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {

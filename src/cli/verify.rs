@@ -6,6 +6,7 @@ use clap::builder::FalseyValueParser;
 use super::findings::{ReportArgs, emit};
 use crate::error::Result;
 use crate::repo::Repo;
+use crate::report::findings::Document;
 use crate::ui::Ui;
 use crate::{env, verify};
 
@@ -41,6 +42,11 @@ pub struct VerifyArgs {
 }
 
 pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
+    let staged = if args.which.staged {
+        Some(verify::staged_paths(repo)?)
+    } else {
+        None
+    };
     let opts = verify::Options {
         runs: if args.which.all {
             Vec::new()
@@ -49,13 +55,15 @@ pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         },
         offline: args.offline,
         cache: !args.no_cache,
-        staged: if args.which.staged {
-            Some(verify::staged_paths(repo)?)
-        } else {
-            None
-        },
+        staged: staged.clone(),
         trusted_rev: args.trust.trusted_rev.clone(),
     };
-    let doc = verify::verify(repo, &opts)?;
+    let mut doc = verify::verify(repo, &opts)?;
+    // The commit must not take a run's logs, a lock or a temporary file.
+    if let Some(group) = staged.as_ref().and_then(crate::hooks::forbidden_staged) {
+        let mut groups = vec![group];
+        groups.append(&mut doc.groups);
+        doc = Document::new(&doc.tool, groups);
+    }
     emit(&doc, &args.report, ui)
 }

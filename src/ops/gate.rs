@@ -467,7 +467,7 @@ pub struct CheckOptions {
 pub fn check(repo: &Repo, opts: &CheckOptions) -> Result<(Contract, Evaluation)> {
     super::check_slug(&opts.slug)?;
     let artifact = repo
-        .contain(&opts.artifact_path)
+        .contain(&super::artifact_dir(repo, &opts.artifact_path)?)
         .map_err(|e| e.into_error("artifact path"))?;
     let contract = match &opts.source {
         ContractSource::File(path) => {
@@ -476,6 +476,10 @@ pub fn check(repo: &Repo, opts: &CheckOptions) -> Result<(Contract, Evaluation)>
                 return Err(Error::input(format!(
                     "contract `{}` is for gate `{}`, not `{}`",
                     c.shown, c.gate, opts.gate
+                ))
+                .hint(format!(
+                    "check it as --gate {}, or fix the contract's `gate` field",
+                    c.gate
                 )));
             }
             c

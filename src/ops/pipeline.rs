@@ -21,7 +21,7 @@ use crate::packet::{self, Context as PacketContext};
 use crate::record::store::Store;
 use crate::record::{
     AttemptStatus, Cost, Event, EventType, GateStatus, Invocation, InvocationStatus, OutputInfo,
-    RunRecord, RunStatus, id,
+    RunOptions, RunRecord, RunStatus, id,
 };
 use crate::repo::Repo;
 use crate::storage::layout;
@@ -52,6 +52,90 @@ pub struct Options {
     pub trusted_rev: Option<String>,
     /// The model for every agent (`--model`; wins over `ORCH_MODEL` and the workflow).
     pub model: Option<String>,
+}
+
+impl Options {
+    /// What a run's record keeps of these options: the agent command as a
+    /// person would type it (no path of this machine), the time limits,
+    /// `--offline`, `--base`. `None` when there is nothing to keep.
+    pub fn recorded(&self, repo: &Repo) -> Option<RunOptions> {
+        let options = RunOptions {
+            agent_cmd: self.agent_cmd.as_ref().map(|argv| {
+                let words: Vec<String> = argv.iter().map(|w| repo.scrub(w)).collect();
+                shlex::try_join(words.iter().map(String::as_str))
+                    .unwrap_or_else(|_| words.join(" "))
+            }),
+            timeout_s: self.timeout_s,
+            idle_timeout_s: self.idle_timeout_s,
+            offline: self.offline,
+            base: self.base.clone(),
+        };
+        (!options.is_empty()).then_some(options)
+    }
+
+    /// These options over the ones a run recorded: what is given here
+    /// wins, what is not is taken from the record.
+    pub fn over(&self, recorded: &RunOptions) -> Result<Options> {
+        let agent_cmd = match (&self.agent_cmd, &recorded.agent_cmd) {
+            (Some(argv), _) => Some(argv.clone()),
+            (None, Some(cmd)) => Some(split_recorded(cmd)?),
+            (None, None) => None,
+        };
+        Ok(Options {
+            agent_cmd,
+            offline: self.offline || recorded.offline,
+            start_from: self.start_from.clone(),
+            timeout_s: self.timeout_s.or(recorded.timeout_s),
+            idle_timeout_s: self.idle_timeout_s.or(recorded.idle_timeout_s),
+            base: self.base.clone().or_else(|| recorded.base.clone()),
+            trusted_rev: self.trusted_rev.clone(),
+            model: self.model.clone(),
+        })
+    }
+}
+
+/// A recorded agent command as words again (`~/` is the home directory,
+/// as the record wrote it).
+fn split_recorded(cmd: &str) -> Result<Vec<String>> {
+    let words = shlex::split(cmd).filter(|w| !w.is_empty()).ok_or_else(|| {
+        Error::input(format!(
+            "the run's recorded agent command `{cmd}` cannot be split into words"
+        ))
+        .hint("give the agent command again with --agent-cmd")
+    })?;
+    let home = std::env::var("HOME").ok().filter(|h| h.len() > 1);
+    Ok(words
+        .into_iter()
+        .map(|w| match (w.strip_prefix("~/"), &home) {
+            (Some(rest), Some(home)) => format!("{home}/{rest}"),
+            _ => w,
+        })
+        .collect())
+}
+
+/// The options that changed between two recorded sets, for the record:
+/// `--agent-cmd `new` (was `old`)`.
+fn changes(old: &RunOptions, new: &RunOptions) -> Vec<String> {
+    fn each(o: &RunOptions) -> [(&'static str, Option<String>); 5] {
+        let secs = |v: Option<f64>| v.map(|v| v.to_string());
+        [
+            ("--agent-cmd", o.agent_cmd.clone()),
+            ("--timeout", secs(o.timeout_s)),
+            ("--idle-timeout", secs(o.idle_timeout_s)),
+            ("--offline", o.offline.then(|| "on".to_string())),
+            ("--base", o.base.clone()),
+        ]
+    }
+    let show = |v: &Option<String>| {
+        v.as_ref()
+            .map_or_else(|| "none".to_string(), |v| format!("`{v}`"))
+    };
+    each(old)
+        .into_iter()
+        .zip(each(new))
+        .filter(|((_, was), (_, now))| was != now)
+        .map(|((_, was), (flag, now))| format!("{flag} {} (was {})", show(&now), show(&was)))
+        .collect()
 }
 
 /// How a pipeline ended.
@@ -250,14 +334,16 @@ pub fn start_and_run(
     let wf = LoadedWorkflow::find(repo, &start.workflow)?;
     preflight(repo, &wf, opts)?;
     crate::workflow::condition::Facts::new(repo, opts.base.as_deref()).check_base()?;
-    let run = super::run::start(repo, start)?;
+    let run = super::run::start_with(repo, start, opts.recorded(repo).as_ref())?;
     let outcome = Driver::new(repo, &run.run_id, opts, obs, human, None)?.run_fresh()?;
     notify_outcome(repo, &run.run_id, &outcome, opts, obs);
     Ok((run.run_id, outcome))
 }
 
 /// Continues a paused, interrupted or failed run from its first gate that
-/// has not passed. A person's gate that was waiting is validated first.
+/// has not passed, with the options it was started with (`opts` overrides
+/// them; the change is recorded). A person's gate that was waiting is
+/// validated first.
 pub fn resume(
     repo: &Repo,
     query: &str,
@@ -270,10 +356,12 @@ pub fn resume(
     let run = store.load(&id)?;
     super::ensure_open(&run)?;
     let wf = super::run_workflow(repo, &run)?;
-    preflight(repo, &wf, opts)?;
+    let opts = opts.over(&run.options.clone().unwrap_or_default())?;
+    no_silent_handover(&run, &wf, &opts)?;
+    preflight(repo, &wf, &opts)?;
     crate::workflow::condition::Facts::new(repo, opts.base.as_deref()).check_base()?;
-    let outcome = Driver::new(repo, &id, opts, obs, human, Some(wf))?.run_resumed()?;
-    notify_outcome(repo, &id, &outcome, opts, obs);
+    let outcome = Driver::new(repo, &id, &opts, obs, human, Some(wf))?.run_resumed()?;
+    notify_outcome(repo, &id, &outcome, &opts, obs);
     Ok((id, outcome))
 }
 
@@ -320,6 +408,46 @@ fn notify(
             message: &format!("notifications: {e}"),
         }),
     }
+}
+
+/// Refuses to hand a gate an agent was doing to a person just because the
+/// resume has no agent command (a run recorded before orch kept its
+/// options): the person would not know, and the record would say otherwise.
+fn no_silent_handover(run: &RunRecord, wf: &LoadedWorkflow, opts: &Options) -> Result<()> {
+    for g in wf
+        .def
+        .gates
+        .iter()
+        .filter(|g| command_for(g, opts).is_none())
+    {
+        let Some(record) = run.gate(&g.gate).filter(|r| r.status != GateStatus::Pass) else {
+            continue;
+        };
+        let last = record
+            .attempts
+            .iter()
+            .flat_map(|a| &a.invocation_ids)
+            .filter_map(|id| run.invocations.iter().find(|i| &i.id == id))
+            .filter_map(|i| i.command.as_ref())
+            .next_back();
+        if let Some(argv) = last {
+            let cmd = crate::ui::command_line(argv);
+            return Err(Error::input(format!(
+                "{} was being done by an agent (`{cmd}`), but the run has no agent command recorded to continue with",
+                g.gate
+            ))
+            .hint(format!(
+                "continue with the agent: {} --agent-cmd {}",
+                crate::ui::resume_command(&run.run_id),
+                shlex::try_quote(&cmd).map_or_else(|_| cmd.clone(), std::borrow::Cow::into_owned)
+            ))
+            .hint(format!(
+                "or do {} by hand (`orch gate start`, `orch gate finish`), then resume",
+                g.gate
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What one attempt at a gate came to.
@@ -438,12 +566,21 @@ impl<'a> Driver<'a> {
         let gates = self.gates();
         let run = self.store.load(&self.id)?;
         let took_over = self.took_over.clone();
-        let message = match &took_over {
+        let mut message = match &took_over {
             Some(why) => format!("Run resumed; took over from a stale owner: {why}"),
             None => "Run resumed".to_string(),
         };
+        let before = run.options.clone().unwrap_or_default();
+        let now = self.opts.recorded(self.repo).unwrap_or_default();
+        let changed = changes(&before, &now);
+        if !changed.is_empty() {
+            message = format!("{message} with {}", changed.join(", "));
+        }
         self.store.update(&self.id, |txn| {
             txn.run.status = RunStatus::Running;
+            if !changed.is_empty() {
+                txn.run.options = (!now.is_empty()).then(|| now.clone());
+            }
             txn.run
                 .events
                 .push(Event::now(EventType::RunResumed, message.clone()));

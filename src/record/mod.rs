@@ -5,6 +5,7 @@
 //! absolute paths the Node runner wrote, which are read and dropped.
 
 pub mod id;
+pub mod logs;
 pub mod store;
 pub mod summary;
 
@@ -205,13 +206,16 @@ pub struct RunRecord {
     pub depth: Depth,
     #[serde(default)]
     pub prompt: Option<PromptRef>,
+    /// How `orch run` drove the run, so `orch run resume` goes on the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<RunOptions>,
     pub status: RunStatus,
     pub started_at: String,
     #[serde(default)]
     pub finished_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<Actor>,
-    #[serde(default)]
+    /// Required: a record without its gates cannot say what happened.
     pub gates: Vec<GateRecord>,
     #[serde(default)]
     pub invocations: Vec<Invocation>,
@@ -245,6 +249,34 @@ pub struct WorkflowRef {
     pub artifact_path: String,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// The options `orch run` was given, as typed: the agent command and time
+/// limits it ran gates with. Nothing from the environment is kept, and the
+/// repository's and home directory's paths are written relatively.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunOptions {
+    /// `--agent-cmd`: the command that does every gate without an executor of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_cmd: Option<String>,
+    /// `--timeout`: seconds each agent may run (overrides the workflow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+    /// `--idle-timeout`: seconds an agent may print nothing (overrides the workflow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_s: Option<f64>,
+    /// `--offline`: url_reachable checks are skipped.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub offline: bool,
+    /// `--base`: the revision `"when": {"changed": […]}` conditions compare with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+}
+
+impl RunOptions {
+    pub fn is_empty(&self) -> bool {
+        *self == RunOptions::default()
+    }
 }
 
 /// The prompt file a run was started with.
@@ -1053,7 +1085,7 @@ mod tests {
             ..Usage::default()
         });
         assert_eq!((u.output_tokens, u.input_tokens), (u64::MAX, 1));
-        let text = r#"{"run_id": "r", "workflow": {"name": "w", "slug": "s", "artifact_path": "a"}, "status": "RUNNING", "started_at": "t",
+        let text = r#"{"run_id": "r", "workflow": {"name": "w", "slug": "s", "artifact_path": "a"}, "status": "RUNNING", "started_at": "t", "gates": [],
             "invocations": [{"id": "a", "gate": "G1", "status": "SUCCESS", "cost": {"usd": 1e308, "source": "reported"}},
                             {"id": "b", "gate": "G1", "status": "SUCCESS", "cost": {"usd": 1e308, "source": "reported"}}]}"#;
         let mut run: RunRecord = serde_json::from_str(text).unwrap();

@@ -181,13 +181,15 @@ impl<'r> Store<'r> {
         }
         atomic::sync_dir(&runs).map_err(|e| Error::write(layout::RUNS_DIR, e))?;
         let logs = self.path(&layout::logs_dir(&run.run_id))?;
-        self.repo.create_dir_all(&logs)?;
+        super::logs::ensure(self.repo, &logs)?;
         let _lock = self.lock(&run.run_id)?;
         self.write_run(&run.run_id, run)?;
         Ok(true)
     }
 
     fn lock(&self, id: &str) -> Result<FileLock> {
+        // The lock is the first file in logs/ for a run an older orch made.
+        super::logs::ensure(self.repo, &self.path(&layout::logs_dir(id))?)?;
         FileLock::acquire(
             &self.path(&layout::lock_file(id))?,
             &format!("run {id}"),

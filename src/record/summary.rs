@@ -21,7 +21,6 @@ pub struct RunSummary {
     pub started_at: String,
     #[serde(default)]
     pub finished_at: Option<String>,
-    #[serde(default)]
     pub gates: Vec<SummaryGate>,
     #[serde(default, rename = "events")]
     pub last_event_at: LastEvent,
@@ -31,6 +30,8 @@ pub struct RunSummary {
 pub struct SummaryWorkflow {
     pub name: String,
     pub slug: String,
+    #[serde(default)]
+    pub artifact_path: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -62,6 +62,10 @@ pub fn render(
         .clamp(10, 24);
     for r in &eval.results {
         let _ = writeln!(out, "{}", check_line(ui, r, width));
+        if let Some(details) = plugin_details(r) {
+            let text = format!("{} details: {details}", " ".repeat(width));
+            let _ = writeln!(out, "    {}", ui.paint(Style::Dim, &text));
+        }
         if r.is_blocking_failure()
             && let Some(d) = &r.description
         {
@@ -167,6 +171,24 @@ fn check_line(ui: &Ui, r: &ValidationResult, width: usize) -> String {
         );
     }
     line
+}
+
+/// What a validator plugin added to its answer, on one line (built-in
+/// checks' facts are in the JSON report; a plugin's are its own news).
+fn plugin_details(r: &ValidationResult) -> Option<String> {
+    if crate::contract::BUILTIN_TYPES.contains(&r.kind.as_str()) || r.details.is_empty() {
+        return None;
+    }
+    let text = match (r.details.get("details"), r.details.len()) {
+        (Some(only), 1) => crate::validate::plugin::as_text(only),
+        _ => serde_json::Value::Object(r.details.clone()).to_string(),
+    };
+    let line = sanitize_line(&text);
+    let mut line: String = line.chars().take(200).collect();
+    if text.chars().count() > 200 {
+        line.push('…');
+    }
+    Some(line)
 }
 
 fn artifact_line(artifacts: &[Artifact]) -> String {

@@ -156,8 +156,9 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::
         lease::State::Stale(_, why) => {
             let _ = writeln!(
                 out,
-                "  stale      {} (`orch run resume` takes it over)",
-                sanitize_line(why)
+                "  stale      {} (`{}` takes it over)",
+                sanitize_line(why),
+                crate::ui::resume_command(&run.run_id)
             );
         }
         lease::State::None => {}

@@ -177,6 +177,7 @@ fn resolve_output(spec: &OutputSpec, group: Group, ctx: &Context) -> Result<Outp
                 "required output `{}` is not a valid glob: {e}",
                 spec.path
             ))
+            .hint("in a glob, `*` matches any run of characters and `[` opens a set: write `[[]` for a literal `[`")
         })?;
         for m in matches.flatten() {
             let rel = text_path(ctx.repo, &m, &base.rel)?;
@@ -219,8 +220,10 @@ fn text_path(repo: &Repo, path: &std::path::Path, output: &str) -> Result<String
         ))
         .hint("orch records paths as text: rename the file"));
     }
-    repo.relative(path)
-        .ok_or_else(|| Error::input(format!("output `{output}` leads outside the repository")))
+    repo.relative(path).ok_or_else(|| {
+        Error::input(format!("output `{output}` leads outside the repository"))
+            .hint("orch only reads, hashes and writes files inside the repository")
+    })
 }
 
 fn files_under(repo: &Repo, dir: &RepoPath) -> Result<Vec<RepoPath>> {
@@ -265,7 +268,17 @@ fn hash_outputs(repo: &Repo, outputs: &[Output]) -> Result<Vec<Artifact>> {
 fn template_error(e: TemplateError, what: &str) -> Error {
     match e {
         TemplateError::Unsafe(p) => p.into_error(what),
-        other => Error::input(format!("{what}: {other}")),
+        TemplateError::NoClientComponent(dir) => Error::input(format!(
+            "{what}: {}",
+            TemplateError::NoClientComponent(dir.clone())
+        ))
+        .hint(format!(
+            "{{client_component}} is the first file in `{dir}` whose name ends in Client.tsx or Client.jsx: write it first"
+        )),
+        other @ TemplateError::Unknown(_) => Error::input(format!("{what}: {other}")).hint(format!(
+            "known variables: {}",
+            crate::contract::template::VARIABLES.map(|v| format!("{{{v}}}")).join(", ")
+        )),
     }
 }
 

@@ -72,11 +72,15 @@ pub struct ExecutorSpec {
     pub pricing: Option<Pricing>,
 }
 
-/// US dollars per million tokens.
+/// US dollars per million tokens, to estimate what an invocation cost when
+/// the agent does not report it.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Pricing {
+    /// Dollars per million input tokens (and tokens written to a cache).
     pub input_per_mtok: f64,
+    /// Dollars per million output tokens.
     pub output_per_mtok: f64,
+    /// Dollars per million input tokens read from a cache (default: the input price).
     #[serde(default)]
     pub cached_input_per_mtok: Option<f64>,
 }
@@ -84,17 +88,29 @@ pub struct Pricing {
 /// One gate of a workflow.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct WorkflowGate {
+    /// The gate's code, e.g. "G1": unique in the workflow, and a folder name
+    /// in records (letters, digits, `.`, `_`, `-`).
     pub gate: String,
+    /// What the gate is, for people (e.g. "Intake Approval").
     #[serde(default)]
     pub name: Option<String>,
+    /// Who does the gate, as recorded on each attempt (default: the
+    /// command's name, or "person").
     #[serde(default)]
     pub agent: Option<String>,
+    /// Repo-relative path of the gate's contract (default:
+    /// orchestration/gates/contracts/<gate>.contract.json).
     #[serde(default)]
     pub contract: Option<String>,
+    /// The prompt template's name: orchestration/prompts/<name>.md, put in
+    /// the gate's prompt packet. May use {slug}, {artifact_path}, {depth},
+    /// {run_id}, {gate}, {gate_name}, {attempt} and {agent}.
     #[serde(default)]
     pub prompt_template: Option<String>,
+    /// What the gate is for, in a sentence.
     #[serde(default)]
     pub description: Option<String>,
+    /// A label grouping gates (e.g. "Research"); orch shows it, nothing more.
     #[serde(default)]
     pub phase: Option<String>,
     /// Runs a command-line agent; without it a person does the gate.
@@ -167,17 +183,27 @@ impl WorkflowGate {
     }
 }
 
+/// A workflow: the ordered gates of a pipeline (orchestration/workflows/<name>.json).
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct RawWorkflow<'a> {
+    /// The workflow's name, as `orch run <name>` takes it and records name it.
     workflow: String,
+    /// A version label, recorded with each run.
     #[serde(default)]
     version: Option<String>,
+    /// What the workflow does, for people.
     #[serde(default)]
     description: Option<String>,
+    /// The folder for a run's outputs when `--artifact-path` is not given;
+    /// may use {slug}, e.g. "essays/{slug}".
     #[serde(default)]
     default_artifact_path: Option<String>,
+    /// The most attempts one `orch run` or `resume` makes, retries and
+    /// rewinds included (default: three per gate).
     #[serde(default)]
     max_attempts: Option<u32>,
+    /// Regex for the URL an agent prints that is recorded as a gate's
+    /// `outputs_uri` (default: GitHub and GitLab pull-request URLs).
     #[serde(default)]
     outputs_uri_pattern: Option<String>,
     /// The model every gate's agent uses unless the gate names its own.
@@ -187,6 +213,7 @@ pub(crate) struct RawWorkflow<'a> {
     #[serde(default, rename = "$schema")]
     #[allow(dead_code)]
     schema: Option<String>,
+    /// The gates, in the order they run.
     #[serde(borrow)]
     #[schemars(with = "Vec<WorkflowGate>")]
     gates: Vec<&'a RawValue>,
@@ -228,9 +255,14 @@ impl LoadedWorkflow {
             "looked for {} and {}",
             candidates[0], candidates[1]
         ));
-        if !available.is_empty() {
-            err = err.hint(format!("available workflows: {}", available.join(", ")));
+        if let Some(near) = crate::suggest::closest(spec, available.iter().map(String::as_str)) {
+            err = err.hint(format!("did you mean `{near}`?"));
         }
+        err = if available.is_empty() {
+            err.hint("`orch init` creates orchestration/ with an example workflow")
+        } else {
+            err.hint(format!("available workflows: {}", available.join(", ")))
+        };
         Err(err)
     }
 
@@ -286,7 +318,9 @@ pub fn is_path_spec(spec: &str) -> bool {
 pub fn parse(text: &str, shown: &str) -> Result<Workflow> {
     let raw: RawWorkflow = json::parse(text, shown)?;
     if raw.gates.is_empty() {
-        return Err(json::error_at(shown, (1, 1), "workflow has no gates"));
+        return Err(json::error_at(shown, (1, 1), "workflow has no gates").hint(
+            "list the gates in order, e.g. \"gates\": [{\"gate\": \"G1\", \"name\": \"Intake\"}]",
+        ));
     }
     let mut gates: Vec<WorkflowGate> = Vec::with_capacity(raw.gates.len());
     for fragment in &raw.gates {
@@ -306,11 +340,10 @@ pub fn parse(text: &str, shown: &str) -> Result<Workflow> {
             .hint("use letters, digits, `.`, `_` and `-` (e.g. `G4.1`)"));
         }
         if gates.iter().any(|g| g.gate == gate.gate) {
-            return Err(json::error_at(
-                shown,
-                pos,
-                format!("gate `{}` appears twice", gate.gate),
-            ));
+            return Err(
+                json::error_at(shown, pos, format!("gate `{}` appears twice", gate.gate))
+                    .hint("each gate code names one gate: rename or remove one of them"),
+            );
         }
         check_execution(shown, pos, &gate, &gates)?;
         check_conditions(shown, pos, &gate)?;
@@ -455,7 +488,8 @@ fn check_execution(
                         "gate `{}`: executor.{name} must be a positive number of seconds, at most 1e9",
                         gate.gate
                     ),
-                ));
+                )
+                .hint(format!("e.g. \"{name}\": 1800; leave it out for the default")));
             }
         }
     }

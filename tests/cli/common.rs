@@ -43,7 +43,7 @@ pub struct Out {
 }
 
 impl Out {
-    fn from(output: &Output) -> Out {
+    pub fn from(output: &Output) -> Out {
         Out {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -189,6 +189,34 @@ impl TestRepo {
         self.root.join(".git/orch-example/reviewer")
     }
 
+    /// The example's reviewer (after `trust_example`) signs `orch approve`
+    /// (with `text` as the comment) or `orch reject` (`text` the reason).
+    pub fn reviewer_decides(&self, verb: &str, run: &str, gate: &str, text: &str) -> Out {
+        let flag = if verb == "approve" {
+            "--comment"
+        } else {
+            "--reason"
+        };
+        let key = self.example_key();
+        self.orch_env(
+            &[
+                verb,
+                "--run",
+                run,
+                "--gate",
+                gate,
+                "--key",
+                key.to_str().unwrap(),
+                flag,
+                text,
+            ],
+            &[
+                ("GIT_AUTHOR_NAME", "Reviewer"),
+                ("GIT_AUTHOR_EMAIL", "example-reviewer@orch.invalid"),
+            ],
+        )
+    }
+
     /// Sets a variable for every later orch command in this repository.
     pub fn set_env(&self, key: &str, value: &str) {
         let mut env = self.env.borrow_mut();
@@ -251,6 +279,21 @@ impl TestRepo {
         serde_json::from_str(&self.read(rel)).unwrap_or_else(|e| panic!("{rel} is not JSON: {e}"))
     }
 
+    /// Runs git in the repository, which must succeed; returns its stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// A configured command for the orch binary, run in the repository.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
@@ -282,6 +325,52 @@ impl TestRepo {
             cmd.env(k, v);
         }
         Out::from(&cmd.output().expect("orch runs"))
+    }
+
+    /// Runs orch on a terminal (a pseudo-terminal made by util-linux
+    /// `script`), typing `keys`; stdout and stderr arrive together in
+    /// `stdout`. `None`, saying so, where `script` is missing.
+    pub fn on_terminal(&self, args: &[&str], keys: &str) -> Option<Out> {
+        let mut words = vec![BIN];
+        words.extend_from_slice(args);
+        self.on_terminal_sh(&shlex::try_join(words).expect("quotable"), keys)
+    }
+
+    /// Like `on_terminal`, for a shell command line.
+    pub fn on_terminal_sh(&self, line: &str, keys: &str) -> Option<Out> {
+        use std::io::Write;
+        if Command::new("script").arg("--version").output().is_err() {
+            eprintln!("skipping: util-linux `script` is missing, so no terminal can be made");
+            return None;
+        }
+        let mut child = Command::new("script")
+            .args(["-q", "-e", "-c", line, "/dev/null"])
+            .current_dir(&self.root)
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+            .env_remove("FORCE_COLOR")
+            .env_remove("ORCH_NOW")
+            .env_remove("ORCH_SEED")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(keys.as_bytes())
+            .expect("keys typed");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while child.try_wait().expect("wait").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("orch on a terminal still waits for input after 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(Out::from(&child.wait_with_output().expect("output")))
     }
 
     /// `orch gate check --gate G --slug s --artifact-path out EXTRA…`: a
@@ -427,20 +516,6 @@ impl TestRepo {
     pub fn commit(&self, message: &str) {
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "-m", message]);
-    }
-
-    /// Runs git in the repository; it must succeed.
-    pub fn git(&self, args: &[&str]) {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(&self.root)
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
     }
 }
 

@@ -640,8 +640,7 @@ fn without_a_terminal_a_persons_gate_pauses_and_exits_cleanly() {
     assert!(!repo.exists(&format!("orchestration/runs/{run}/logs/lease.json")));
     // Resuming validates the person's work: none yet, so G1 fails (people get
     // no retries by default) and the run is FAILED, still resumable.
-    let v = repo
-        .orch(&["run", "resume", "--run", &run, "--json"])
+    let v = paste(&repo, &out.stderr, "validate it and go on: ", &["--json"])
         .code(1)
         .json();
     assert_eq!(
@@ -674,8 +673,120 @@ fn without_a_terminal_a_persons_gate_pauses_and_exits_cleanly() {
     assert!(packet.contains("## Why attempt 1 failed"), "{packet}");
 }
 
+/// Runs the `orch …` command a message told the user to paste (on the
+/// first line of `said` that contains `marker`), split as a shell would,
+/// with `extra` arguments after it.
+fn paste(repo: &TestRepo, said: &str, marker: &str, extra: &[&str]) -> Out {
+    let words = pasted(said, marker);
+    let mut args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    args.extend_from_slice(extra);
+    repo.orch(&args)
+}
+
+/// The words of the `orch …` command on the first line with `marker`.
+fn pasted(said: &str, marker: &str) -> Vec<String> {
+    let line = said
+        .lines()
+        .find(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("no {marker:?} in:\n{said}"));
+    let at = line.find(marker).unwrap() + marker.len();
+    let cmd = line[at..].trim().trim_end_matches(['`', ')', '.']);
+    let words = shlex::split(cmd).unwrap_or_else(|| panic!("cannot split {cmd:?}"));
+    assert_eq!(words[0], "orch", "{cmd}");
+    words
+}
+
 #[test]
-fn a_gate_an_agent_failed_is_handed_to_a_person_not_validated_at_once() {
+fn resume_goes_on_with_the_agent_and_time_limits_the_run_started_with() {
+    let repo = TestRepo::vetted();
+    let quiet = [("ORCH_KILL_GRACE", "0.1")];
+    let out = repo.orch_env(
+        &[
+            "run",
+            "visual-essay",
+            "--slug",
+            "robot",
+            "--agent-cmd",
+            "sh -c 'sleep 30'",
+            "--idle-timeout",
+            "0.3",
+        ],
+        &quiet,
+    );
+    out.code(1)
+        .stderr_has("agent failed: printed nothing for 0.3s");
+    let run = only_run(&repo);
+    assert_eq!(
+        repo.run_json(&run)["options"],
+        serde_json::json!({"agent_cmd": "sh -c 'sleep 30'", "idle_timeout_s": 0.3})
+    );
+    // The hint, pasted as printed, runs the same agent with the same limits:
+    // never a person's gate, never the default 30-minute limit.
+    let words = pasted(&out.stderr, "continue with: ");
+    let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    let again = repo.orch_env(&args, &quiet);
+    again
+        .code(1)
+        .stderr_has("agent failed: printed nothing for 0.3s");
+    let r = repo.run_json(&run);
+    assert_eq!(attempts(&r, 0).len(), 4, "two more attempts by the agent");
+    let invocations = r["invocations"].as_array().unwrap();
+    assert_eq!(invocations.len(), 4);
+    assert!(
+        invocations
+            .iter()
+            .all(|i| i["command"] == serde_json::json!(["sh", "-c", "sleep 30"])),
+        "{invocations:?}"
+    );
+    // --agent-cmd on resume overrides the recorded one, and says so in the
+    // record; it does G1 and G2, and G3 waits for a person's approval.
+    let waits = paste(
+        &repo,
+        &again.stderr,
+        "continue with: ",
+        &["--agent-cmd", "examples/agents/scripted-essay.sh"],
+    );
+    waits
+        .code(4)
+        .stderr_has("G3 needs signed approvals before its agent starts");
+    repo.reviewer_decides("approve", &run, "G3", "go").ok();
+    // Resumed as printed, G3 is done by the agent the run now records.
+    paste(&repo, &waits.stderr, "then continue with: ", &[])
+        .ok()
+        .stdout_has("PASSED");
+    let r = repo.run_json(&run);
+    let last = r["invocations"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["gate"].as_str(), &last["command"]),
+        (
+            Some("G3"),
+            &serde_json::json!(["examples/agents/scripted-essay.sh"])
+        )
+    );
+    let r = repo.run_json(&run);
+    assert_eq!(
+        r["options"],
+        serde_json::json!({"agent_cmd": "examples/agents/scripted-essay.sh", "idle_timeout_s": 0.3})
+    );
+    let resumed: Vec<&str> = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "RUN_RESUMED")
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        resumed,
+        [
+            "Run resumed",
+            "Run resumed with --agent-cmd `examples/agents/scripted-essay.sh` (was `sh -c 'sleep 30'`)",
+            "Run resumed"
+        ]
+    );
+}
+
+#[test]
+fn a_gate_an_agent_was_doing_never_silently_becomes_a_persons() {
     let repo = TestRepo::vetted();
     let out = repo.orch(&[
         "run",
@@ -687,26 +798,66 @@ fn a_gate_an_agent_failed_is_handed_to_a_person_not_validated_at_once() {
         "--json",
     ]);
     let run = out.code(1).json()["run_id"].as_str().unwrap().to_string();
-    assert_eq!(
-        attempts(&repo.run_json(&run), 0).len(),
-        2,
-        "one retry for agents"
+    // A record from before orch kept its options: resuming without an agent
+    // would hand G1 to a person behind their back. Refused, with the way on.
+    let path = format!("orchestration/runs/{run}/record/RUN.json");
+    let mut record = repo.run_json(&run);
+    record.as_object_mut().unwrap().remove("options");
+    repo.write(
+        &path,
+        &format!("{}\n", serde_json::to_string_pretty(&record).unwrap()),
     );
-    // Resumed without an agent, G1 is a person's now: they get the packet
-    // first; nothing is validated behind their back.
-    repo.do_work("G1", "robot");
-    let v = repo
-        .orch(&["run", "resume", "--run", &run, "--json"])
-        .code(4)
-        .json();
+    let before = repo.read(&path);
+    // Run from another folder with -C: what orch prints to paste names it too.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let from_elsewhere = |words: &[String]| {
+        Out::from(
+            &std::process::Command::new(crate::common::BIN)
+                .args(words)
+                .current_dir(elsewhere.path())
+                .env("ORCH_TRUSTED_REV", "refs/orch/example-trust")
+                .output()
+                .unwrap(),
+        )
+    };
+    let root = repo.path().display().to_string();
+    let args = ["-C", &root, "run", "resume", "--run", &run].map(String::from);
+    let out = from_elsewhere(&args);
     assert_eq!(
-        (v["outcome"].as_str(), v["gate"].as_str()),
-        (Some("awaiting_input"), Some("G1"))
+        out.code(2).one_error(),
+        "error: G1 was being done by an agent (`sh -c 'exit 1'`), but the run has no agent command recorded to continue with"
     );
-    let g1 = attempts(&repo.run_json(&run), 0);
-    assert_eq!(g1.len(), 3);
-    assert_eq!(g1[2]["status"], "RUNNING");
-    assert!(g1[2]["validations"].as_array().is_none_or(Vec::is_empty));
+    assert_eq!(repo.read(&path), before, "nothing changed");
+    // The hint works as pasted, and so does the one the resumed run prints.
+    let words = pasted(&out.stderr, "continue with the agent: ");
+    assert_eq!(words[1..3], ["-C".to_string(), root.clone()]);
+    let out = from_elsewhere(&words[1..]);
+    out.code(1);
+    let r = repo.run_json(&run);
+    assert_eq!(attempts(&r, 0).len(), 4);
+    assert_eq!(r["options"]["agent_cmd"], "sh -c 'exit 1'");
+    let words = pasted(&out.stderr, "continue with: ");
+    assert_eq!(words[1..3], ["-C".to_string(), root]);
+    from_elsewhere(&words[1..]).code(1);
+    assert_eq!(attempts(&repo.run_json(&run), 0).len(), 6);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stray_enter_at_a_persons_gate_shows_the_packet_and_never_fails_it() {
+    let repo = TestRepo::shipped();
+    // Enter (the menu's default), then `q` to leave the menu.
+    let Some(out) = repo.on_terminal(&["run", "visual-essay", "--slug", "robot"], "\nq") else {
+        return;
+    };
+    out.code(4)
+        .stdout_has("> Show the prompt packet")
+        .stdout_has("## When you are done")
+        .stdout_has("AWAITING_INPUT run_");
+    let r = repo.run_json(&only_run(&repo));
+    let g1 = attempts(&r, 0);
+    assert_eq!(g1.len(), 1);
+    assert_eq!(g1[0]["status"], "RUNNING", "nothing was validated");
 }
 
 #[test]
@@ -771,7 +922,13 @@ fn sigint_leaves_a_resumable_run() {
     assert!(!repo.exists(&format!("orchestration/runs/{run}/logs/lease.json")));
 
     repo.write("good.sh", GOOD);
-    let out = repo.orch(&["run", "resume", "--run", &run, "--agent-cmd", "sh good.sh"]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let out = paste(
+        &repo,
+        &said,
+        "the run is resumable: ",
+        &["--agent-cmd", "sh good.sh"],
+    );
     out.ok().stdout_has("PASSED");
     let r = repo.run_json(&run);
     assert_eq!(

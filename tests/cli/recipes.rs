@@ -56,31 +56,6 @@ fn vet(repo: &TestRepo, id: &str) {
     .ok();
 }
 
-fn decide(repo: &TestRepo, verb: &str, run: &str, gate: &str, text: &str) -> Out {
-    let flag = if verb == "approve" {
-        "--comment"
-    } else {
-        "--reason"
-    };
-    repo.orch_env(
-        &[
-            verb,
-            "--run",
-            run,
-            "--gate",
-            gate,
-            "--key",
-            repo.example_key().to_str().unwrap(),
-            flag,
-            text,
-        ],
-        &[
-            ("GIT_AUTHOR_NAME", "Reviewer"),
-            ("GIT_AUTHOR_EMAIL", REVIEWER),
-        ],
-    )
-}
-
 fn run_w(repo: &TestRepo, extra: &[&str]) -> Out {
     let mut args = vec!["run", "w", "--slug", "s", "--json"];
     args.extend_from_slice(extra);
@@ -158,7 +133,7 @@ fn human_approval_waits_before_the_agent_starts() {
     assert_eq!(repo.run_json(&run)["invocations"], serde_json::json!([]));
 
     // A rejection fails the attempt; resume asks again, with a new packet.
-    decide(&repo, "reject", &run, "A1", "not this week")
+    repo.reviewer_decides("reject", &run, "A1", "not this week")
         .ok()
         .stdout_has("rejected A1 attempt 1 (its start)");
     let r = repo.run_json(&run);
@@ -178,7 +153,7 @@ fn human_approval_waits_before_the_agent_starts() {
     assert!(packet.contains("start rejected by Reviewer"), "{packet}");
 
     // An approval lets it start; the approval binds the packet, not outputs.
-    decide(&repo, "approve", &run, "A1", "go")
+    repo.reviewer_decides("approve", &run, "A1", "go")
         .ok()
         .stderr_has("A1 may start (approved by example-reviewer@orch.invalid)");
     assert!(!repo.exists("out/A1.md"), "approving does not run anything");
@@ -369,7 +344,7 @@ fn on_fail_review_required_waits_for_an_override_or_a_rejection() {
     ])
     .code(3)
     .stderr_has("does not allow approving one's own work");
-    decide(&repo, "approve", &run, "A1", "the wording is fine as it is")
+    repo.reviewer_decides("approve", &run, "A1", "the wording is fine as it is")
         .ok()
         .stdout_has("approved A1 attempt 1 (an override of its failure)");
     repo.orch(&["run", "resume", "--run", &run])
@@ -386,7 +361,8 @@ fn on_fail_review_required_waits_for_an_override_or_a_rejection() {
     let repo = repo_with(&gates);
     agent(&repo, "bad");
     let run = run_id(run_w(&repo, &[]).code(4));
-    decide(&repo, "reject", &run, "A1", "it has to say GOOD").ok();
+    repo.reviewer_decides("reject", &run, "A1", "it has to say GOOD")
+        .ok();
     let a = &repo.run_json(&run)["gates"][0]["attempts"][0];
     assert_eq!(a["status"], "FAIL");
     let why = a["failure_reason"].as_str().unwrap();
