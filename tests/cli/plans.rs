@@ -103,6 +103,51 @@ fn a_gate_whose_condition_does_not_hold_is_skipped_and_counts_as_passed() {
 }
 
 #[test]
+fn the_base_a_run_started_with_is_recorded_and_used_again_on_resume() {
+    let repo = plan(
+        r#"{"gate": "first", "executor": {"command": ["sh", "-c", "test -f go"]}, "contract": null, "retries": 0},
+           {"gate": "docs", "executor": {"command": ["true"]}, "contract": null, "when": {"changed": ["docs/**"]}}"#,
+    );
+    repo.write("docs/guide.md", "# guide\n");
+    repo.commit("base");
+    repo.write("docs/guide.md", "# guide, edited\n");
+    repo.commit("docs edited");
+    let id = |out: &crate::common::Out| out.json()["run_id"].as_str().unwrap().to_string();
+    let started = |slug: &str| {
+        let out = repo.orch(&["run", "p", "--slug", slug, "--base", "HEAD", "--json"]);
+        let run = id(out.code(1));
+        assert_eq!(
+            repo.run_json(&run)["options"],
+            serde_json::json!({"base": "HEAD"})
+        );
+        run
+    };
+    let (s, t) = (started("s"), started("t"));
+    repo.write("go", "");
+    // Resumed without --base: the recorded one judges the condition, so
+    // docs (unchanged since HEAD) is skipped, not run for want of a base.
+    repo.orch(&["run", "resume", "--run", &s])
+        .ok()
+        .stderr_has("docs SKIPPED: no file matching docs/** changed since HEAD");
+    assert_eq!(repo.run_json(&s)["gates"][1]["status"], "SKIPPED");
+    // Given again, --base wins, is recorded, and the change is in the events.
+    repo.orch(&["run", "resume", "--run", &t, "--base", "HEAD~1"])
+        .ok();
+    let r = repo.run_json(&t);
+    assert_eq!(r["gates"][1]["status"], "PASS", "docs changed since HEAD~1");
+    assert_eq!(r["options"], serde_json::json!({"base": "HEAD~1"}));
+    assert!(
+        r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["message"] == "Run resumed with --base `HEAD~1` (was `HEAD`)"),
+        "{}",
+        r["events"]
+    );
+}
+
+#[test]
 fn bad_conditions_and_patterns_are_positioned_errors() {
     for (gate, message) in [
         (r#"{"gate": "a", "when": {}}"#, "`when` needs `changed`"),
