@@ -57,7 +57,7 @@ pub struct Options {
 impl Options {
     /// What a run's record keeps of these options: the agent command as a
     /// person would type it (no path of this machine), the time limits,
-    /// `--offline`, `--base`. `None` when there is nothing to keep.
+    /// `--offline`, `--base`, `--model`. `None` when there is nothing to keep.
     pub fn recorded(&self, repo: &Repo) -> Option<RunOptions> {
         let options = RunOptions {
             agent_cmd: self.agent_cmd.as_ref().map(|argv| {
@@ -69,6 +69,7 @@ impl Options {
             idle_timeout_s: self.idle_timeout_s,
             offline: self.offline,
             base: self.base.clone(),
+            model: self.model.clone(),
         };
         (!options.is_empty()).then_some(options)
     }
@@ -89,7 +90,7 @@ impl Options {
             idle_timeout_s: self.idle_timeout_s.or(recorded.idle_timeout_s),
             base: self.base.clone().or_else(|| recorded.base.clone()),
             trusted_rev: self.trusted_rev.clone(),
-            model: self.model.clone(),
+            model: self.model.clone().or_else(|| recorded.model.clone()),
         })
     }
 }
@@ -116,7 +117,7 @@ fn split_recorded(cmd: &str) -> Result<Vec<String>> {
 /// The options that changed between two recorded sets, for the record:
 /// `--agent-cmd `new` (was `old`)`.
 fn changes(old: &RunOptions, new: &RunOptions) -> Vec<String> {
-    fn each(o: &RunOptions) -> [(&'static str, Option<String>); 5] {
+    fn each(o: &RunOptions) -> [(&'static str, Option<String>); 6] {
         let secs = |v: Option<f64>| v.map(|v| v.to_string());
         [
             ("--agent-cmd", o.agent_cmd.clone()),
@@ -124,6 +125,7 @@ fn changes(old: &RunOptions, new: &RunOptions) -> Vec<String> {
             ("--idle-timeout", secs(o.idle_timeout_s)),
             ("--offline", o.offline.then(|| "on".to_string())),
             ("--base", o.base.clone()),
+            ("--model", o.model.clone()),
         ]
     }
     let show = |v: &Option<String>| {

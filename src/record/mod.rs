@@ -271,6 +271,9 @@ pub struct RunOptions {
     /// `--base`: the revision `"when": {"changed": […]}` conditions compare with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
+    /// `--model`: the model every agent is asked to use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 impl RunOptions {

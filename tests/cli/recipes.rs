@@ -466,6 +466,28 @@ fn recipe_validate_reports_errors_warnings_and_skills() {
 }
 
 #[test]
+fn resume_asks_agents_for_the_model_the_run_was_started_with() {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/workflows/w.json",
+        r#"{"workflow": "w", "default_artifact_path": "out", "model": "wf-model", "gates": [
+            {"gate": "A1", "executor": {"command": ["sh", "agent.sh", "{model}"]}, "contract": null, "retries": 0}]}"#,
+    );
+    repo.write("agent.sh", "test -f go && echo \"$1\" > model.txt\n");
+    let out = repo.orch(&["run", "w", "--slug", "s", "--model", "flag-model", "--json"]);
+    let run = run_id(out.code(1));
+    assert_eq!(
+        repo.run_json(&run)["options"],
+        serde_json::json!({"model": "flag-model"})
+    );
+    repo.write("go", "");
+    repo.orch(&["run", "resume", "--run", &run]).ok();
+    assert_eq!(repo.read("model.txt"), "flag-model\n", "not the workflow's");
+    let r = repo.run_json(&run);
+    assert_eq!(r["invocations"][1]["model"], "flag-model");
+}
+
+#[test]
 fn the_model_follows_flag_env_gate_workflow() {
     let repo = TestRepo::new();
     repo.write(
