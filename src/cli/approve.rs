@@ -107,7 +107,7 @@ fn decide(
     for w in &done.warnings {
         ui.warn(&sanitize_line(w));
     }
-    let resume = format!("orch run resume --run {}", done.run_id);
+    let resume = crate::ui::resume_command(&done.run_id);
     if as_json {
         let (state, detail) = settled_json(&done.settled);
         ui.out(&json::to_pretty_string(&json!({
@@ -249,8 +249,8 @@ pub fn list(args: &ApprovalsArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     ui.out(&out);
     if let Some(p) = items.iter().find(|i| i.pending) {
         ui.note(&format!(
-            "approve with: orch approve --run {} --gate {} [--comment \"…\"]",
-            p.run_id, p.gate
+            "approve with: {} [--comment \"…\"]",
+            crate::ui::orch_command(&format!("approve --run {} --gate {}", p.run_id, p.gate))
         ));
     }
     Ok(exit::SUCCESS)

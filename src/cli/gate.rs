@@ -153,8 +153,11 @@ fn start(args: &StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             args.gate, started.attempt
         ));
         ui.note(&format!(
-            "when the work is done: orch gate finish --run {} --gate {}",
-            started.run_id, args.gate
+            "when the work is done: {}",
+            crate::ui::orch_command(&format!(
+                "gate finish --run {} --gate {}",
+                started.run_id, args.gate
+            ))
         ));
     }
     Ok(exit::SUCCESS)
@@ -198,9 +201,11 @@ fn finish(args: &FinishArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
                 "AWAITING_APPROVAL {}: it failed, and its recipe asks for a person's review ({} signed approval(s) override it)",
                 args.gate, req.min_approvals
             ));
+            let on = format!("--run {} --gate {}", done.run_id, args.gate);
             ui.note(&format!(
-                "override with: orch approve --run {} --gate {}; or fail it: orch reject --run {} --gate {} --reason \"…\"",
-                done.run_id, args.gate, done.run_id, args.gate
+                "override with: {}; or fail it: {} --reason \"…\"",
+                crate::ui::orch_command(&format!("approve {on}")),
+                crate::ui::orch_command(&format!("reject {on}"))
             ));
         } else if !done.evaluation.passed && done.blocking {
             ui.note(&format!(
@@ -214,8 +219,11 @@ fn finish(args: &FinishArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
                 args.gate, req.min_approvals
             ));
             ui.note(&format!(
-                "a reviewer approves with: orch approve --run {} --gate {} [--comment \"…\"]",
-                done.run_id, args.gate
+                "a reviewer approves with: {} [--comment \"…\"]",
+                crate::ui::orch_command(&format!(
+                    "approve --run {} --gate {}",
+                    done.run_id, args.gate
+                ))
             ));
         }
     }

@@ -98,10 +98,13 @@ pub fn execute(cmd: InvocationCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
             )?;
             if inv.attempt.is_none() {
                 ui.warn(&format!(
-                    "{} has no attempt yet: the invocation is recorded for the gate, linked to no attempt (start one first to link the next: orch gate start --run {run_id} --gate {} --agent {})",
+                    "{} has no attempt yet: the invocation is recorded for the gate, linked to no attempt (start one first to link the next: {})",
                     inv.gate,
-                    inv.gate,
-                    crate::ui::command_line(std::slice::from_ref(&args.agent))
+                    crate::ui::orch_command(&format!(
+                        "gate start --run {run_id} --gate {} --agent {}",
+                        inv.gate,
+                        crate::ui::command_line(std::slice::from_ref(&args.agent))
+                    ))
                 ));
             }
             if args.json {

@@ -336,7 +336,8 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
             };
             ui.note(&format!("{gate} {what} ({have} of {need} so far)"));
             ui.note(&format!(
-                "a reviewer approves with: orch approve --run {run_id} --gate {gate}"
+                "a reviewer approves with: {}",
+                crate::ui::orch_command(&format!("approve --run {run_id} --gate {gate}"))
             ));
             ui.note(&format!("then continue with: {resume}"));
         }

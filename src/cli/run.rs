@@ -203,8 +203,11 @@ fn start(args: StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
                 .join(", ")
         ));
         ui.note(&format!(
-            "next: orch gate start --run {} --gate {first} --agent <name>",
-            run.run_id
+            "next: {}",
+            crate::ui::orch_command(&format!(
+                "gate start --run {} --gate {first} --agent <name>",
+                run.run_id
+            ))
         ));
     }
     Ok(exit::SUCCESS)

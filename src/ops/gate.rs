@@ -48,10 +48,12 @@ pub fn begin_attempt(txn: &mut Txn, gate: &str, begin: &Begin) -> Result<u32> {
         return Err(
             Error::conflict(format!("{gate} attempt {} is still in progress", a.attempt))
                 .hint(format!(
-                    "finish it: orch gate finish --run {id} --gate {gate}"
+                    "finish it: {}",
+                    crate::ui::orch_command(&format!("gate finish --run {id} --gate {gate}"))
                 ))
                 .hint(format!(
-                    "or give it up: orch gate fail --run {id} --gate {gate} --reason \"…\""
+                    "or give it up: {} --reason \"…\"",
+                    crate::ui::orch_command(&format!("gate fail --run {id} --gate {gate}"))
                 )),
         );
     }
@@ -180,8 +182,11 @@ pub fn running_attempt(run: &RunRecord, gate: &str) -> Result<u32> {
                 },
             );
             Err(Error::conflict(format!("{gate} {what}")).hint(format!(
-                "start an attempt first: orch gate start --run {} --gate {gate} --agent <name>",
-                run.run_id
+                "start an attempt first: {}",
+                crate::ui::orch_command(&format!(
+                    "gate start --run {} --gate {gate} --agent <name>",
+                    run.run_id
+                ))
             )))
         }
     }

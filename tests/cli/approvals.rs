@@ -622,3 +622,53 @@ fn a_key_held_by_ssh_agent_signs_through_gits_signingkey() {
     f.resume().ok();
     f.verify().ok();
 }
+
+#[test]
+fn the_commands_around_an_approval_work_pasted_from_another_folder() {
+    let f = waiting(r#"{"required": true}"#);
+    let root = f.repo.path().display().to_string();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let orch = |args: &[String], env: &[(&str, &str)]| {
+        Out::from(
+            &std::process::Command::new(crate::common::BIN)
+                .args(args)
+                .envs(env.iter().copied())
+                .env("NO_COLOR", "1")
+                .current_dir(elsewhere.path())
+                .output()
+                .unwrap(),
+        )
+    };
+    // The command after `marker` on the first line that has it, pasted
+    // (with `extra` after it): it names the repository with -C.
+    let paste = |said: &str, marker: &str, extra: &[&str], env: &[(&str, &str)]| {
+        let line = said
+            .lines()
+            .find(|l| l.contains(marker))
+            .unwrap_or_else(|| panic!("no {marker:?} in:\n{said}"));
+        let cmd = &line[line.find(marker).unwrap() + marker.len()..];
+        let mut words = shlex::split(cmd).unwrap();
+        assert_eq!(words[..3], ["orch", "-C", root.as_str()], "{line}");
+        words.extend(extra.iter().map(ToString::to_string));
+        orch(&words[1..], env)
+    };
+    let waits = orch(
+        &["-C", &root, "run", "resume", "--run", &f.run].map(String::from),
+        &[],
+    );
+    waits.code(4);
+    let key = f.reviewer.private.to_str().unwrap();
+    let approved = paste(
+        &waits.stderr,
+        "a reviewer approves with: ",
+        &["--key", key],
+        &[
+            ("GIT_AUTHOR_NAME", "Someone"),
+            ("GIT_AUTHOR_EMAIL", "reviewer@example.com"),
+        ],
+    );
+    approved.ok().stderr_has("A1 passed");
+    paste(&approved.stderr, "continue with: ", &[], &[])
+        .ok()
+        .stdout_has("PASSED");
+}
