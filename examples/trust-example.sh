@@ -19,14 +19,15 @@
 #     orchestration/skills/vettings/, ready to commit); an already vetted
 #     skill is left as it is.
 #
-# ORCH names the orch binary (default: in orch's own repository
-# target/release/orch, built if missing; anywhere else the orch on PATH).
+# ORCH names the orch binary. By default, in orch's own repository it is
+# target/release/orch (under $CARGO_TARGET_DIR when set), built if missing;
+# anywhere else it is the orch on PATH.
 set -eu
 
 cd "$(dirname "$0")/.."
 if [ -z "${ORCH:-}" ]; then
     if grep -qsx 'name = "orch"' Cargo.toml; then
-        ORCH="$(pwd)/target/release/orch"
+        ORCH="${CARGO_TARGET_DIR:-target}/release/orch"
         [ -x "$ORCH" ] || cargo build --release --quiet >&2
     else
         ORCH=orch

@@ -16,9 +16,10 @@
 #   4. `orch run resume` runs G3; the run ends PASSED.
 #
 # In a team, step 3 is a person at their own terminal, with their own key.
-# ORCH names the orch binary (default: in orch's own repository
-# target/release/orch, built first; anywhere else, as after `orch init
-# --example visual-essay`, the orch on PATH).
+# ORCH names the orch binary. By default, in orch's own repository it is
+# target/release/orch (under $CARGO_TARGET_DIR when set), built first;
+# anywhere else (as after `orch init --example visual-essay`) it is the orch
+# on PATH.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -26,7 +27,7 @@ slug=${1:-the-word-robot}
 if [ -z "${ORCH:-}" ]; then
     if grep -qsx 'name = "orch"' Cargo.toml; then
         cargo build --release --quiet
-        ORCH="$(pwd)/target/release/orch"
+        ORCH="${CARGO_TARGET_DIR:-target}/release/orch"
     else
         ORCH=orch
     fi
