@@ -642,13 +642,8 @@ fn the_commands_around_an_approval_work_pasted_from_another_folder() {
     // The command after `marker` on the first line that has it, pasted
     // (with `extra` after it): it names the repository with -C.
     let paste = |said: &str, marker: &str, extra: &[&str], env: &[(&str, &str)]| {
-        let line = said
-            .lines()
-            .find(|l| l.contains(marker))
-            .unwrap_or_else(|| panic!("no {marker:?} in:\n{said}"));
-        let cmd = &line[line.find(marker).unwrap() + marker.len()..];
-        let mut words = shlex::split(cmd).unwrap();
-        assert_eq!(words[..3], ["orch", "-C", root.as_str()], "{line}");
+        let mut words = crate::common::pasted(said, marker);
+        assert_eq!(words[..3], ["orch", "-C", root.as_str()], "{said}");
         words.extend(extra.iter().map(ToString::to_string));
         orch(&words[1..], env)
     };

@@ -600,3 +600,16 @@ impl Server {
         self.requests.lock().unwrap().clone()
     }
 }
+
+/// The words of the `orch …` command on the first line with `marker`.
+pub fn pasted(said: &str, marker: &str) -> Vec<String> {
+    let line = said
+        .lines()
+        .find(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("no {marker:?} in:\n{said}"));
+    let at = line.find(marker).unwrap() + marker.len();
+    let cmd = line[at..].trim().trim_end_matches(['`', ')', '.']);
+    let words = shlex::split(cmd).unwrap_or_else(|| panic!("cannot split {cmd:?}"));
+    assert_eq!(words[0], "orch", "{cmd}");
+    words
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::common::{Out, TestRepo};
+use crate::common::{Out, TestRepo, pasted};
 
 /// A two-gate workflow `w` (artifact path `out`): gate A1 and A2 each need
 /// `out/<gate>.md` containing "done". Both run `sh agent.sh` unless
@@ -681,19 +681,6 @@ fn paste(repo: &TestRepo, said: &str, marker: &str, extra: &[&str]) -> Out {
     let mut args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
     args.extend_from_slice(extra);
     repo.orch(&args)
-}
-
-/// The words of the `orch …` command on the first line with `marker`.
-fn pasted(said: &str, marker: &str) -> Vec<String> {
-    let line = said
-        .lines()
-        .find(|l| l.contains(marker))
-        .unwrap_or_else(|| panic!("no {marker:?} in:\n{said}"));
-    let at = line.find(marker).unwrap() + marker.len();
-    let cmd = line[at..].trim().trim_end_matches(['`', ')', '.']);
-    let words = shlex::split(cmd).unwrap_or_else(|| panic!("cannot split {cmd:?}"));
-    assert_eq!(words[0], "orch", "{cmd}");
-    words
 }
 
 #[test]
