@@ -38,6 +38,21 @@ pub const MAX_CONCURRENT: &str = "ORCH_MAX_CONCURRENT";
 /// calendar day in this zone (an IANA name such as `Europe/Paris`, or a
 /// POSIX rule such as `EST5EDT`); unset means the system's zone.
 pub const TZ: &str = "TZ";
+/// The git revision whose `orchestration/allowed_signers` says who may
+/// approve (default: the remote's default branch, else HEAD).
+pub const TRUSTED_REV: &str = "ORCH_TRUSTED_REV";
+/// Set (to the run id) in the environment of every agent orch starts, so
+/// `orch approve` and `orch reject` can refuse to run inside one.
+pub const IN_AGENT: &str = "ORCH_IN_AGENT";
+/// Seconds each notification request may take (default 10).
+pub const NOTIFY_TIMEOUT: &str = "ORCH_NOTIFY_TIMEOUT";
+/// Seconds before the first retry of a notification; doubled for the next
+/// (default 1).
+pub const NOTIFY_BACKOFF: &str = "ORCH_NOTIFY_BACKOFF";
+/// The model agents are asked to use (`--model` wins over it; it wins over
+/// the workflow's `model`). orch sets it in every agent's environment to the
+/// model it chose.
+pub const MODEL: &str = "ORCH_MODEL";
 /// Standard switch to turn colour off (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Turn colour on even when output is not a terminal.
@@ -85,6 +100,8 @@ pub fn ignored() -> Vec<String> {
         HEARTBEAT_S,
         STALE_AFTER_S,
         STUCK_AFTER_S,
+        NOTIFY_TIMEOUT,
+        NOTIFY_BACKOFF,
     ] {
         check(
             name,

@@ -46,7 +46,8 @@ pub fn files(paths: &[PathBuf]) -> Vec<io::Result<String>> {
     )
 }
 
-fn hex(digest: &[u8]) -> String {
+/// Lowercase hex of bytes.
+pub fn hex(digest: &[u8]) -> String {
     use std::fmt::Write;
     digest.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");

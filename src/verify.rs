@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::approval::audit::Audit;
 use crate::contract::Contract;
 use crate::contract::template::Vars;
 use crate::error::{Error, Result};
@@ -38,6 +39,8 @@ pub struct Options {
     /// Only runs a commit touches: these staged paths are its record files
     /// or outputs it recorded.
     pub staged: Option<BTreeSet<String>>,
+    /// Where `allowed_signers` is read from (default: see `approval::trust`).
+    pub trusted_rev: Option<String>,
 }
 
 /// Whether a staged change touches a run: its record, its workflow, a
@@ -167,10 +170,11 @@ pub fn verify(repo: &Repo, opts: &Options) -> Result<Document> {
     }
 
     let contracts = load_contracts(repo, &loaded);
+    let audit = Audit::new(repo, opts.trusted_rev.as_deref());
     let groups = par::map_with(
         &loaded,
         || (),
-        |(), l| check_run(repo, l, &now, &contracts, opts),
+        |(), l| check_run(repo, l, &now, &contracts, &audit, opts),
     );
     if crate::interrupt::requested() {
         return Err(Error::Interrupted);
@@ -262,19 +266,20 @@ fn current_hashes(
 #[derive(Default)]
 struct Contracts {
     files: BTreeMap<String, std::result::Result<Contract, String>>,
-    by_gate: HashMap<(String, String), String>,
+    /// `None` for a gate with no contract.
+    by_gate: HashMap<(String, String), Option<String>>,
 }
 
-/// The attempt's recorded contract, else the workflow's, else the conventional path.
-fn contract_path(wf: Option<&LoadedWorkflow>, g: &GateRecord, a: &Attempt) -> String {
-    a.contract
-        .as_ref()
-        .map(|c| c.path.clone())
-        .or_else(|| {
-            wf.and_then(|w| w.gate(&g.gate).ok())
-                .map(crate::workflow::WorkflowGate::contract_path)
-        })
-        .unwrap_or_else(|| layout::default_contract(&g.gate))
+/// The attempt's recorded contract, else the workflow's, else the
+/// conventional path; `None` for a gate with no contract.
+fn contract_path(wf: Option<&LoadedWorkflow>, g: &GateRecord, a: &Attempt) -> Option<String> {
+    if let Some(c) = &a.contract {
+        return Some(c.path.clone());
+    }
+    match wf.and_then(|w| w.gate(&g.gate).ok()) {
+        Some(wg) => wg.contract_file(),
+        None => Some(layout::default_contract(&g.gate)),
+    }
 }
 
 fn load_contracts(repo: &Repo, loaded: &[Loaded]) -> Contracts {
@@ -298,10 +303,12 @@ fn load_contracts(repo: &Repo, loaded: &[Loaded]) -> Contracts {
                 None
             };
             let rel = contract_path(wf, g, a);
-            out.files.entry(rel.clone()).or_insert_with(|| {
-                let path = repo.contain(&rel).map_err(|e| e.to_string())?;
-                Contract::load(repo, &path.abs).map_err(|e| e.to_string())
-            });
+            if let Some(rel) = &rel {
+                out.files.entry(rel.clone()).or_insert_with(|| {
+                    let path = repo.contain(rel).map_err(|e| e.to_string())?;
+                    Contract::load(repo, &path.abs).map_err(|e| e.to_string())
+                });
+            }
             out.by_gate
                 .insert((run.run_id.clone(), g.gate.clone()), rel);
         }
@@ -314,6 +321,7 @@ fn check_run(
     l: &Loaded,
     now: &HashMap<String, Now>,
     contracts: &Contracts,
+    audit: &Audit,
     opts: &Options,
 ) -> Group {
     let (run, raw) = match &l.record {
@@ -328,9 +336,20 @@ fn check_run(
             };
         }
     };
-    let mut cases = vec![check_record(repo, &l.id, run, raw)];
+    let approvals = crate::approval::find(repo, &l.id);
+    let mut cases = vec![check_record(repo, &l.id, run, raw, &approvals)];
     for (j, g) in run.gates.iter().enumerate() {
-        cases.push(check_gate(repo, run, j, g, now, contracts, opts));
+        let mut case = check_gate(repo, run, j, g, now, contracts, opts);
+        if let Some(a) = passed_attempt(g) {
+            let current = |path: &str| match now.get(path) {
+                Some(Now::Hash(h)) => Some(h.clone()),
+                _ => None,
+            };
+            for f in audit.check(run, g, a, &approvals, &current) {
+                case.push(f);
+            }
+        }
+        cases.push(case);
     }
     Group {
         name: l.id.clone(),
@@ -342,9 +361,28 @@ fn check_run(
     }
 }
 
+/// The latest passed attempt of a passed gate (the one verify checks).
+fn passed_attempt(g: &GateRecord) -> Option<&Attempt> {
+    (g.status == GateStatus::Pass)
+        .then(|| {
+            g.attempts
+                .iter()
+                .filter(|a| a.status == AttemptStatus::Pass)
+                .max_by_key(|a| a.attempt)
+        })
+        .flatten()
+}
+
 /// The record agrees with itself: gate statuses with attempts, attempt
-/// files with RUN.json, the run's status with its gates.
-fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
+/// files with RUN.json, approvals with attempts, the run's status with
+/// its gates.
+fn check_record(
+    repo: &Repo,
+    id: &str,
+    run: &RunRecord,
+    raw: &Value,
+    approvals: &[crate::approval::Found],
+) -> Case {
     let mut case = Case::new("record");
     let run_json = layout::run_json(id);
     let inconsistent = |message: String| {
@@ -371,8 +409,10 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
     for (gi, g) in run.gates.iter().enumerate() {
         let latest = g.latest();
         let agrees = match (&g.status, latest.map(|a| &a.status)) {
-            (GateStatus::NotStarted, None) => true,
+            // A skipped gate may have run before a resume skipped it.
+            (GateStatus::NotStarted, None) | (GateStatus::Skipped, _) => true,
             (GateStatus::NotStarted, Some(_)) | (_, None) => false,
+            (GateStatus::AwaitingApproval, Some(s)) => *s == AttemptStatus::AwaitingApproval,
             (GateStatus::Pass, Some(s)) => *s == AttemptStatus::Pass,
             (GateStatus::Fail, Some(s)) => *s == AttemptStatus::Fail,
             (GateStatus::Running, Some(s)) => *s == AttemptStatus::Running,
@@ -445,6 +485,24 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
             }
         }
     }
+    for f in approvals {
+        let known = run
+            .gate(&f.gate)
+            .is_some_and(|g| g.attempts.iter().any(|a| a.attempt == f.attempt));
+        if !known {
+            case.push(
+                Finding::new(
+                    Level::Error,
+                    "inconsistent",
+                    format!(
+                        "an approval of {} attempt {}, which RUN.json does not have",
+                        f.gate, f.attempt
+                    ),
+                )
+                .file(format!("{}/{}", layout::approvals_dir(id), f.gate)),
+            );
+        }
+    }
     let files = record_files(repo, id);
     for file in files.attempts {
         if !expected_files.contains(&file) {
@@ -462,7 +520,7 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
         for g in run
             .gates
             .iter()
-            .filter(|g| g.blocking.unwrap_or(true) && g.status != GateStatus::Pass)
+            .filter(|g| g.blocking.unwrap_or(true) && !g.status.is_done())
         {
             case.push(inconsistent(format!(
                 "the run is PASSED but blocking gate {} is {}",
@@ -478,7 +536,7 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
                 "a file orch does not know in the record folder",
             )
             .file(file)
-            .hint("records hold RUN.json and gates/<gate>/attempt-<n>.json only"),
+            .hint("records hold RUN.json, gates/<gate>/attempt-<n>.json, approvals/<gate>/attempt-<n>-<id>.json and notifications.json only"),
         );
     }
     for file in files.temps {
@@ -546,11 +604,17 @@ fn record_files(repo: &Repo, id: &str) -> RecordFiles {
                 .strip_prefix("attempt-")
                 .and_then(|n| n.strip_suffix(".json"))
                 .is_some_and(|n| n.parse::<u32>().is_ok());
+        // Checked against RUN.json by the approval checks.
+        let is_approval = parts.len() == 3
+            && parts[0] == "approvals"
+            && crate::approval::parse_name(name).is_some();
+        let is_other_record =
+            parts.len() == 1 && (name == "RUN.json" || name == "notifications.json");
         if name.starts_with(atomic::TEMP_PREFIX) {
             out.temps.push(rel);
         } else if is_attempt && e.file_type().is_file() {
             out.attempts.push(rel);
-        } else if !(parts.len() == 1 && name == "RUN.json") {
+        } else if !(is_approval || is_other_record) {
             out.strays.push(rel);
         }
     }
@@ -574,18 +638,24 @@ fn check_gate(
         Some(n) => format!("{} {n}", g.gate),
         None => g.gate.clone(),
     };
+    if g.status == GateStatus::Skipped {
+        return Case::skipped(
+            name,
+            format!(
+                "skipped: {}",
+                g.skip_reason
+                    .as_deref()
+                    .unwrap_or("its condition did not hold")
+            ),
+        );
+    }
     if g.status != GateStatus::Pass {
         return Case::skipped(
             name,
             format!("not passed ({}); nothing to verify", g.status),
         );
     }
-    let Some(a) = g
-        .attempts
-        .iter()
-        .filter(|a| a.status == AttemptStatus::Pass)
-        .max_by_key(|a| a.attempt)
-    else {
+    let Some(a) = passed_attempt(g) else {
         return Case::skipped(name, "no passed attempt to verify");
     };
     let mut case = Case::new(name);
@@ -626,16 +696,17 @@ fn check_gate(
         }
     }
     // Its contract, today.
-    let rel = contracts
-        .by_gate
-        .get(&(run.run_id.clone(), g.gate.clone()))
-        .cloned()
-        .unwrap_or_else(|| contract_path(None, g, a));
-    match contracts.files.get(&rel) {
-        None | Some(Err(_)) => {
+    let rel = match contracts.by_gate.get(&(run.run_id.clone(), g.gate.clone())) {
+        Some(rel) => rel.clone(),
+        None => contract_path(None, g, a),
+    };
+    match rel.as_ref().map(|rel| (rel, contracts.files.get(rel))) {
+        // A gate with no contract: its command's exit code decided.
+        None => {}
+        Some((rel, None | Some(Err(_)))) => {
             let why = contracts
                 .files
-                .get(&rel)
+                .get(rel)
                 .and_then(|c| c.as_ref().err())
                 .cloned()
                 .unwrap_or_else(|| "not found".into());
@@ -648,7 +719,7 @@ fn check_gate(
                 .file(rel.clone()),
             );
         }
-        Some(Ok(contract)) => {
+        Some((rel, Some(Ok(contract)))) => {
             if let Some(recorded) = &a.contract
                 && recorded.sha256 != contract.sha256
             {
@@ -683,9 +754,25 @@ fn check_gate(
                 depth: a.depth.unwrap_or(run.depth),
                 offline: opts.offline,
                 hash_outputs: false,
+                run: Some(run),
             };
+            // A gate a person's signed override passed failed its checks
+            // on purpose: that it still does is worth saying, not an error.
+            let overridden = a.review.as_ref().is_some_and(|r| r.granted_at.is_some());
             match validate::evaluate(contract, &ctx) {
                 Ok(ev) if ev.passed => {}
+                Ok(ev) if overridden => case.push(
+                    Finding::new(
+                        Level::Warning,
+                        "contract_overridden",
+                        format!(
+                            "the contract does not pass ({}); {} passed by a reviewed override",
+                            ev.failure_reason.unwrap_or_default(),
+                            g.gate
+                        ),
+                    )
+                    .file(rel.clone()),
+                ),
                 Ok(ev) => case.push(
                     Finding::new(
                         Level::Error,

@@ -6,6 +6,7 @@ use clap::builder::FalseyValueParser;
 use super::findings::{ReportArgs, emit};
 use crate::error::Result;
 use crate::repo::Repo;
+use crate::report::findings::Document;
 use crate::ui::Ui;
 use crate::{env, verify};
 
@@ -36,9 +37,16 @@ pub struct VerifyArgs {
     /// Hash every file, ignoring (and not updating) the stat cache in .git/orch/.
     #[arg(long)]
     pub no_cache: bool,
+    #[command(flatten)]
+    pub trust: super::approve::TrustArgs,
 }
 
 pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
+    let staged = if args.which.staged {
+        Some(verify::staged_paths(repo)?)
+    } else {
+        None
+    };
     let opts = verify::Options {
         runs: if args.which.all {
             Vec::new()
@@ -47,12 +55,15 @@ pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         },
         offline: args.offline,
         cache: !args.no_cache,
-        staged: if args.which.staged {
-            Some(verify::staged_paths(repo)?)
-        } else {
-            None
-        },
+        staged: staged.clone(),
+        trusted_rev: args.trust.trusted_rev.clone(),
     };
-    let doc = verify::verify(repo, &opts)?;
+    let mut doc = verify::verify(repo, &opts)?;
+    // The commit must not take a run's logs, a lock or a temporary file.
+    if let Some(group) = staged.as_ref().and_then(crate::hooks::forbidden_staged) {
+        let mut groups = vec![group];
+        groups.append(&mut doc.groups);
+        doc = Document::new(&doc.tool, groups);
+    }
     emit(&doc, &args.report, ui)
 }

@@ -813,6 +813,14 @@ fn outcome_event(outcome: &Outcome, worker: &str) -> (EventKind, String) {
             EventKind::AwaitingInput,
             format!("{gate} waits for a person (prompt packet: {packet})"),
         ),
+        Outcome::AwaitingAnswers { gate, questions } => (
+            EventKind::AwaitingInput,
+            format!("{gate} failed and asks a person questions first: answer them in {questions}"),
+        ),
+        Outcome::AwaitingApproval { gate, have, need } => (
+            EventKind::AwaitingInput,
+            format!("{gate} awaits signed approval ({have} of {need} so far)"),
+        ),
         Outcome::Interrupted { .. } => (
             EventKind::Released,
             format!("worker {worker} stopped; the run is resumable"),

@@ -19,11 +19,38 @@ pub struct Store<'r> {
     repo: &'r Repo,
 }
 
-/// A change in progress: the freshly read record, and which attempt files
-/// the change touched (they are rewritten from the record).
+/// A change in progress: the freshly read record, which attempt files the
+/// change touched (they are rewritten from the record), and any other
+/// record files it adds (written with it, before RUN.json).
 pub struct Txn {
     pub run: RunRecord,
     touched: Vec<(String, u32)>,
+    files: Vec<(RecordFile, Vec<u8>)>,
+}
+
+/// A file of a run's record besides RUN.json and the attempt files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordFile {
+    /// A signed approval or rejection of one attempt (`approval/`).
+    Approval {
+        gate: String,
+        attempt: u32,
+        id: String,
+    },
+    /// The notifications sent about the run (`notify/`).
+    Notifications,
+}
+
+impl RecordFile {
+    /// Its repo-relative path in run `id`'s record.
+    pub fn rel(&self, run_id: &str) -> String {
+        match self {
+            RecordFile::Approval { gate, attempt, id } => {
+                layout::approval_file(run_id, gate, *attempt, id)
+            }
+            RecordFile::Notifications => layout::notifications_file(run_id),
+        }
+    }
 }
 
 impl Txn {
@@ -33,6 +60,12 @@ impl Txn {
         if !self.touched.contains(&key) {
             self.touched.push(key);
         }
+    }
+
+    /// Writes `bytes` as a record file with this change.
+    pub fn write_file(&mut self, file: RecordFile, bytes: Vec<u8>) {
+        self.files.retain(|(f, _)| *f != file);
+        self.files.push((file, bytes));
     }
 }
 
@@ -148,13 +181,15 @@ impl<'r> Store<'r> {
         }
         atomic::sync_dir(&runs).map_err(|e| Error::write(layout::RUNS_DIR, e))?;
         let logs = self.path(&layout::logs_dir(&run.run_id))?;
-        self.repo.create_dir_all(&logs)?;
+        super::logs::ensure(self.repo, &logs)?;
         let _lock = self.lock(&run.run_id)?;
         self.write_run(&run.run_id, run)?;
         Ok(true)
     }
 
     fn lock(&self, id: &str) -> Result<FileLock> {
+        // The lock is the first file in logs/ for a run an older orch made.
+        super::logs::ensure(self.repo, &self.path(&layout::logs_dir(id))?)?;
         FileLock::acquire(
             &self.path(&layout::lock_file(id))?,
             &format!("run {id}"),
@@ -169,13 +204,7 @@ impl<'r> Store<'r> {
     pub fn update<T>(&self, id: &str, change: impl FnOnce(&mut Txn) -> Result<T>) -> Result<T> {
         let _lock = self.lock(id)?;
         let run = self.load(id)?;
-        if run.format_version > FORMAT_VERSION {
-            return Err(Error::conflict(format!(
-                "run `{id}` was written by a newer orch (record format {}); this orch writes format {FORMAT_VERSION} and will not modify it",
-                run.format_version
-            ))
-            .hint("upgrade orch to change this run; reading it (`orch run show`) still works"));
-        }
+        refuse_newer(&run, id)?;
         run.ensure_open()?;
         if let Some(owner) = lease::held_by_another(self.repo, id) {
             return Err(Error::conflict(format!(
@@ -189,9 +218,13 @@ impl<'r> Store<'r> {
         let mut txn = Txn {
             run,
             touched: Vec::new(),
+            files: Vec::new(),
         };
         let out = change(&mut txn)?;
         txn.run.format_version = FORMAT_VERSION;
+        for (file, bytes) in &txn.files {
+            self.write_record_file(id, file, bytes)?;
+        }
         for (gate, number) in &txn.touched {
             let Some(attempt) = txn
                 .run
@@ -216,11 +249,62 @@ impl<'r> Store<'r> {
         Ok(out)
     }
 
+    /// Changes one record file of run `id` that is not part of the run's
+    /// outcome (so it may change after the run completed): under the run's
+    /// lock, `change` gets the file's current text and returns the new
+    /// bytes, or `None` to leave it as it is.
+    pub fn update_file<T>(
+        &self,
+        id: &str,
+        file: &RecordFile,
+        change: impl FnOnce(Option<&str>) -> Result<(Option<Vec<u8>>, T)>,
+    ) -> Result<T> {
+        let _lock = self.lock(id)?;
+        refuse_newer(&self.load(id)?, id)?;
+        let current = self.read_file(id, file)?;
+        let (bytes, out) = change(current.as_deref())?;
+        if let Some(bytes) = bytes {
+            self.write_record_file(id, file, &bytes)?;
+        }
+        Ok(out)
+    }
+
+    /// Reads a record file of run `id`, if it exists (no lock: files are replaced atomically).
+    pub fn read_file(&self, id: &str, file: &RecordFile) -> Result<Option<String>> {
+        let rel = file.rel(id);
+        match std::fs::read_to_string(self.path(&rel)?) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::read(&rel, e)),
+        }
+    }
+
+    fn write_record_file(&self, id: &str, file: &RecordFile, bytes: &[u8]) -> Result<()> {
+        let rel = file.rel(id);
+        let path = self.path(&rel)?;
+        if let Some(dir) = path.parent() {
+            atomic::remove_stale_temps(dir);
+        }
+        write_atomic(&path, bytes).map_err(|e| Error::write(&rel, e))
+    }
+
     /// Writes RUN.json of run `id` (always the folder's, whatever the record says).
     fn write_run(&self, id: &str, run: &RunRecord) -> Result<()> {
         let rel = layout::run_json(id);
         write_atomic(&self.path(&rel)?, &json::to_pretty(run)).map_err(|e| Error::write(&rel, e))
     }
+}
+
+/// Refuses to change a record written by a newer orch.
+fn refuse_newer(run: &RunRecord, id: &str) -> Result<()> {
+    if run.format_version > FORMAT_VERSION {
+        return Err(Error::conflict(format!(
+            "run `{id}` was written by a newer orch (record format {}); this orch writes format {FORMAT_VERSION} and will not modify it",
+            run.format_version
+        ))
+        .hint("upgrade orch to change this run; reading it (`orch run show`) still works"));
+    }
+    Ok(())
 }
 
 /// A record names files by its run id and gate codes: they must be its

@@ -21,7 +21,6 @@ pub struct RunSummary {
     pub started_at: String,
     #[serde(default)]
     pub finished_at: Option<String>,
-    #[serde(default)]
     pub gates: Vec<SummaryGate>,
     #[serde(default, rename = "events")]
     pub last_event_at: LastEvent,
@@ -31,12 +30,17 @@ pub struct RunSummary {
 pub struct SummaryWorkflow {
     pub name: String,
     pub slug: String,
+    #[serde(default)]
+    pub artifact_path: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct SummaryGate {
     pub gate: String,
     pub status: GateStatus,
+    /// Warnings the gate passed with.
+    #[serde(default)]
+    pub warnings: Option<u32>,
 }
 
 /// The timestamp of the last event, read from the events array without
@@ -76,12 +80,17 @@ impl<'de> Deserialize<'de> for LastEvent {
 
 impl RunSummary {
     pub fn gate_counts(&self) -> (usize, usize) {
-        let passed = self
-            .gates
-            .iter()
-            .filter(|g| g.status == GateStatus::Pass)
-            .count();
+        let passed = self.gates.iter().filter(|g| g.status.is_done()).count();
         (passed, self.gates.len())
+    }
+
+    /// Warnings the run's passed gates passed with.
+    pub fn warnings(&self) -> u32 {
+        self.gates
+            .iter()
+            .filter(|g| g.status.is_done())
+            .filter_map(|g| g.warnings)
+            .sum()
     }
 
     pub fn last_activity(&self) -> &str {
