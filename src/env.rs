@@ -17,6 +17,11 @@ pub const LOCK_TIMEOUT: &str = "ORCH_LOCK_TIMEOUT";
 pub const SCRIPT_TIMEOUT: &str = "ORCH_SCRIPT_TIMEOUT";
 /// Seconds between SIGTERM and SIGKILL when an agent must stop (default 5).
 pub const KILL_GRACE: &str = "ORCH_KILL_GRACE";
+/// Test-only: makes one step of a durable record write fail or kills orch
+/// just before it (`<step>[#<n>]:<kill|enospc|erofs|eio|eacces>`), so tests
+/// can prove a crash or a full disk at any step loses nothing. See
+/// `storage::fault`. Never set it outside tests.
+pub const FAULT: &str = "ORCH_FAULT";
 /// Standard switch to turn colour off (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Turn colour on even when output is not a terminal.

@@ -31,6 +31,7 @@ pub enum Error {
         path: String,
         #[source]
         source: io::Error,
+        hints: Vec<String>,
     },
     /// Bad arguments or input: an unknown run, an unsafe path, a missing file.
     #[error("{message}")]
@@ -71,6 +72,7 @@ impl Error {
         Error::Write {
             path: path.to_string(),
             source,
+            hints: Vec::new(),
         }
     }
 
@@ -80,7 +82,8 @@ impl Error {
         match &mut self {
             Error::Json { hints, .. }
             | Error::Input { hints, .. }
-            | Error::Conflict { hints, .. } => {
+            | Error::Conflict { hints, .. }
+            | Error::Write { hints, .. } => {
                 hints.push(hint.to_string());
                 self
             }
@@ -88,7 +91,7 @@ impl Error {
                 message: format!("cannot read `{path}`: {source}"),
                 hints: vec![hint.to_string()],
             },
-            Error::Write { .. } | Error::Interrupted => self,
+            Error::Interrupted => self,
         }
     }
 
@@ -96,8 +99,9 @@ impl Error {
         match self {
             Error::Json { hints, .. }
             | Error::Input { hints, .. }
-            | Error::Conflict { hints, .. } => hints,
-            Error::Read { .. } | Error::Write { .. } | Error::Interrupted => &[],
+            | Error::Conflict { hints, .. }
+            | Error::Write { hints, .. } => hints,
+            Error::Read { .. } | Error::Interrupted => &[],
         }
     }
 
@@ -105,7 +109,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Json { .. } | Error::Input { .. } => exit::USAGE,
-            // The path given is wrong (missing, a folder, not text): the user's input.
+            // The path given is wrong (missing, a folder, a FIFO, not text): the user's input.
             Error::Read { source, .. }
                 if matches!(
                     source.kind(),
@@ -113,6 +117,7 @@ impl Error {
                         | io::ErrorKind::IsADirectory
                         | io::ErrorKind::NotADirectory
                         | io::ErrorKind::InvalidData
+                        | io::ErrorKind::InvalidInput
                 ) =>
             {
                 exit::USAGE

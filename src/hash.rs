@@ -3,7 +3,6 @@
 //! many files are spread over all cores. sha2 uses the CPU's SHA
 //! extensions where present.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +17,7 @@ pub fn file(path: &Path) -> io::Result<String> {
 }
 
 fn file_with(path: &Path, buf: &mut [u8]) -> io::Result<String> {
-    let mut f = File::open(path)?;
+    let mut f = crate::storage::regular::open(path)?;
     let mut hasher = Sha256::new();
     loop {
         match f.read(buf) {

@@ -1094,7 +1094,7 @@ fn cost(report: &AgentReport, pricing: Option<&Pricing>) -> Cost {
 fn read_capped(path: &Path, max: u64) -> String {
     use std::io::Read;
     let mut buf = Vec::new();
-    if let Ok(f) = std::fs::File::open(path) {
+    if let Ok(f) = crate::storage::regular::open(path) {
         let _ = f.take(max).read_to_end(&mut buf);
     }
     String::from_utf8_lossy(&buf).into_owned()

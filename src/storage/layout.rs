@@ -27,6 +27,19 @@ pub fn run_json(run_id: &str) -> String {
     format!("{RUNS_DIR}/{run_id}/record/RUN.json")
 }
 
+/// `RUN.json`, relative to its run's folder.
+pub const RUN_JSON_IN_RUN: &str = "record/RUN.json";
+
+/// An attempt file, relative to its run's folder.
+pub fn attempt_in_run(gate: &str, attempt: u32) -> String {
+    format!("record/gates/{gate}/attempt-{attempt}.json")
+}
+
+/// A run's redo journal (outside the committed record; see `storage::journal`).
+pub fn journal(run_id: &str) -> String {
+    format!("{RUNS_DIR}/{run_id}/logs/journal")
+}
+
 pub fn attempt_file(run_id: &str, gate: &str, attempt: u32) -> String {
     format!("{RUNS_DIR}/{run_id}/record/gates/{gate}/attempt-{attempt}.json")
 }

@@ -390,7 +390,8 @@ impl Evaluator<'_> {
         if let Some(text) = self.cache.borrow().get(&path.abs) {
             return Ok(Rc::clone(text));
         }
-        let bytes = std::fs::read(&path.abs).map_err(|e| Error::read(&path.rel, e))?;
+        let bytes =
+            crate::storage::regular::read(&path.abs).map_err(|e| Error::read(&path.rel, e))?;
         let text: Rc<str> = Rc::from(String::from_utf8_lossy(&bytes).as_ref());
         self.cache
             .borrow_mut()

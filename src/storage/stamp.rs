@@ -1,0 +1,88 @@
+//! What `stat` says about a file, enough to tell whether it changed since
+//! it was last looked at without reading it: inode, size, modification
+//! time, and the change time (which no one can set back: `touch -d` and an
+//! in-place edit both move it).
+
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Stamp {
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+}
+
+impl Stamp {
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+        #[cfg(unix)]
+        let (ino, ctime_ns) = {
+            use std::os::unix::fs::MetadataExt;
+            (
+                meta.ino(),
+                i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            )
+        };
+        #[cfg(not(unix))]
+        let (ino, ctime_ns) = (0, mtime_ns);
+        Stamp {
+            ino,
+            size: meta.len(),
+            mtime_ns,
+            ctime_ns,
+        }
+    }
+
+    /// The stamp of `path` (following symlinks), if it exists.
+    pub fn path(path: &Path) -> Option<Stamp> {
+        std::fs::metadata(path).ok().map(|m| Stamp::of(&m))
+    }
+
+    /// Whether the file changed within `margin_ns` before `ns` (or later): a
+    /// change that close to a reading may not show in the stamp yet (file
+    /// times come from a coarse clock), so what was read cannot be trusted
+    /// to match the stamp.
+    pub fn is_racy(&self, ns: i128, margin_ns: i128) -> bool {
+        self.ctime_ns.max(self.mtime_ns) >= ns - margin_ns
+    }
+}
+
+/// Nanoseconds since the epoch by the real clock (file times follow it,
+/// whatever ORCH_NOW says).
+pub fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_change_moves_the_stamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, "one").unwrap();
+        let before = Stamp::path(&p).unwrap();
+        // Same size, and the modification time put back: the change time still moves.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&p, "two").unwrap();
+        let f = std::fs::File::options().write(true).open(&p).unwrap();
+        let mtime =
+            UNIX_EPOCH + std::time::Duration::from_nanos(u64::try_from(before.mtime_ns).unwrap());
+        f.set_modified(mtime).unwrap();
+        let after = Stamp::path(&p).unwrap();
+        assert_eq!((after.size, after.mtime_ns), (before.size, before.mtime_ns));
+        assert_ne!(after, before);
+        assert!(Stamp::path(&dir.path().join("missing")).is_none());
+    }
+}
