@@ -180,7 +180,7 @@ pub fn verify(repo: &Repo, opts: &Options) -> Result<Document> {
 
 fn load(repo: &Repo, id: &str) -> Loaded {
     let rel = layout::run_json(id);
-    let record = std::fs::read_to_string(repo.join(&rel))
+    let record = crate::storage::regular::read_to_string(&repo.join(&rel))
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Error::input(format!("run `{id}` has no record: `{rel}` is missing"))
@@ -405,7 +405,11 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
             let inline = raw_gates
                 .and_then(|gs| gs.get(gi))
                 .and_then(|g| g["attempts"].get(ai));
-            match std::fs::read_to_string(repo.join(&rel)) {
+            match crate::storage::regular::read_to_string(&repo.join(&rel)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => case.push(
+                    Finding::from_error(Level::Error, "unreadable", &Error::read(&rel, e))
+                        .file(rel),
+                ),
                 Err(_) => case.push(
                     Finding::new(
                         Level::Error,

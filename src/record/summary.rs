@@ -101,7 +101,7 @@ pub fn list(
         || (),
         |(), id| {
             let rel = layout::run_json(id);
-            let text = std::fs::read_to_string(repo.join(&rel))
+            let text = crate::storage::regular::read_to_string(&repo.join(&rel))
                 .map_err(|e| (id.clone(), crate::error::Error::read(&rel, e)))?;
             json::parse::<RunSummary>(&text, &rel).map_err(|e| (id.clone(), e))
         },

@@ -117,10 +117,23 @@ impl TestRepo {
     /// Like `new`, in a folder whose name starts with `prefix` (to test
     /// awkward repository paths).
     pub fn named(prefix: &str) -> TestRepo {
-        let dir = tempfile::Builder::new()
-            .prefix(prefix)
-            .tempdir()
-            .expect("temp dir");
+        TestRepo::at(
+            tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir()
+                .expect("temp dir"),
+        )
+    }
+
+    /// Like `shipped`, in a new folder inside `parent` (a small file
+    /// system, say).
+    pub fn shipped_in(parent: &Path) -> TestRepo {
+        let repo = TestRepo::at(tempfile::tempdir_in(parent).expect("temp dir"));
+        repo.add_shipped();
+        repo
+    }
+
+    fn at(dir: tempfile::TempDir) -> TestRepo {
         let root = dir.path().canonicalize().expect("canonical temp dir");
         let git = |args: &[&str]| {
             let status = Command::new("git")
@@ -142,6 +155,11 @@ impl TestRepo {
     /// prompts and skills, as a fresh clone of orch has them.
     pub fn shipped() -> TestRepo {
         let repo = TestRepo::new();
+        repo.add_shipped();
+        repo
+    }
+
+    fn add_shipped(&self) {
         for dir in [
             "orchestration/workflows",
             "orchestration/gates/contracts",
@@ -149,9 +167,8 @@ impl TestRepo {
             "skills",
             "examples",
         ] {
-            copy_dir(&project_root().join(dir), &repo.path().join(dir));
+            copy_dir(&project_root().join(dir), &self.path().join(dir));
         }
-        repo
     }
 
     pub fn path(&self) -> &Path {

@@ -14,6 +14,7 @@ mod quickstart;
 mod review;
 mod run;
 mod schema;
+mod store;
 mod url;
 mod validations;
 mod verify;
