@@ -378,7 +378,6 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
             (GateStatus::Running, Some(s)) => *s == AttemptStatus::Running,
             (GateStatus::Blocked, Some(s)) => *s == AttemptStatus::Blocked,
             (GateStatus::Interrupted, Some(s)) => *s == AttemptStatus::Interrupted,
-            (GateStatus::Other(_), _) => true,
         };
         if !agrees {
             let what = latest.map_or_else(

@@ -566,7 +566,7 @@ impl<'a> Driver<'a> {
             Error::input(format!("run `{}` has no gate `{}`", self.id, g.gate))
                 .hint("the workflow changed since the run started; start a new run")
         })?;
-        let n = record.next_attempt_number();
+        let n = record.next_attempt_number()?;
         let previous = record
             .latest()
             .filter(|a| matches!(a.status, AttemptStatus::Fail | AttemptStatus::Blocked));

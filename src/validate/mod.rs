@@ -167,6 +167,7 @@ fn resolve_output(spec: &OutputSpec, group: Group, ctx: &Context) -> Result<Outp
                 spec.path
             ))
         })?;
+        refuse_unnamed_matches(ctx.repo, &base.rel)?;
         for m in matches.flatten() {
             let rel = text_path(ctx.repo, &m, &base.rel)?;
             let file = ctx
@@ -210,6 +211,43 @@ fn text_path(repo: &Repo, path: &std::path::Path, output: &str) -> Result<String
     }
     repo.relative(path)
         .ok_or_else(|| Error::input(format!("output `{output}` leads outside the repository")))
+}
+
+/// The glob crate passes over names that are not UTF-8 without a word: a
+/// file the pattern would match must not be left out of the hashes
+/// silently, so such names are found here and refused (as `text_path`
+/// refuses them under a directory output).
+fn refuse_unnamed_matches(repo: &Repo, pattern: &str) -> Result<()> {
+    let parts: Vec<&str> = pattern.split('/').collect();
+    let literal = parts.iter().take_while(|p| !has_glob(p)).count();
+    let base = repo.root().join(parts[..literal].join("/"));
+    let rest = &parts[literal..];
+    let Ok(matcher) = glob::Pattern::new(&rest.join("/")) else {
+        return Ok(()); // glob reports the bad pattern itself
+    };
+    let depth = if rest.contains(&"**") {
+        usize::MAX
+    } else {
+        rest.len()
+    };
+    let options = glob::MatchOptions {
+        require_literal_separator: true,
+        ..glob::MatchOptions::new()
+    };
+    for entry in walkdir::WalkDir::new(&base)
+        .min_depth(1)
+        .max_depth(depth)
+        .into_iter()
+        .flatten()
+    {
+        let Ok(rel) = entry.path().strip_prefix(&base) else {
+            continue;
+        };
+        if rel.to_str().is_none() && matcher.matches_with(&rel.to_string_lossy(), options) {
+            text_path(repo, entry.path(), pattern)?;
+        }
+    }
+    Ok(())
 }
 
 fn files_under(repo: &Repo, dir: &RepoPath) -> Result<Vec<RepoPath>> {

@@ -6,6 +6,7 @@ mod compat;
 mod concurrency;
 mod errors;
 mod gate;
+mod hand_edits;
 mod invocation;
 mod lint;
 mod pipeline;
