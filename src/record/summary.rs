@@ -1,48 +1,84 @@
-//! The few fields `run list` shows, read without materialising whole
-//! records (attempts and validations are skipped by the parser), and many
-//! records parsed on all cores: listing thousands of runs stays fast.
+//! What `run list` shows of each run, read as cheaply as possible: from a
+//! derived index in the git directory (`.git/orch/run-index`, never
+//! committed) for every run whose `RUN.json` has not changed since it was
+//! indexed, and from `RUN.json` itself (only the fields shown; attempts and
+//! validations are skipped by the parser, many records on all cores) for
+//! the rest. The index can only save time, never change the answer: an
+//! entry is used only while `RUN.json` has exactly the stamp it had when it
+//! was read (inode, size, modification and change time: no edit, copy or
+//! checkout keeps all four), entries for files changed too recently to
+//! tell (`Stamp::settled`) are not kept, and an index that is damaged in any way (it carries a
+//! checksum) or from another version is ignored and rebuilt.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::record::store::Store;
 use crate::record::{GateStatus, RunStatus};
-use crate::storage::layout;
-use crate::{json, par};
+use crate::storage::stamp::{self, Stamp};
+use crate::storage::{atomic, layout, regular};
+use crate::{hash, par};
 
-#[derive(Clone, Debug, Deserialize)]
+/// One run as `run list` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunSummary {
     pub run_id: String,
     pub workflow: SummaryWorkflow,
     pub status: RunStatus,
     pub started_at: String,
-    #[serde(default)]
     pub finished_at: Option<String>,
-    #[serde(default)]
-    pub gates: Vec<SummaryGate>,
-    #[serde(default, rename = "events")]
-    pub last_event_at: LastEvent,
+    pub gates_passed: usize,
+    pub gates_total: usize,
+    /// The timestamp of the last event, if any.
+    pub last_event_at: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct SummaryWorkflow {
     pub name: String,
     pub slug: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct SummaryGate {
-    pub gate: String,
-    pub status: GateStatus,
+impl RunSummary {
+    /// (passed, total) gates.
+    pub fn gate_counts(&self) -> (usize, usize) {
+        (self.gates_passed, self.gates_total)
+    }
+
+    pub fn last_activity(&self) -> &str {
+        self.last_event_at.as_deref().unwrap_or(&self.started_at)
+    }
+}
+
+/// The fields of RUN.json the summary needs; serde skips the rest.
+#[derive(Deserialize)]
+struct Raw {
+    run_id: String,
+    workflow: SummaryWorkflow,
+    status: RunStatus,
+    started_at: String,
+    #[serde(default)]
+    finished_at: Option<String>,
+    #[serde(default)]
+    gates: Vec<RawGate>,
+    #[serde(default)]
+    events: LastEvent,
+}
+
+#[derive(Deserialize)]
+struct RawGate {
+    status: GateStatus,
 }
 
 /// The timestamp of the last event, read from the events array without
 /// keeping the rest.
-#[derive(Clone, Debug, Default)]
-pub struct LastEvent(pub Option<String>);
+#[derive(Default)]
+struct LastEvent(Option<String>);
 
 impl<'de> Deserialize<'de> for LastEvent {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -74,46 +110,317 @@ impl<'de> Deserialize<'de> for LastEvent {
     }
 }
 
-impl RunSummary {
-    pub fn gate_counts(&self) -> (usize, usize) {
-        let passed = self
-            .gates
-            .iter()
-            .filter(|g| g.status == GateStatus::Pass)
-            .count();
-        (passed, self.gates.len())
-    }
-
-    pub fn last_activity(&self) -> &str {
-        self.last_event_at.0.as_deref().unwrap_or(&self.started_at)
+impl From<Raw> for RunSummary {
+    fn from(r: Raw) -> Self {
+        RunSummary {
+            run_id: r.run_id,
+            workflow: r.workflow,
+            status: r.status,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            gates_passed: r
+                .gates
+                .iter()
+                .filter(|g| g.status == GateStatus::Pass)
+                .count(),
+            gates_total: r.gates.len(),
+            last_event_at: r.events.0,
+        }
     }
 }
 
-/// Summaries of every run, newest first. Records that cannot be read are
-/// returned as errors next to their id, so one bad file does not hide the rest.
-pub fn list(
-    store: &Store,
-) -> Result<Vec<std::result::Result<RunSummary, (String, crate::error::Error)>>> {
+/// A run's summary, or why it could not be read.
+pub type Listed = std::result::Result<RunSummary, (String, Error)>;
+
+/// Summaries of every run, newest first (by `started_at`, then id).
+/// Records that cannot be read are returned as errors next to their id, so
+/// one bad file does not hide the rest.
+pub fn list(store: &Store) -> Result<Vec<Listed>> {
     let ids = store.ids()?;
     let repo = store.repo();
-    let mut out = par::map_with(
+    let started = stamp::now_ns();
+    let index = Index::load(repo.git_dir().map(|d| d.join("orch").join("run-index")));
+    let read = par::map_with(
         &ids,
         || (),
-        |(), id| {
+        |(), id| -> Option<(Listed, Option<Stamp>, bool)> {
             let rel = layout::run_json(id);
-            let text = crate::storage::regular::read_to_string(&repo.join(&rel))
-                .map_err(|e| (id.clone(), crate::error::Error::read(&rel, e)))?;
-            json::parse::<RunSummary>(&text, &rel).map_err(|e| (id.clone(), e))
+            let fail = |e| Some((Err((id.clone(), e)), None, false));
+            let mut file = match regular::open(&repo.join(&rel)) {
+                Ok(f) => f,
+                // A folder with no record (leftover logs) is not a run.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+                Err(e) => return fail(Error::read(&rel, e)),
+            };
+            let stamp = match file.metadata() {
+                Ok(m) => Stamp::of(&m),
+                Err(e) => return fail(Error::read(&rel, e)),
+            };
+            if let Some(s) = index.get(id, stamp) {
+                return Some((Ok(s.clone()), Some(stamp), false));
+            }
+            let mut bytes = Vec::new();
+            if let Err(e) = std::io::Read::read_to_end(&mut file, &mut bytes) {
+                return fail(Error::read(&rel, e));
+            }
+            let parsed = serde_json::from_slice::<Raw>(&bytes).map_err(|_| {
+                // Reparse as text for the position (and a UTF-8 error) of the problem.
+                match std::str::from_utf8(&bytes) {
+                    Ok(text) => crate::json::parse::<Raw>(text, &rel)
+                        .err()
+                        .unwrap_or_else(|| Error::input(format!("{rel}: not a run record"))),
+                    Err(_) => Error::read(
+                        &rel,
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+                    ),
+                }
+            });
+            match parsed {
+                Ok(raw) => Some((
+                    Ok(RunSummary::from(raw)),
+                    Some(stamp),
+                    stamp.settled(started),
+                )),
+                Err(e) => fail(e),
+            }
         },
     );
-    out.retain(|r| !matches!(r, Err((_, crate::error::Error::Read { source, .. })) if source.kind() == std::io::ErrorKind::NotFound));
+    let mut keep: Vec<(&str, Stamp, &RunSummary)> = Vec::new();
+    let mut fresh = 0;
+    for (id, entry) in ids.iter().zip(&read) {
+        if let Some((Ok(s), Some(stamp), new)) = entry {
+            if *new {
+                fresh += 1;
+            }
+            if *new || index.get(id, *stamp).is_some() {
+                keep.push((id, *stamp, s));
+            }
+        }
+    }
+    if fresh > 0 || keep.len() != index.len() {
+        index.save(&keep);
+    }
+    let mut out: Vec<Listed> = read.into_iter().flatten().map(|(l, _, _)| l).collect();
     out.sort_by(|a, b| key(b).cmp(&key(a)));
     Ok(out)
 }
 
-fn key(r: &std::result::Result<RunSummary, (String, crate::error::Error)>) -> (&str, &str) {
+fn key(r: &Listed) -> (&str, &str) {
     match r {
         Ok(s) => (s.started_at.as_str(), s.run_id.as_str()),
         Err((id, _)) => ("", id.as_str()),
+    }
+}
+
+const INDEX_HEADER: &str = "orch-run-index 1";
+
+/// The derived index: run id → (stamp of RUN.json, summary).
+struct Index {
+    path: Option<PathBuf>,
+    entries: HashMap<String, (Stamp, RunSummary)>,
+}
+
+impl Index {
+    /// The index at `path`; empty when missing, damaged or of another version.
+    fn load(path: Option<PathBuf>) -> Index {
+        let entries = path
+            .as_deref()
+            .and_then(|p| regular::read(p).ok())
+            .and_then(|bytes| parse_index(&bytes))
+            .unwrap_or_default();
+        Index { path, entries }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn get(&self, id: &str, stamp: Stamp) -> Option<&RunSummary> {
+        self.entries
+            .get(id)
+            .filter(|(s, _)| *s == stamp)
+            .map(|(_, summary)| summary)
+    }
+
+    /// Replaces the index (best effort: an index that cannot be written
+    /// only costs time next listing).
+    fn save(&self, entries: &[(&str, Stamp, &RunSummary)]) {
+        let Some(path) = &self.path else { return };
+        let mut body = String::with_capacity(entries.len() * 200);
+        for (id, s, r) in entries {
+            let fields = [
+                (*id).to_string(),
+                s.ino.to_string(),
+                s.size.to_string(),
+                s.mtime_ns.to_string(),
+                s.ctime_ns.to_string(),
+                r.status.to_string(),
+                r.started_at.clone(),
+                opt(r.finished_at.as_deref()),
+                r.workflow.name.clone(),
+                r.workflow.slug.clone(),
+                r.gates_passed.to_string(),
+                r.gates_total.to_string(),
+                opt(r.last_event_at.as_deref()),
+            ];
+            let line: Vec<String> = fields.iter().map(|f| escape(f)).collect();
+            body.push_str(&line.join("\t"));
+            body.push('\n');
+        }
+        let text = format!("{INDEX_HEADER} {}\n{body}", hash::bytes(body.as_bytes()));
+        let _ = atomic::replace(path, text.as_bytes());
+    }
+}
+
+/// An optional value: `-` for none, `=` before a value.
+fn opt(v: Option<&str>) -> String {
+    v.map_or_else(|| "-".to_string(), |s| format!("={s}"))
+}
+
+/// A field written by `opt`: `Err` when it is neither.
+fn parse_opt(v: &str) -> std::result::Result<Option<String>, ()> {
+    match v {
+        "-" => Ok(None),
+        _ => v.strip_prefix('=').map(|s| Some(s.to_string())).ok_or(()),
+    }
+}
+
+fn escape(s: &str) -> String {
+    if !s.contains(['\\', '\t', '\n', '\r']) {
+        return s.to_string();
+    }
+    s.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+}
+
+fn unescape(s: &str) -> Option<String> {
+    if !s.contains('\\') {
+        return Some(s.to_string());
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            '\\' => '\\',
+            't' => '\t',
+            'n' => '\n',
+            'r' => '\r',
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
+/// The entries of an index file, or None if any part of it is damaged.
+fn parse_index(bytes: &[u8]) -> Option<HashMap<String, (Stamp, RunSummary)>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (header, body) = text.split_once('\n')?;
+    let sha = header.strip_prefix(INDEX_HEADER)?.strip_prefix(' ')?;
+    if hash::bytes(body.as_bytes()) != sha {
+        return None;
+    }
+    let mut out = HashMap::new();
+    for line in body.lines() {
+        let f: Vec<String> = line.split('\t').map(unescape).collect::<Option<_>>()?;
+        let [
+            id,
+            ino,
+            size,
+            mtime,
+            ctime,
+            status,
+            started,
+            finished,
+            name,
+            slug,
+            passed,
+            total,
+            last,
+        ] = <[String; 13]>::try_from(f).ok()?;
+        let stamp = Stamp {
+            ino: ino.parse().ok()?,
+            size: size.parse().ok()?,
+            mtime_ns: mtime.parse().ok()?,
+            ctime_ns: ctime.parse().ok()?,
+        };
+        let summary = RunSummary {
+            run_id: id.clone(),
+            workflow: SummaryWorkflow { name, slug },
+            status: RunStatus::try_from(status).ok()?,
+            started_at: started,
+            finished_at: parse_opt(&finished).ok()?,
+            gates_passed: passed.parse().ok()?,
+            gates_total: total.parse().ok()?,
+            last_event_at: parse_opt(&last).ok()?,
+        };
+        out.insert(id, (stamp, summary));
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(id: &str, odd: &str) -> RunSummary {
+        RunSummary {
+            run_id: id.into(),
+            workflow: SummaryWorkflow {
+                name: format!("w{odd}"),
+                slug: "s".into(),
+            },
+            status: RunStatus::Failed,
+            started_at: "2026-01-01T00:00:00.000Z".into(),
+            finished_at: None,
+            gates_passed: 1,
+            gates_total: 3,
+            last_event_at: Some(odd.into()),
+        }
+    }
+
+    #[test]
+    fn the_index_round_trips_and_any_damage_discards_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run-index");
+        let index = Index {
+            path: Some(path.clone()),
+            entries: HashMap::new(),
+        };
+        let stamp = Stamp {
+            ino: 7,
+            size: 9,
+            mtime_ns: 1,
+            ctime_ns: -2,
+        };
+        let (a, b) = (summary("a", "tab\there\\n"), summary("b", ""));
+        index.save(&[("a", stamp, &a), ("b", stamp, &b)]);
+        let loaded = Index::load(Some(path.clone()));
+        assert_eq!(loaded.get("a", stamp), Some(&a));
+        assert_eq!(loaded.get("b", stamp), Some(&b));
+        assert_eq!(
+            loaded.get(
+                "a",
+                Stamp {
+                    ctime_ns: 3,
+                    ..stamp
+                }
+            ),
+            None
+        );
+        let bytes = std::fs::read(&path).unwrap();
+        for at in [0, 20, bytes.len() / 2, bytes.len() - 2] {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x20;
+            std::fs::write(&path, &damaged).unwrap();
+            assert_eq!(Index::load(Some(path.clone())).len(), 0, "byte {at}");
+        }
+        std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
+        assert_eq!(Index::load(Some(path)).len(), 0, "truncated");
     }
 }

@@ -46,12 +46,17 @@ impl Stamp {
         std::fs::metadata(path).ok().map(|m| Stamp::of(&m))
     }
 
-    /// Whether the file changed within `margin_ns` before `ns` (or later): a
-    /// change that close to a reading may not show in the stamp yet (file
-    /// times come from a coarse clock), so what was read cannot be trusted
-    /// to match the stamp.
-    pub fn is_racy(&self, ns: i128, margin_ns: i128) -> bool {
-        self.ctime_ns.max(self.mtime_ns) >= ns - margin_ns
+    /// Whether the file last changed long enough before `now_ns` (when it
+    /// was read) that any later change will show in its stamp. File times
+    /// come from a coarse clock (a few milliseconds; a whole second on
+    /// file systems that keep seconds only), so a change just after a
+    /// reading can carry the same times as the one before it (git calls
+    /// such entries racy).
+    pub fn settled(&self, now_ns: i128) -> bool {
+        const SECOND: i128 = 1_000_000_000;
+        let whole_seconds = self.ctime_ns % SECOND == 0 && self.mtime_ns % SECOND == 0;
+        let margin = if whole_seconds { SECOND } else { 50_000_000 };
+        self.ctime_ns.max(self.mtime_ns) < now_ns - margin
     }
 }
 

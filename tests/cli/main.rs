@@ -9,6 +9,7 @@ mod gate;
 mod hand_edits;
 mod invocation;
 mod lint;
+mod listing;
 mod pipeline;
 mod plugins;
 mod quickstart;

@@ -1,0 +1,101 @@
+//! `run list` reads a derived index in the git directory for speed; these
+//! tests show that a stale, damaged or missing index never changes what it
+//! prints.
+
+use std::time::Duration;
+
+use crate::common::TestRepo;
+
+const INDEX: &str = ".git/orch/run-index";
+
+/// `run list --json`, after letting fresh records settle (an index entry is
+/// only kept for a file that has not changed in the last 50 ms).
+fn list(repo: &TestRepo) -> serde_json::Value {
+    std::thread::sleep(Duration::from_millis(80));
+    let mut v = repo.orch(&["run", "list", "--json"]).ok().json();
+    // Idle time moves with the clock; the rest must not.
+    for r in v.as_array_mut().unwrap() {
+        r.as_object_mut().unwrap().remove("idle_seconds");
+        r.as_object_mut().unwrap().remove("activity");
+    }
+    v
+}
+
+fn three_runs(repo: &TestRepo) -> Vec<String> {
+    ["aaaa", "bbbb", "cccc"]
+        .iter()
+        .map(|slug| repo.start_run(slug))
+        .collect()
+}
+
+#[test]
+fn the_index_is_used_and_a_stale_entry_is_never_believed() {
+    let repo = TestRepo::shipped();
+    let runs = three_runs(&repo);
+    let first = list(&repo);
+    assert!(repo.exists(INDEX), "the first listing builds the index");
+    assert_eq!(first.as_array().unwrap().len(), 3);
+    assert_eq!(list(&repo), first, "served from the index, the same answer");
+    assert!(
+        repo.read(INDEX).contains(&runs[0]),
+        "the index holds the runs"
+    );
+
+    // Edit a record in place: same size, modification time put back.
+    let rel = format!("orchestration/runs/{}/record/RUN.json", runs[1]);
+    let path = repo.path().join(&rel);
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let text = repo
+        .read(&rel)
+        .replace("\"slug\": \"bbbb\"", "\"slug\": \"zzzz\"");
+    std::fs::write(&path, &text).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let after = list(&repo);
+    let slugs: Vec<&str> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, vec!["cccc", "zzzz", "aaaa"]);
+
+    // A run whose folder is gone is gone from the list.
+    std::fs::remove_dir_all(repo.path().join(format!("orchestration/runs/{}", runs[0]))).unwrap();
+    assert_eq!(list(&repo).as_array().unwrap().len(), 2);
+
+    // A status changed by orch shows at once.
+    repo.orch(&["run", "complete", "--run", &runs[2], "--status", "canceled"])
+        .ok();
+    let v = repo.orch(&["run", "list", "--json"]).ok().json();
+    assert_eq!(v[0]["status"], "CANCELED");
+}
+
+#[test]
+fn a_damaged_index_is_ignored_and_rebuilt() {
+    let repo = TestRepo::shipped();
+    three_runs(&repo);
+    let truth = list(&repo);
+    let good = std::fs::read(repo.path().join(INDEX)).unwrap();
+    let mut flipped = good.clone();
+    let at = flipped.len() / 2;
+    flipped[at] ^= 0x01;
+    let text = String::from_utf8(good.clone()).unwrap();
+    for damaged in [
+        flipped,
+        good[..good.len() - 7].to_vec(),
+        b"not an index at all".to_vec(),
+        Vec::new(),
+        text.replace("orch-run-index 1", "orch-run-index 9")
+            .into_bytes(),
+    ] {
+        std::fs::write(repo.path().join(INDEX), &damaged).unwrap();
+        assert_eq!(list(&repo), truth);
+    }
+    std::fs::remove_file(repo.path().join(INDEX)).unwrap();
+    assert_eq!(list(&repo), truth);
+}
