@@ -10,7 +10,6 @@
 //! tell (`Stamp::settled`) are not kept, and an index that is damaged in any way (it carries a
 //! checksum) or from another version is ignored and rebuilt.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -20,7 +19,7 @@ use serde::de::{Deserializer, SeqAccess, Visitor};
 use crate::error::{Error, Result};
 use crate::record::store::Store;
 use crate::record::{GateStatus, RunStatus};
-use crate::storage::stamp::{self, Stamp};
+use crate::storage::stamp::{self, Dir, Stamp};
 use crate::storage::{atomic, layout, regular};
 use crate::{hash, par};
 
@@ -140,69 +139,127 @@ pub fn list(store: &Store) -> Result<Vec<Listed>> {
     let repo = store.repo();
     let started = stamp::now_ns();
     let index = Index::load(repo.git_dir().map(|d| d.join("orch").join("run-index")));
-    let read = par::map_with(
+    let indexed = index.entries.len();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One stat per run decides whether the index can answer for it.
+    let runs = Dir::open(&store.runs_dir()).map_err(|e| Error::read(layout::RUNS_DIR, e))?;
+    let stats = par::map_with(
         &ids,
         || (),
-        |(), id| -> Option<(Listed, Option<Stamp>, bool)> {
-            let rel = layout::run_json(id);
-            let fail = |e| Some((Err((id.clone(), e)), None, false));
-            let mut file = match regular::open(&repo.join(&rel)) {
-                Ok(f) => f,
-                // A folder with no record (leftover logs) is not a run.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-                Err(e) => return fail(Error::read(&rel, e)),
-            };
-            let stamp = match file.metadata() {
-                Ok(m) => Stamp::of(&m),
-                Err(e) => return fail(Error::read(&rel, e)),
-            };
-            if let Some(s) = index.get(id, stamp) {
-                return Some((Ok(s.clone()), Some(stamp), false));
-            }
-            let mut bytes = Vec::new();
-            if let Err(e) = std::io::Read::read_to_end(&mut file, &mut bytes) {
-                return fail(Error::read(&rel, e));
-            }
-            let parsed = serde_json::from_slice::<Raw>(&bytes).map_err(|_| {
-                // Reparse as text for the position (and a UTF-8 error) of the problem.
-                match std::str::from_utf8(&bytes) {
-                    Ok(text) => crate::json::parse::<Raw>(text, &rel)
-                        .err()
-                        .unwrap_or_else(|| Error::input(format!("{rel}: not a run record"))),
-                    Err(_) => Error::read(
-                        &rel,
-                        std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
-                    ),
-                }
-            });
-            match parsed {
-                Ok(raw) => Some((
-                    Ok(RunSummary::from(raw)),
-                    Some(stamp),
-                    stamp.settled(started),
-                )),
-                Err(e) => fail(e),
-            }
+        |(), id| match runs.stat(&format!("{id}/{}", layout::RUN_JSON_IN_RUN)) {
+            Ok(stat) => Some(Ok(stat)),
+            // A folder with no record (leftover logs) is not a run.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => Some(Err(e)),
         },
     );
-    let mut keep: Vec<(&str, Stamp, &RunSummary)> = Vec::new();
-    let mut fresh = 0;
-    for (id, entry) in ids.iter().zip(&read) {
-        if let Some((Ok(s), Some(stamp), new)) = entry {
-            if *new {
-                fresh += 1;
-            }
-            if *new || index.get(id, *stamp).is_some() {
-                keep.push((id, *stamp, s));
-            }
+    // Both lists are sorted by id: walk them together.
+    let mut from_index = index.entries.into_iter().peekable();
+    let mut rows: Vec<Row> = Vec::with_capacity(ids.len());
+    for (id, stat) in ids.iter().zip(stats) {
+        while from_index
+            .peek()
+            .is_some_and(|(_, s)| s.run_id.as_str() < id.as_str())
+        {
+            from_index.next();
         }
+        let cached = from_index.next_if(|(_, s)| s.run_id == *id);
+        rows.push(match stat {
+            None => continue,
+            Some(Err(e)) => Row::Failed(id.clone(), Error::read(layout::run_json(id), e)),
+            Some(Ok((stamp, true))) if cached.as_ref().is_some_and(|(s, _)| *s == stamp) => {
+                Row::Indexed(stamp, cached.map(|(_, s)| s).expect("checked"))
+            }
+            Some(Ok(_)) => Row::Unread(id.clone()),
+        });
     }
-    if fresh > 0 || keep.len() != index.len() {
-        index.save(&keep);
+    // The rest are read, on all cores.
+    let unread: Vec<(usize, String)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r {
+            Row::Unread(id) => Some((i, id.clone())),
+            _ => None,
+        })
+        .collect();
+    let read = par::map_with(
+        &unread,
+        || (),
+        |(), (_, id)| read_summary(repo, id, started),
+    );
+    for ((i, _), row) in unread.iter().zip(read) {
+        rows[*i] = row;
     }
-    let mut out: Vec<Listed> = read.into_iter().flatten().map(|(l, _, _)| l).collect();
+    let fresh = rows.iter().filter(|r| matches!(r, Row::Read(..))).count();
+    let kept = rows
+        .iter()
+        .filter(|r| matches!(r, Row::Indexed(..)))
+        .count();
+    if let Some(path) = index
+        .path
+        .as_deref()
+        .filter(|_| fresh > 0 || kept != indexed)
+    {
+        save_index(path, &rows);
+    }
+    let mut out: Vec<Listed> = rows
+        .into_iter()
+        .map(|r| match r {
+            Row::Indexed(_, s) | Row::Read(_, s) | Row::Racy(s) => Ok(s),
+            Row::Failed(id, e) => Err((id, e)),
+            Row::Unread(id) => unreachable!("run {id} was read"),
+        })
+        .collect();
     out.sort_by(|a, b| key(b).cmp(&key(a)));
     Ok(out)
+}
+
+/// A run on its way into the listing.
+enum Row {
+    /// The index answered (RUN.json has the stamp it was indexed with).
+    Indexed(Stamp, RunSummary),
+    /// Still to be read.
+    Unread(String),
+    /// Read from RUN.json, settled enough to index.
+    Read(Stamp, RunSummary),
+    /// Read from RUN.json, changed too recently to index.
+    Racy(RunSummary),
+    Failed(String, Error),
+}
+
+/// A run's summary from its RUN.json.
+fn read_summary(repo: &crate::repo::Repo, id: &str, started: i128) -> Row {
+    let rel = layout::run_json(id);
+    let fail = |e| Row::Failed(id.to_string(), e);
+    let mut file = match regular::open(&repo.join(&rel)) {
+        Ok(f) => f,
+        Err(e) => return fail(Error::read(&rel, e)),
+    };
+    // Stamped before reading: a change while reading moves it past this.
+    let stamp = match file.metadata() {
+        Ok(m) => Stamp::of(&m),
+        Err(e) => return fail(Error::read(&rel, e)),
+    };
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::Read::read_to_end(&mut file, &mut bytes) {
+        return fail(Error::read(&rel, e));
+    }
+    match serde_json::from_slice::<Raw>(&bytes) {
+        Ok(raw) if stamp.settled(started) => Row::Read(stamp, raw.into()),
+        Ok(raw) => Row::Racy(raw.into()),
+        // Reparse as text for the position (or a UTF-8 error) of the problem.
+        Err(_) => fail(match std::str::from_utf8(&bytes) {
+            Ok(text) => crate::json::parse::<Raw>(text, &rel)
+                .err()
+                .unwrap_or_else(|| Error::input(format!("{rel}: not a run record"))),
+            Err(_) => Error::read(
+                &rel,
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+            ),
+        }),
+    }
 }
 
 fn key(r: &Listed) -> (&str, &str) {
@@ -214,10 +271,10 @@ fn key(r: &Listed) -> (&str, &str) {
 
 const INDEX_HEADER: &str = "orch-run-index 1";
 
-/// The derived index: run id → (stamp of RUN.json, summary).
+/// The derived index: (stamp of RUN.json, summary) by run id, sorted.
 struct Index {
     path: Option<PathBuf>,
-    entries: HashMap<String, (Stamp, RunSummary)>,
+    entries: Vec<(Stamp, RunSummary)>,
 }
 
 impl Index {
@@ -230,46 +287,41 @@ impl Index {
             .unwrap_or_default();
         Index { path, entries }
     }
+}
 
-    fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    fn get(&self, id: &str, stamp: Stamp) -> Option<&RunSummary> {
-        self.entries
-            .get(id)
-            .filter(|(s, _)| *s == stamp)
-            .map(|(_, summary)| summary)
-    }
-
-    /// Replaces the index (best effort: an index that cannot be written
-    /// only costs time next listing).
-    fn save(&self, entries: &[(&str, Stamp, &RunSummary)]) {
-        let Some(path) = &self.path else { return };
-        let mut body = String::with_capacity(entries.len() * 200);
-        for (id, s, r) in entries {
-            let fields = [
-                (*id).to_string(),
-                s.ino.to_string(),
-                s.size.to_string(),
-                s.mtime_ns.to_string(),
-                s.ctime_ns.to_string(),
-                r.status.to_string(),
-                r.started_at.clone(),
-                opt(r.finished_at.as_deref()),
-                r.workflow.name.clone(),
-                r.workflow.slug.clone(),
-                r.gates_passed.to_string(),
-                r.gates_total.to_string(),
-                opt(r.last_event_at.as_deref()),
-            ];
-            let line: Vec<String> = fields.iter().map(|f| escape(f)).collect();
-            body.push_str(&line.join("\t"));
-            body.push('\n');
+/// Replaces the index with the rows that can be trusted later (best
+/// effort: an index that cannot be written only costs time next listing).
+fn save_index(path: &std::path::Path, rows: &[Row]) {
+    let mut body = String::with_capacity(rows.len() * 200);
+    for row in rows {
+        let (Row::Indexed(s, r) | Row::Read(s, r)) = row else {
+            continue;
+        };
+        let fields = [
+            r.run_id.as_str(),
+            &s.ino.to_string(),
+            &s.size.to_string(),
+            &s.mtime_ns.to_string(),
+            &s.ctime_ns.to_string(),
+            r.status.as_str(),
+            &r.started_at,
+            &opt(r.finished_at.as_deref()),
+            &r.workflow.name,
+            &r.workflow.slug,
+            &r.gates_passed.to_string(),
+            &r.gates_total.to_string(),
+            &opt(r.last_event_at.as_deref()),
+        ];
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                body.push('\t');
+            }
+            body.push_str(&escape(f));
         }
-        let text = format!("{INDEX_HEADER} {}\n{body}", hash::bytes(body.as_bytes()));
-        let _ = atomic::replace(path, text.as_bytes());
+        body.push('\n');
     }
+    let text = format!("{INDEX_HEADER} {}\n{body}", hash::bytes(body.as_bytes()));
+    let _ = atomic::replace(path, text.as_bytes());
 }
 
 /// An optional value: `-` for none, `=` before a value.
@@ -318,31 +370,23 @@ fn unescape(s: &str) -> Option<String> {
 }
 
 /// The entries of an index file, or None if any part of it is damaged.
-fn parse_index(bytes: &[u8]) -> Option<HashMap<String, (Stamp, RunSummary)>> {
+fn parse_index(bytes: &[u8]) -> Option<Vec<(Stamp, RunSummary)>> {
     let text = std::str::from_utf8(bytes).ok()?;
     let (header, body) = text.split_once('\n')?;
     let sha = header.strip_prefix(INDEX_HEADER)?.strip_prefix(' ')?;
     if hash::bytes(body.as_bytes()) != sha {
         return None;
     }
-    let mut out = HashMap::new();
+    let mut out: Vec<(Stamp, RunSummary)> = Vec::with_capacity(body.len() / 200);
     for line in body.lines() {
-        let f: Vec<String> = line.split('\t').map(unescape).collect::<Option<_>>()?;
-        let [
-            id,
-            ino,
-            size,
-            mtime,
-            ctime,
-            status,
-            started,
-            finished,
-            name,
-            slug,
-            passed,
-            total,
-            last,
-        ] = <[String; 13]>::try_from(f).ok()?;
+        let mut f = line.split('\t');
+        let mut next = || f.next();
+        let (id, ino, size, mtime, ctime) = (next()?, next()?, next()?, next()?, next()?);
+        let (status, started, finished, name, slug) = (next()?, next()?, next()?, next()?, next()?);
+        let (passed, total, last) = (next()?, next()?, next()?);
+        if next().is_some() {
+            return None;
+        }
         let stamp = Stamp {
             ino: ino.parse().ok()?,
             size: size.parse().ok()?,
@@ -350,18 +394,24 @@ fn parse_index(bytes: &[u8]) -> Option<HashMap<String, (Stamp, RunSummary)>> {
             ctime_ns: ctime.parse().ok()?,
         };
         let summary = RunSummary {
-            run_id: id.clone(),
-            workflow: SummaryWorkflow { name, slug },
-            status: RunStatus::try_from(status).ok()?,
-            started_at: started,
-            finished_at: parse_opt(&finished).ok()?,
+            run_id: unescape(id)?,
+            workflow: SummaryWorkflow {
+                name: unescape(name)?,
+                slug: unescape(slug)?,
+            },
+            status: RunStatus::try_from(status.to_string()).ok()?,
+            started_at: unescape(started)?,
+            finished_at: parse_opt(&unescape(finished)?).ok()?,
             gates_passed: passed.parse().ok()?,
             gates_total: total.parse().ok()?,
-            last_event_at: parse_opt(&last).ok()?,
+            last_event_at: parse_opt(&unescape(last)?).ok()?,
         };
-        out.insert(id, (stamp, summary));
+        out.push((stamp, summary));
     }
-    Some(out)
+    // Written sorted by id; anything else is not an index orch wrote.
+    out.windows(2)
+        .all(|w| w[0].1.run_id < w[1].1.run_id)
+        .then_some(out)
 }
 
 #[cfg(test)]
@@ -388,10 +438,6 @@ mod tests {
     fn the_index_round_trips_and_any_damage_discards_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("run-index");
-        let index = Index {
-            path: Some(path.clone()),
-            entries: HashMap::new(),
-        };
         let stamp = Stamp {
             ino: 7,
             size: 9,
@@ -399,28 +445,25 @@ mod tests {
             ctime_ns: -2,
         };
         let (a, b) = (summary("a", "tab\there\\n"), summary("b", ""));
-        index.save(&[("a", stamp, &a), ("b", stamp, &b)]);
+        let rows = [
+            Row::Indexed(stamp, a.clone()),
+            Row::Racy(summary("r", "")),
+            Row::Read(stamp, b.clone()),
+        ];
+        save_index(&path, &rows);
         let loaded = Index::load(Some(path.clone()));
-        assert_eq!(loaded.get("a", stamp), Some(&a));
-        assert_eq!(loaded.get("b", stamp), Some(&b));
-        assert_eq!(
-            loaded.get(
-                "a",
-                Stamp {
-                    ctime_ns: 3,
-                    ..stamp
-                }
-            ),
-            None
-        );
+        assert_eq!(loaded.entries, vec![(stamp, a), (stamp, b)]);
         let bytes = std::fs::read(&path).unwrap();
         for at in [0, 20, bytes.len() / 2, bytes.len() - 2] {
             let mut damaged = bytes.clone();
             damaged[at] ^= 0x20;
             std::fs::write(&path, &damaged).unwrap();
-            assert_eq!(Index::load(Some(path.clone())).len(), 0, "byte {at}");
+            assert!(
+                Index::load(Some(path.clone())).entries.is_empty(),
+                "byte {at}"
+            );
         }
         std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
-        assert_eq!(Index::load(Some(path)).len(), 0, "truncated");
+        assert!(Index::load(Some(path)).entries.is_empty(), "truncated");
     }
 }

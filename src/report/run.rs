@@ -45,6 +45,22 @@ pub fn activity(
 }
 
 fn short_time(ts: &str) -> String {
+    // orch's own stamps (`2026-01-19T14:30:12.000Z`) are cut to size; any
+    // other form is parsed (an offset is turned into UTC).
+    let b = ts.as_bytes();
+    if b.len() >= 17
+        && b.ends_with(b"Z")
+        && ts.is_ascii()
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit())
+    {
+        return format!("{} {}Z", &ts[..10], &ts[11..16]);
+    }
     clock::parse(ts).map_or_else(
         || ts.to_string(),
         |t| t.format("%Y-%m-%d %H:%MZ").to_string(),
@@ -76,7 +92,7 @@ pub fn render_list(ui: &Ui, runs: &[(RunSummary, String)]) -> String {
                 .unwrap_or(0)
         })
         .collect();
-    let mut out = String::new();
+    let mut out = String::with_capacity(rows.len() * (widths.iter().sum::<usize>() + 12));
     let header: Vec<String> = headers
         .iter()
         .zip(&widths)
@@ -89,20 +105,19 @@ pub fn render_list(ui: &Ui, runs: &[(RunSummary, String)]) -> String {
     );
     for row in &rows {
         let status_style = status_style(&row[2]);
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                let cell = pad(&sanitize_line(c), *w);
-                if i == 2 {
-                    ui.paint(status_style, &cell).into_owned()
-                } else {
-                    cell
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+        for (i, (c, w)) in row.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            let cell = sanitize_line(c);
+            if i == 2 {
+                out.push_str(&ui.paint(status_style, &pad(&cell, *w)));
+            } else {
+                let _ = write!(out, "{cell:<w$}");
+            }
+        }
+        out.truncate(out.trim_end().len());
+        out.push('\n');
     }
     out
 }

@@ -60,6 +60,59 @@ impl Stamp {
     }
 }
 
+/// A directory held open, so that many paths inside it are looked at
+/// without walking from the root for each (`fstatat` on the directory):
+/// what keeps a stat per run cheap over 100,000 runs.
+pub struct Dir {
+    #[cfg(unix)]
+    fd: std::fs::File,
+    #[cfg(not(unix))]
+    path: std::path::PathBuf,
+}
+
+impl Dir {
+    pub fn open(path: &Path) -> std::io::Result<Dir> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let fd = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+                .open(path)?;
+            Ok(Dir { fd })
+        }
+        #[cfg(not(unix))]
+        Ok(Dir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The stamp of `rel` (following symlinks), and whether it is a regular file.
+    #[cfg(unix)]
+    #[allow(clippy::useless_conversion)] // the field types differ between architectures
+    pub fn stat(&self, rel: &str) -> std::io::Result<(Stamp, bool)> {
+        use rustix::fs::{AtFlags, FileType, statat};
+        let st = statat(&self.fd, rel, AtFlags::empty())?;
+        let ns = |s: i64, n: u64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        let stamp = Stamp {
+            ino: u64::from(st.st_ino),
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            mtime_ns: ns(i64::from(st.st_mtime), u64::from(st.st_mtime_nsec)),
+            ctime_ns: ns(i64::from(st.st_ctime), u64::from(st.st_ctime_nsec)),
+        };
+        Ok((
+            stamp,
+            FileType::from_raw_mode(st.st_mode) == FileType::RegularFile,
+        ))
+    }
+
+    #[cfg(not(unix))]
+    pub fn stat(&self, rel: &str) -> std::io::Result<(Stamp, bool)> {
+        let m = std::fs::metadata(self.path.join(rel))?;
+        Ok((Stamp::of(&m), m.is_file()))
+    }
+}
+
 /// Nanoseconds since the epoch by the real clock (file times follow it,
 /// whatever ORCH_NOW says).
 pub fn now_ns() -> i128 {
@@ -89,5 +142,12 @@ mod tests {
         assert_eq!((after.size, after.mtime_ns), (before.size, before.mtime_ns));
         assert_ne!(after, before);
         assert!(Stamp::path(&dir.path().join("missing")).is_none());
+        let d = Dir::open(dir.path()).unwrap();
+        assert_eq!(d.stat("f").unwrap(), (after, true));
+        assert!(!d.stat(".").unwrap().1);
+        assert_eq!(
+            d.stat("missing").unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
     }
 }
