@@ -14,7 +14,6 @@ pub mod error;
 pub mod exec;
 pub mod exit;
 pub mod hash;
-pub mod hashcache;
 pub mod hooks;
 pub mod interrupt;
 pub mod json;

@@ -116,6 +116,7 @@ impl Repo {
                 exists = self.check_link(&abs, path)?;
             }
         }
+        crate::storage::watch::saw(&abs);
         Ok(RepoPath {
             rel: parts.join("/"),
             abs,

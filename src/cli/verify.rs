@@ -33,7 +33,9 @@ pub struct VerifyArgs {
     /// Skip url_reachable checks when re-running contracts.
     #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
     pub offline: bool,
-    /// Hash every file, ignoring (and not updating) the stat cache in .git/orch/.
+    /// Check every run afresh, ignoring (and not updating) the cache in
+    /// .git/orch/ (what each run was found to be, and every file it
+    /// depended on).
     #[arg(long)]
     pub no_cache: bool,
 }
@@ -53,6 +55,7 @@ pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             None
         },
     };
-    let doc = verify::verify(repo, &opts)?;
-    emit(&doc, &args.report, ui)
+    emit(&args.report, ui, "verify", |report| {
+        verify::verify(repo, &opts, report)
+    })
 }

@@ -19,6 +19,7 @@ use serde::de::{Deserializer, SeqAccess, Visitor};
 use crate::error::{Error, Result};
 use crate::record::store::Store;
 use crate::record::{GateStatus, RunStatus};
+use crate::storage::lines::{escape, unescape};
 use crate::storage::stamp::{self, Dir, Stamp};
 use crate::storage::{atomic, layout, regular};
 use crate::{hash, par};
@@ -335,38 +336,6 @@ fn parse_opt(v: &str) -> std::result::Result<Option<String>, ()> {
         "-" => Ok(None),
         _ => v.strip_prefix('=').map(|s| Some(s.to_string())).ok_or(()),
     }
-}
-
-fn escape(s: &str) -> String {
-    if !s.contains(['\\', '\t', '\n', '\r']) {
-        return s.to_string();
-    }
-    s.replace('\\', "\\\\")
-        .replace('\t', "\\t")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
-}
-
-fn unescape(s: &str) -> Option<String> {
-    if !s.contains('\\') {
-        return Some(s.to_string());
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        out.push(match chars.next()? {
-            '\\' => '\\',
-            't' => '\t',
-            'n' => '\n',
-            'r' => '\r',
-            _ => return None,
-        });
-    }
-    Some(out)
 }
 
 /// The entries of an index file, or None if any part of it is damaged.

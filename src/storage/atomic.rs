@@ -14,9 +14,23 @@ pub const TEMP_PREFIX: &str = ".orch-tmp-";
 /// Atomically and durably replaces `path` with `bytes` (a user's file: a
 /// report, a hook). Records go through the store's journal instead.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Like `write_atomic`, with the content written by `fill` (a report too
+/// large to hold in memory).
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = parent(path)?;
     create_dir_all_durable(dir)?;
-    let tmp = temp_with(dir, bytes)?;
+    let mut tmp = temp_with(dir, b"")?;
+    {
+        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        fill(&mut w)?;
+        w.flush()?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir)

@@ -7,9 +7,11 @@ pub mod atomic;
 pub mod fault;
 pub mod journal;
 pub mod layout;
+pub mod lines;
 pub mod lock;
 pub mod regular;
 pub mod stamp;
+pub mod watch;
 
 pub use atomic::write_atomic;
 pub use lock::FileLock;

@@ -225,6 +225,7 @@ fn refuse_unnamed_matches(repo: &Repo, pattern: &str) -> Result<()> {
     let Ok(matcher) = glob::Pattern::new(&rest.join("/")) else {
         return Ok(()); // glob reports the bad pattern itself
     };
+    crate::storage::watch::saw(&base);
     let depth = if rest.contains(&"**") {
         usize::MAX
     } else {
@@ -240,6 +241,9 @@ fn refuse_unnamed_matches(repo: &Repo, pattern: &str) -> Result<()> {
         .into_iter()
         .flatten()
     {
+        if entry.file_type().is_dir() {
+            crate::storage::watch::saw(entry.path());
+        }
         let Ok(rel) = entry.path().strip_prefix(&base) else {
             continue;
         };
@@ -255,6 +259,7 @@ fn files_under(repo: &Repo, dir: &RepoPath) -> Result<Vec<RepoPath>> {
     for entry in walkdir::WalkDir::new(&dir.abs).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::read(&dir.rel, e.into()))?;
         if entry.file_type().is_dir() {
+            crate::storage::watch::saw(entry.path());
             continue;
         }
         let rel = text_path(repo, entry.path(), &dir.rel)?;

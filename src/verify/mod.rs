@@ -1,0 +1,298 @@
+//! `orch verify`: does each committed record still tell the truth about the
+//! working tree? For every run: the record parses and agrees with itself
+//! (gate statuses, attempt files); every output recorded for a passed gate
+//! still has its recorded SHA-256 (else it is *modified* or *missing*);
+//! each passed gate's contract still passes today (and a contract that
+//! changed since is reported); and a gate whose evidence was built on an
+//! earlier gate's outputs that have since changed is *stale*.
+//!
+//! Runs are checked a few at a time on all cores and reported as they are
+//! done, so memory stays flat over 100,000 runs; a run none of whose files
+//! changed since the last verify is answered from the cache (`cache`).
+
+mod cache;
+mod check;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::contract::Contract;
+use crate::error::{Error, Result};
+use crate::record::store::Store;
+use crate::repo::Repo;
+use crate::report::findings::{Group, Report};
+use crate::storage::stamp::{self, Dir};
+use crate::storage::{layout, watch};
+use crate::workflow::LoadedWorkflow;
+use crate::{interrupt, par};
+
+use cache::{Cache, Entry};
+
+/// `orch verify`.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Run ids, prefixes or suffixes; empty means every run.
+    pub runs: Vec<String>,
+    pub offline: bool,
+    /// Use (and refresh) the cache in the git directory.
+    pub cache: bool,
+    /// Only runs a commit touches: these staged paths are its record files
+    /// or outputs it recorded.
+    pub staged: Option<BTreeSet<String>>,
+}
+
+/// Runs checked at once: enough to keep every core busy, few enough that
+/// the records in memory stay small.
+const IN_FLIGHT_PER_CORE: usize = 4;
+
+/// The paths staged in git's index (what the next commit changes). A rename
+/// counts as its old and its new path, so moving an output away is seen.
+pub fn staged_paths(repo: &Repo) -> Result<BTreeSet<String>> {
+    let out = std::process::Command::new("git")
+        .args(["diff", "--cached", "--name-only", "--no-renames", "-z"])
+        .current_dir(repo.root())
+        .output()
+        .map_err(|e| Error::input(format!("cannot run git: {}", crate::repo::io_reason(&e))))?;
+    if !out.status.success() {
+        return Err(
+            Error::input("cannot list the staged files").hint("--staged needs a git repository")
+        );
+    }
+    Ok(out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
+/// Verifies the chosen runs, adding each run's findings to `report` as it
+/// is done (named runs in the order named, else by id).
+pub fn verify(repo: &Repo, opts: &Options, report: &mut Report) -> Result<()> {
+    let store = Store::new(repo);
+    let named: Option<Vec<String>> = if opts.runs.is_empty() {
+        None
+    } else {
+        let mut ids: Vec<String> = opts
+            .runs
+            .iter()
+            .map(|q| store.resolve(q))
+            .collect::<Result<_>>()?;
+        ids.dedup();
+        Some(ids)
+    };
+    let ids = match &named {
+        Some(ids) => {
+            let mut sorted = ids.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            sorted
+        }
+        None => store.ids()?,
+    };
+    let key = if opts.offline { "offline" } else { "online" };
+    let mut cache = Cache::open(repo, opts.cache, key, named.is_some());
+    let shared = Shared {
+        repo,
+        root: Dir::open(repo.root()).map_err(|e| Error::read(repo.root().display(), e))?,
+        offline: opts.offline,
+        caching: opts.cache,
+        named: named.is_some(),
+        started: stamp::now_ns(),
+        contracts: Mutex::new(HashMap::new()),
+        workflows: Mutex::new(HashMap::new()),
+    };
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut by_name: HashMap<String, Group> = HashMap::new();
+    for chunk in ids.chunks(cores * IN_FLIGHT_PER_CORE) {
+        if interrupt::requested() {
+            return Err(Error::Interrupted);
+        }
+        let work: Vec<(&String, Option<Entry>)> =
+            chunk.iter().map(|id| (id, cache.take(id))).collect();
+        let results = par::map_with(&work, || (), |(), (id, old)| shared.check(id, old.as_ref()));
+        for ((id, old), result) in work.into_iter().zip(results) {
+            let (group, deps) = match result {
+                Checked::NotARun => {
+                    if old.is_some() {
+                        cache.drop_entry();
+                    }
+                    continue;
+                }
+                Checked::Cached => {
+                    let old = old.expect("a cached finding has its entry");
+                    cache.put(&old, false);
+                    (old.group, old.deps)
+                }
+                Checked::Fresh { group, deps, entry } => {
+                    match entry {
+                        Some(e) => cache.put(&e, true),
+                        None if old.is_some() => cache.drop_entry(),
+                        None => {}
+                    }
+                    (group, deps)
+                }
+            };
+            if let Some(staged) = &opts.staged
+                && !touches(id, &deps, staged)
+            {
+                continue;
+            }
+            if named.is_some() {
+                by_name.insert(id.clone(), group);
+            } else {
+                report
+                    .add(&group)
+                    .map_err(|e| Error::write("the report", e))?;
+            }
+        }
+    }
+    cache.finish();
+    for id in named.iter().flatten() {
+        if let Some(group) = by_name.remove(id) {
+            report
+                .add(&group)
+                .map_err(|e| Error::write("the report", e))?;
+        }
+    }
+    if interrupt::requested() {
+        return Err(Error::Interrupted);
+    }
+    Ok(())
+}
+
+/// Whether a staged change touches what a run's finding depends on: its
+/// record (a new file in it too), the contracts and outputs its passed
+/// gates were judged by, or a validator plugin (any contract may use one).
+fn touches(id: &str, deps: &[String], staged: &BTreeSet<String>) -> bool {
+    let record = format!("{}/", layout::record_dir(id));
+    let validators = format!("{}/", layout::VALIDATORS_DIR);
+    staged.iter().any(|p| {
+        p.starts_with(&record)
+            || p.starts_with(&validators)
+            || deps.binary_search_by(|d| d.as_str().cmp(p)).is_ok()
+    })
+}
+
+/// What checking one run came to.
+enum Checked {
+    /// A folder with no record (leftover logs, as after switching branches).
+    NotARun,
+    /// Nothing it depends on changed: the cached finding holds.
+    Cached,
+    /// Checked now; `entry` when the finding can be cached.
+    Fresh {
+        group: Group,
+        deps: Vec<String>,
+        entry: Option<Box<Entry>>,
+    },
+}
+
+/// A file loaded once per verify, and the paths loading it looked at.
+struct Loaded<T> {
+    value: std::result::Result<T, String>,
+    deps: BTreeSet<PathBuf>,
+}
+
+/// What every run's check shares.
+struct Shared<'r> {
+    repo: &'r Repo,
+    root: Dir,
+    offline: bool,
+    caching: bool,
+    named: bool,
+    /// When this verify started (nanoseconds, real clock).
+    started: i128,
+    contracts: Mutex<HashMap<String, Arc<Loaded<Contract>>>>,
+    workflows: Mutex<HashMap<String, Arc<Loaded<LoadedWorkflow>>>>,
+}
+
+impl Shared<'_> {
+    fn check(&self, id: &str, old: Option<&Entry>) -> Checked {
+        if old.is_some_and(|e| e.holds(&self.root)) {
+            return Checked::Cached;
+        }
+        if !self.named && !self.repo.join(&layout::record_dir(id)).is_dir() {
+            return Checked::NotARun;
+        }
+        // A change being written now, or left half written by a crash, is
+        // finished first (the repair says so); if it cannot be, the checks
+        // report what they find.
+        let store = Store::new(self.repo);
+        if store.in_flight(id).unwrap_or(false) {
+            let _ = store.repair(id);
+        }
+        let hints = old.map_or(&[][..], |e| e.hints.as_slice());
+        let ((group, volatile, hints), seen) = watch::recording(|| {
+            watch::saw(&self.repo.join(&layout::journal(id)));
+            check::run(self, id, hints)
+        });
+        let root = self.repo.root();
+        let mut unnamed = false;
+        let mut deps: Vec<String> = seen
+            .iter()
+            .filter_map(|p| p.strip_prefix(root).ok())
+            .filter_map(|rel| {
+                let text = rel.to_str().map(|s| s.replace('\\', "/"));
+                unnamed |= text.is_none();
+                text
+            })
+            .filter(|rel| !rel.is_empty())
+            .collect();
+        deps.sort_unstable();
+        deps.dedup();
+        let entry = (self.caching && !volatile && !unnamed)
+            .then(|| cache::settled_fingerprint(&self.root, &deps, self.started))
+            .flatten()
+            .map(|fingerprint| {
+                Box::new(Entry {
+                    run_id: id.to_string(),
+                    deps: deps.clone(),
+                    fingerprint,
+                    hints,
+                    group: group.clone(),
+                })
+            });
+        Checked::Fresh { group, deps, entry }
+    }
+
+    /// The contract at `rel`, loaded once per verify.
+    fn contract(&self, rel: &str) -> Arc<Loaded<Contract>> {
+        load_once(&self.contracts, rel, || {
+            let path = self.repo.contain(rel).map_err(|e| e.to_string())?;
+            Contract::load(self.repo, &path.abs).map_err(|e| e.to_string())
+        })
+    }
+
+    /// A run's workflow (by its recorded path, else its name), loaded once per verify.
+    fn workflow(&self, run: &crate::record::RunRecord) -> Arc<Loaded<LoadedWorkflow>> {
+        let key = run
+            .workflow
+            .path
+            .clone()
+            .unwrap_or_else(|| run.workflow.name.clone());
+        load_once(&self.workflows, &key, || {
+            crate::ops::run_workflow(self.repo, run).map_err(|e| e.to_string())
+        })
+    }
+}
+
+fn load_once<T>(
+    map: &Mutex<HashMap<String, Arc<Loaded<T>>>>,
+    key: &str,
+    load: impl FnOnce() -> std::result::Result<T, String>,
+) -> Arc<Loaded<T>> {
+    let mut map = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let loaded = map.entry(key.to_string()).or_insert_with(|| {
+        let (value, deps) = watch::recording(load);
+        Arc::new(Loaded { value, deps })
+    });
+    // The run that uses it depends on what loading it looked at.
+    for d in &loaded.deps {
+        watch::saw(d);
+    }
+    Arc::clone(loaded)
+}
