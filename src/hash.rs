@@ -45,6 +45,13 @@ pub fn files(paths: &[PathBuf]) -> Vec<io::Result<String>> {
     )
 }
 
+/// Hashes many files one after another on this thread (for callers that
+/// are already spread over the cores); results are in the order of `paths`.
+pub fn files_in_turn(paths: &[PathBuf]) -> Vec<io::Result<String>> {
+    let mut buf = vec![0u8; BUFFER];
+    paths.iter().map(|p| file_with(p, &mut buf)).collect()
+}
+
 fn hex(digest: &[u8]) -> String {
     use std::fmt::Write;
     digest.iter().fold(String::with_capacity(64), |mut s, b| {
@@ -82,6 +89,16 @@ mod tests {
         let mut with_missing = paths.clone();
         with_missing.push(dir.path().join("missing"));
         let results = files(&with_missing);
+        assert_eq!(
+            files_in_turn(&with_missing)
+                .into_iter()
+                .map(Result::ok)
+                .collect::<Vec<_>>(),
+            results
+                .iter()
+                .map(|r| r.as_ref().ok().cloned())
+                .collect::<Vec<_>>()
+        );
         for (p, r) in paths.iter().zip(&results) {
             assert_eq!(r.as_ref().unwrap(), &bytes(&std::fs::read(p).unwrap()));
         }

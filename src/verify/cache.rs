@@ -24,7 +24,7 @@ use crate::storage::atomic;
 use crate::storage::lines::{escape, unescape};
 use crate::storage::stamp::{Dir, Stamp};
 
-const HEADER: &str = "orch-verify-cache 1";
+const HEADER: &str = "orch-verify-cache 2";
 /// Outputs at least this large keep their hash in the entry.
 pub const HINT_BYTES: u64 = 64 * 1024;
 
@@ -36,22 +36,54 @@ pub struct Hint {
     pub sha256: String,
 }
 
-/// One run's cached finding.
+/// What a run's finding depended on, and the finding.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
-    pub run_id: String,
+pub struct Contents {
     /// Repo-relative paths the finding depended on, sorted.
     pub deps: Vec<String>,
-    /// Over the deps' stamps when the finding was made.
-    pub fingerprint: String,
     pub hints: Vec<Hint>,
     pub group: Group,
 }
 
+/// One run's entry, as stored: its contents are parsed (and their checksum
+/// checked) only by `open`, on whichever thread checks the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub run_id: String,
+    /// Over the deps' stamps when the finding was made.
+    fingerprint: String,
+    /// SHA-256 of `body`.
+    checksum: String,
+    /// The lines after the entry's `@` line.
+    body: String,
+    /// Where it is in the old file (start, end), if it was read from there.
+    span: Option<(u64, u64)>,
+}
+
 impl Entry {
-    /// Whether every path still has the stamp it had: the finding holds.
-    pub fn holds(&self, root: &Dir) -> bool {
-        fingerprint(root, &self.deps).is_some_and(|f| f == self.fingerprint)
+    pub fn new(run_id: &str, fingerprint: String, contents: &Contents) -> Entry {
+        let body = entry_body(contents);
+        Entry {
+            run_id: run_id.to_string(),
+            fingerprint,
+            checksum: crate::hash::bytes(body.as_bytes()),
+            body,
+            span: None,
+        }
+    }
+
+    /// The contents, if the entry is whole.
+    pub fn open(&self) -> Option<Contents> {
+        if crate::hash::bytes(self.body.as_bytes()) != self.checksum {
+            return None;
+        }
+        parse_body(&self.body)
+    }
+
+    /// Whether every path its `contents` depend on still has the stamp it
+    /// had: the finding holds.
+    pub fn holds(&self, contents: &Contents, root: &Dir) -> bool {
+        fingerprint(root, &contents.deps).is_some_and(|f| f == self.fingerprint)
     }
 }
 
@@ -77,10 +109,11 @@ fn scan(root: &Dir, deps: &[String], settled_by: Option<i128>) -> Option<String>
                 if settled_by.is_some_and(|now| !s.settled(now)) {
                     return None;
                 }
-                h.update(format!(
-                    "\0{} {} {} {}\n",
-                    s.ino, s.size, s.mtime_ns, s.ctime_ns
-                ));
+                h.update([1]);
+                h.update(s.ino.to_le_bytes());
+                h.update(s.size.to_le_bytes());
+                h.update(s.mtime_ns.to_le_bytes());
+                h.update(s.ctime_ns.to_le_bytes());
             }
             Err(e)
                 if matches!(
@@ -88,7 +121,7 @@ fn scan(root: &Dir, deps: &[String], settled_by: Option<i128>) -> Option<String>
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
                 ) =>
             {
-                h.update(b"\0absent\n");
+                h.update([0]);
             }
             Err(_) => return None,
         }
@@ -109,13 +142,15 @@ fn hex(bytes: &[u8]) -> String {
 /// The cache as one verify reads and rewrites it.
 pub struct Cache {
     path: Option<PathBuf>,
+    header: String,
     /// The old file, read in step with the runs (both sorted by id).
     reader: Option<std::iter::Peekable<EntryReader>>,
-    /// The new file, written beside the old one and renamed over it.
+    /// The new file, started at the first change (until then every entry
+    /// is kept as it was, and the old file's first `kept` bytes say so).
     writer: Option<(tempfile::NamedTempFile, BufWriter<std::fs::File>)>,
+    kept: u64,
     /// Whether entries of runs this verify does not visit are kept.
     keep_others: bool,
-    changed: bool,
 }
 
 impl Cache {
@@ -127,7 +162,7 @@ impl Cache {
             .git_dir()
             .filter(|_| enabled)
             .map(|d| d.join("orch").join("verify-cache"));
-        let header = format!("{HEADER} {} {key}", env!("CARGO_PKG_VERSION"));
+        let header = format!("{HEADER} {} {key}\n", env!("CARGO_PKG_VERSION"));
         let reader = path
             .as_deref()
             .and_then(|p| crate::storage::regular::open(p).ok())
@@ -135,32 +170,25 @@ impl Cache {
             .and_then(|mut r| {
                 let mut first = String::new();
                 r.read_line(&mut first).ok()?;
-                (first.trim_end() == header).then(|| {
+                (first == header).then(|| {
                     EntryReader {
-                        lines: r.lines(),
-                        pending: None,
+                        reader: r,
+                        offset: first.len() as u64,
                     }
                     .peekable()
                 })
             });
-        let writer = path.as_deref().and_then(|p| {
-            let dir = p.parent()?;
-            std::fs::create_dir_all(dir).ok()?;
-            let tmp = atomic::temp_with(dir, b"").ok()?;
-            let mut w = BufWriter::new(tmp.as_file().try_clone().ok()?);
-            writeln!(w, "{header}").ok()?;
-            Some((tmp, w))
-        });
         // Leftover of orch versions that cached output hashes only.
         if let Some(dir) = path.as_deref().and_then(Path::parent) {
             let _ = std::fs::remove_file(dir.join("hash-cache.json"));
         }
         Cache {
             path,
+            kept: header.len() as u64,
+            header,
             reader,
-            writer,
+            writer: None,
             keep_others,
-            changed: false,
         }
     }
 
@@ -168,45 +196,69 @@ impl Cache {
     /// must be `put` back, replaced or dropped. Old entries passed over are
     /// kept when other runs' entries are.
     pub fn take(&mut self, run_id: &str) -> Option<Entry> {
-        let reader = self.reader.as_mut()?;
-        while let Some(e) = reader.next_if(|e| e.run_id.as_str() < run_id) {
+        while let Some(e) = self
+            .reader
+            .as_mut()?
+            .next_if(|e| e.run_id.as_str() < run_id)
+        {
             if self.keep_others {
-                write_entry(self.writer.as_mut().map(|(_, w)| w), &e);
+                self.put(&e, false);
             } else {
-                self.changed = true;
+                self.drop_entry();
             }
         }
-        reader.next_if(|e| e.run_id == run_id)
+        self.reader.as_mut()?.next_if(|e| e.run_id == run_id)
     }
 
     /// Keeps an entry in the new file (`fresh`: it was just made).
     pub fn put(&mut self, entry: &Entry, fresh: bool) {
-        self.changed |= fresh;
-        write_entry(self.writer.as_mut().map(|(_, w)| w), entry);
+        if !fresh && self.writer.is_none() && entry.span.is_some_and(|(at, _)| at == self.kept) {
+            self.kept = entry.span.map_or(self.kept, |(_, end)| end);
+            return;
+        }
+        write_entry(self.writer(), entry);
     }
 
     /// Notes a run whose old entry is dropped.
     pub fn drop_entry(&mut self) {
-        self.changed = true;
+        self.writer();
+    }
+
+    /// The new file, started now if it was not: the old file's first
+    /// `kept` bytes (the header and the entries kept so far) first.
+    fn writer(&mut self) -> Option<&mut BufWriter<std::fs::File>> {
+        if self.writer.is_none() {
+            let path = self.path.as_deref()?;
+            let dir = path.parent()?;
+            std::fs::create_dir_all(dir).ok()?;
+            let tmp = atomic::temp_with(dir, b"").ok()?;
+            let mut w = BufWriter::new(tmp.as_file().try_clone().ok()?);
+            if self.reader.is_some() {
+                use std::io::Read;
+                let old = crate::storage::regular::open(path).ok()?;
+                std::io::copy(&mut old.take(self.kept), &mut w).ok()?;
+            } else {
+                w.write_all(self.header.as_bytes()).ok()?;
+            }
+            self.writer = Some((tmp, w));
+        }
+        self.writer.as_mut().map(|(_, w)| w)
     }
 
     /// Replaces the old file with the new one, if anything changed (best
     /// effort: a cache that cannot be written only costs time next run).
     pub fn finish(mut self) {
+        while let Some(e) = self.reader.as_mut().and_then(Iterator::next) {
+            if self.keep_others {
+                self.put(&e, false);
+            } else {
+                self.drop_entry();
+            }
+        }
         let Some((tmp, mut w)) = self.writer.take() else {
             return;
         };
-        if let Some(reader) = self.reader.take() {
-            for e in reader {
-                if self.keep_others {
-                    write_entry(Some(&mut w), &e);
-                } else {
-                    self.changed = true;
-                }
-            }
-        }
-        if self.changed
-            && w.flush().is_ok()
+        if w.flush().is_ok()
             && let Some(path) = &self.path
         {
             drop(w);
@@ -217,18 +269,19 @@ impl Cache {
 
 fn write_entry(w: Option<&mut BufWriter<std::fs::File>>, e: &Entry) {
     let Some(w) = w else { return };
-    let body = entry_body(e);
     let _ = write!(
         w,
-        "@\t{}\t{}\t{}\n{body}",
+        "@\t{}\t{}\t{}\t{}\n{}",
         escape(&e.run_id),
         e.fingerprint,
-        crate::hash::bytes(body.as_bytes())
+        e.checksum,
+        e.body.len(),
+        e.body
     );
 }
 
 /// An entry's lines after its `@` line (what its checksum covers).
-fn entry_body(e: &Entry) -> String {
+fn entry_body(e: &Contents) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     for d in &e.deps {
@@ -255,49 +308,42 @@ fn entry_body(e: &Entry) -> String {
     out
 }
 
-/// Entries of the old file, in order; damaged ones are skipped.
+/// Entries of the old file, in order. An entry is its `@` line (with the
+/// length of its body) and its body; reading stops at anything else.
 struct EntryReader {
-    lines: std::io::Lines<BufReader<std::fs::File>>,
-    /// The `@` line of the next entry, read while finishing the last one.
-    pending: Option<String>,
+    reader: BufReader<std::fs::File>,
+    /// Bytes read so far.
+    offset: u64,
 }
 
 impl Iterator for EntryReader {
     type Item = Entry;
 
     fn next(&mut self) -> Option<Entry> {
-        loop {
-            let head = match self.pending.take() {
-                Some(h) => h,
-                None => self.lines.next()?.ok()?,
-            };
-            let mut body = String::new();
-            loop {
-                match self.lines.next() {
-                    Some(Ok(line)) if line.starts_with("@\t") => {
-                        self.pending = Some(line);
-                        break;
-                    }
-                    Some(Ok(line)) => {
-                        body.push_str(&line);
-                        body.push('\n');
-                    }
-                    _ => break,
-                }
-            }
-            if let Some(e) = parse_entry(&head, &body) {
-                return Some(e);
-            }
+        use std::io::Read;
+        let mut head = String::new();
+        let start = self.offset;
+        self.reader.read_line(&mut head).ok()?;
+        let mut f = head.strip_suffix('\n')?.split('\t');
+        let (at, id, fingerprint, checksum, len) =
+            (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+        if at != "@" || f.next().is_some() {
+            return None;
         }
+        let mut body = vec![0u8; len.parse().ok()?];
+        self.reader.read_exact(&mut body).ok()?;
+        self.offset = start + (head.len() + body.len()) as u64;
+        Some(Entry {
+            run_id: unescape(id)?,
+            fingerprint: fingerprint.to_string(),
+            checksum: checksum.to_string(),
+            body: String::from_utf8(body).ok()?,
+            span: Some((start, self.offset)),
+        })
     }
 }
 
-fn parse_entry(head: &str, body: &str) -> Option<Entry> {
-    let mut f = head.split('\t');
-    let (at, id, fingerprint, sum) = (f.next()?, f.next()?, f.next()?, f.next()?);
-    if at != "@" || f.next().is_some() || crate::hash::bytes(body.as_bytes()) != sum {
-        return None;
-    }
+fn parse_body(body: &str) -> Option<Contents> {
     let mut deps = Vec::new();
     let mut hints = Vec::new();
     let mut group = None;
@@ -325,10 +371,8 @@ fn parse_entry(head: &str, body: &str) -> Option<Entry> {
             _ => return None,
         }
     }
-    Some(Entry {
-        run_id: unescape(id)?,
+    Some(Contents {
         deps,
-        fingerprint: fingerprint.to_string(),
         hints,
         group: group?,
     })
@@ -340,12 +384,14 @@ mod tests {
     use crate::report::findings::{Case, Finding, Level};
 
     fn entry(id: &str) -> Entry {
+        Entry::new(id, "f".repeat(32), &contents(id))
+    }
+
+    fn contents(id: &str) -> Contents {
         let mut case = Case::new("G1 \t odd");
         case.push(Finding::new(Level::Warning, "stale", "x\ny"));
-        Entry {
-            run_id: id.into(),
+        Contents {
             deps: vec!["a b/c\td".into(), "z".into()],
-            fingerprint: "f".repeat(32),
             hints: vec![Hint {
                 path: "out/big.bin".into(),
                 stamp: Stamp {
@@ -376,7 +422,7 @@ mod tests {
         let (dir, repo) = repo();
         let mut c = Cache::open(&repo, true, "k", false);
         for id in ["r1", "r2", "r3"] {
-            assert_eq!(c.take(id), None);
+            assert!(c.take(id).is_none());
             c.put(&entry(id), true);
         }
         c.finish();
@@ -385,17 +431,57 @@ mod tests {
         // Damage r2's group.
         std::fs::write(&path, text.replace("\"r2\"", "\"R2\"")).unwrap();
         let mut c = Cache::open(&repo, true, "k", true);
-        assert_eq!(c.take("r1"), Some(entry("r1")));
+        let r1 = c.take("r1").unwrap();
+        assert_eq!(r1.open(), Some(contents("r1")));
         c.drop_entry();
-        assert_eq!(c.take("r2"), None, "a damaged entry is not believed");
+        assert_eq!(
+            c.take("r2").unwrap().open(),
+            None,
+            "a damaged entry is not believed"
+        );
+        c.drop_entry();
         c.finish();
         // keep_others kept r3 (passed over after r2); r1 was dropped.
         let mut c = Cache::open(&repo, true, "k", false);
-        assert_eq!(c.take("r1"), None);
-        assert_eq!(c.take("r3"), Some(entry("r3")));
+        assert!(c.take("r1").is_none());
+        let r3 = c.take("r3").unwrap();
+        assert_eq!(r3.open(), Some(contents("r3")));
+        c.put(&r3, false);
         c.finish();
         // Other options: nothing.
         let mut c = Cache::open(&repo, true, "other", false);
-        assert_eq!(c.take("r3"), None);
+        assert!(c.take("r3").is_none());
+    }
+
+    #[test]
+    fn an_unchanged_cache_is_not_rewritten() {
+        let (dir, repo) = repo();
+        let path = dir.path().join(".git/orch/verify-cache");
+        let mut c = Cache::open(&repo, true, "k", false);
+        for id in ["r1", "r2"] {
+            c.take(id);
+            c.put(&entry(id), true);
+        }
+        c.finish();
+        let ino = || Stamp::path(&path).unwrap().ino;
+        let before = ino();
+        let mut c = Cache::open(&repo, true, "k", false);
+        for id in ["r1", "r2"] {
+            let e = c.take(id).unwrap();
+            c.put(&e, false);
+        }
+        c.finish();
+        assert_eq!(ino(), before, "nothing changed, nothing written");
+        let mut c = Cache::open(&repo, true, "k", false);
+        let e = c.take("r1").unwrap();
+        c.put(&e, false);
+        c.finish(); // r2 is gone
+        assert_ne!(ino(), before);
+        let mut c = Cache::open(&repo, true, "k", false);
+        assert!(
+            c.take("r1")
+                .is_some_and(|e| e.open() == Some(contents("r1")))
+        );
+        assert!(c.take("r2").is_none());
     }
 }

@@ -132,7 +132,7 @@ fn current_hashes(
         }
     }
     let paths: Vec<PathBuf> = to_hash.iter().map(|(_, p, _)| p.clone()).collect();
-    for ((rel, _, stamp), result) in to_hash.into_iter().zip(hash::files(&paths)) {
+    for ((rel, _, stamp), result) in to_hash.into_iter().zip(hash::files_in_turn(&paths)) {
         match result {
             Ok(sha) => {
                 if stamp.size >= HINT_BYTES {

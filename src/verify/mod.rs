@@ -42,9 +42,11 @@ pub struct Options {
     pub staged: Option<BTreeSet<String>>,
 }
 
-/// Runs checked at once: enough to keep every core busy, few enough that
-/// the records in memory stay small.
-const IN_FLIGHT_PER_CORE: usize = 4;
+/// Runs handed to a core at a time.
+const BATCH: usize = 8;
+/// Batches in flight per core: enough to keep every core busy, few enough
+/// that the records in memory stay small.
+const IN_FLIGHT_PER_CORE: usize = 2;
 
 /// The paths staged in git's index (what the next commit changes). A rename
 /// counts as its old and its new path, so moving an output away is seen.
@@ -92,7 +94,7 @@ pub fn verify(repo: &Repo, opts: &Options, report: &mut Report) -> Result<()> {
         None => store.ids()?,
     };
     let key = if opts.offline { "offline" } else { "online" };
-    let mut cache = Cache::open(repo, opts.cache, key, named.is_some());
+    let cache = Cache::open(repo, opts.cache, key, named.is_some());
     let shared = Shared {
         repo,
         root: Dir::open(repo.root()).map_err(|e| Error::read(repo.root().display(), e))?,
@@ -104,50 +106,71 @@ pub fn verify(repo: &Repo, opts: &Options, report: &mut Report) -> Result<()> {
         workflows: Mutex::new(HashMap::new()),
     };
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cache = std::cell::RefCell::new(cache);
     let mut by_name: HashMap<String, Group> = HashMap::new();
-    for chunk in ids.chunks(cores * IN_FLIGHT_PER_CORE) {
-        if interrupt::requested() {
-            return Err(Error::Interrupted);
-        }
-        let work: Vec<(&String, Option<Entry>)> =
-            chunk.iter().map(|id| (id, cache.take(id))).collect();
-        let results = par::map_with(&work, || (), |(), (id, old)| shared.check(id, old.as_ref()));
-        for ((id, old), result) in work.into_iter().zip(results) {
-            let (group, deps) = match result {
-                Checked::NotARun => {
-                    if old.is_some() {
-                        cache.drop_entry();
+    let mut failed: Option<Error> = None;
+    // Runs go to the cores in batches (a cached run costs microseconds), with
+    // their old entries read in step (both are sorted by id).
+    let batches = ids
+        .chunks(BATCH)
+        .take_while(|_| !interrupt::requested())
+        .map(|batch| {
+            let mut cache = cache.borrow_mut();
+            batch
+                .iter()
+                .map(|id| (id, cache.take(id)))
+                .collect::<Vec<_>>()
+        });
+    par::map_ordered(
+        batches,
+        cores * IN_FLIGHT_PER_CORE,
+        |batch| {
+            batch
+                .into_iter()
+                .map(|(id, old)| {
+                    let checked = shared.check(id, old.as_ref());
+                    (id, old, checked)
+                })
+                .collect::<Vec<_>>()
+        },
+        |done| {
+            let mut cache = cache.borrow_mut();
+            for (id, old, checked) in done {
+                let (group, deps) = match checked {
+                    Checked::NotARun => {
+                        if old.is_some() {
+                            cache.drop_entry();
+                        }
+                        continue;
                     }
+                    Checked::Cached(contents) => {
+                        cache.put(&old.expect("a cached finding has its entry"), false);
+                        (contents.group, contents.deps)
+                    }
+                    Checked::Fresh { group, deps, entry } => {
+                        match entry {
+                            Some(e) => cache.put(&e, true),
+                            None if old.is_some() => cache.drop_entry(),
+                            None => {}
+                        }
+                        (group, deps)
+                    }
+                };
+                if opts.staged.as_ref().is_some_and(|s| !touches(id, &deps, s)) {
                     continue;
                 }
-                Checked::Cached => {
-                    let old = old.expect("a cached finding has its entry");
-                    cache.put(&old, false);
-                    (old.group, old.deps)
+                if named.is_some() {
+                    by_name.insert(id.clone(), group);
+                } else if let Err(e) = report.add(&group) {
+                    failed.get_or_insert(Error::write("the report", e));
                 }
-                Checked::Fresh { group, deps, entry } => {
-                    match entry {
-                        Some(e) => cache.put(&e, true),
-                        None if old.is_some() => cache.drop_entry(),
-                        None => {}
-                    }
-                    (group, deps)
-                }
-            };
-            if let Some(staged) = &opts.staged
-                && !touches(id, &deps, staged)
-            {
-                continue;
             }
-            if named.is_some() {
-                by_name.insert(id.clone(), group);
-            } else {
-                report
-                    .add(&group)
-                    .map_err(|e| Error::write("the report", e))?;
-            }
-        }
+        },
+    );
+    if let Some(e) = failed {
+        return Err(e);
     }
+    let cache = cache.into_inner();
     cache.finish();
     for id in named.iter().flatten() {
         if let Some(group) = by_name.remove(id) {
@@ -180,7 +203,7 @@ enum Checked {
     /// A folder with no record (leftover logs, as after switching branches).
     NotARun,
     /// Nothing it depends on changed: the cached finding holds.
-    Cached,
+    Cached(cache::Contents),
     /// Checked now; `entry` when the finding can be cached.
     Fresh {
         group: Group,
@@ -210,8 +233,11 @@ struct Shared<'r> {
 
 impl Shared<'_> {
     fn check(&self, id: &str, old: Option<&Entry>) -> Checked {
-        if old.is_some_and(|e| e.holds(&self.root)) {
-            return Checked::Cached;
+        let contents = old.and_then(Entry::open);
+        if let (Some(old), Some(c)) = (old, &contents)
+            && old.holds(c, &self.root)
+        {
+            return Checked::Cached(contents.expect("checked above"));
         }
         if !self.named && !self.repo.join(&layout::record_dir(id)).is_dir() {
             return Checked::NotARun;
@@ -223,7 +249,7 @@ impl Shared<'_> {
         if store.in_flight(id).unwrap_or(false) {
             let _ = store.repair(id);
         }
-        let hints = old.map_or(&[][..], |e| e.hints.as_slice());
+        let hints = contents.as_ref().map_or(&[][..], |c| c.hints.as_slice());
         let ((group, volatile, hints), seen) = watch::recording(|| {
             watch::saw(&self.repo.join(&layout::journal(id)));
             check::run(self, id, hints)
@@ -246,13 +272,12 @@ impl Shared<'_> {
             .then(|| cache::settled_fingerprint(&self.root, &deps, self.started))
             .flatten()
             .map(|fingerprint| {
-                Box::new(Entry {
-                    run_id: id.to_string(),
+                let contents = cache::Contents {
                     deps: deps.clone(),
-                    fingerprint,
                     hints,
                     group: group.clone(),
-                })
+                };
+                Box::new(Entry::new(id, fingerprint, &contents))
             });
         Checked::Fresh { group, deps, entry }
     }

@@ -414,6 +414,7 @@ fn poison_cache(repo: &TestRepo, edit: impl Fn(&mut Value)) {
             None => format!("{line}\n"),
         })
         .collect();
+    fields[4] = body.len().to_string();
     fields[3] = Sha256::digest(body.as_bytes())
         .iter()
         .fold(String::new(), |mut s, b| {
