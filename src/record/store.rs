@@ -184,6 +184,9 @@ impl<'r> Store<'r> {
     /// when there is nothing to do (no journal, or its last entry is the
     /// `RUN.json` on disk).
     pub fn in_flight(&self, id: &str) -> Result<bool> {
+        if !self.path(&layout::journal(id))?.exists() {
+            return Ok(false);
+        }
         let disk = self.read_disk(id)?;
         self.unapplied(id, &disk)
     }

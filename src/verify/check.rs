@@ -52,7 +52,7 @@ pub(super) fn run(sh: &Shared, id: &str, hints: &[Hint]) -> (Group, bool, Vec<Hi
             return (group, false, Vec::new());
         }
     };
-    let (now, new_hints) = current_hashes(repo, &run, hints);
+    let (now, new_hints) = current_hashes(sh, &run, hints);
     let mut volatile = false;
     let mut cases = vec![check_record(repo, id, &run, &raw)];
     for (j, g) in run.gates.iter().enumerate() {
@@ -93,10 +93,11 @@ fn load(repo: &Repo, id: &str) -> crate::error::Result<(RunRecord, Value)> {
 /// Every output recorded by a passed attempt, as it is now: hashed, unless
 /// the last check's hash of a large output still holds by its stamp.
 fn current_hashes(
-    repo: &Repo,
+    sh: &Shared,
     run: &RunRecord,
     hints: &[Hint],
 ) -> (HashMap<String, Now>, Vec<Hint>) {
+    let repo = sh.repo;
     let wanted: BTreeSet<String> = run
         .gates
         .iter()
@@ -117,12 +118,13 @@ fn current_hashes(
             Ok(p) => match std::fs::metadata(&p.abs) {
                 Ok(meta) if meta.is_file() => {
                     let stamp = Stamp::of(&meta);
-                    match hints.iter().find(|h| h.path == rel && h.stamp == stamp) {
-                        Some(h) => {
-                            now.insert(rel, Now::Hash(h.sha256.clone()));
-                            new_hints.push(h.clone());
-                        }
-                        None => to_hash.push((rel, p.abs, stamp)),
+                    if let Some(h) = hints.iter().find(|h| h.path == rel && h.stamp == stamp) {
+                        now.insert(rel, Now::Hash(h.sha256.clone()));
+                        new_hints.push(h.clone());
+                    } else if let Some(sha) = sh.hashed(&rel, stamp) {
+                        now.insert(rel, Now::Hash(sha));
+                    } else {
+                        to_hash.push((rel, p.abs, stamp));
                     }
                 }
                 _ => {
@@ -135,6 +137,7 @@ fn current_hashes(
     for ((rel, _, stamp), result) in to_hash.into_iter().zip(hash::files_in_turn(&paths)) {
         match result {
             Ok(sha) => {
+                sh.remember_hash(&rel, stamp, &sha);
                 if stamp.size >= HINT_BYTES {
                     new_hints.push(Hint {
                         path: rel.clone(),

@@ -15,14 +15,14 @@ mod check;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::contract::Contract;
 use crate::error::{Error, Result};
 use crate::record::store::Store;
 use crate::repo::Repo;
 use crate::report::findings::{Group, Report};
-use crate::storage::stamp::{self, Dir};
+use crate::storage::stamp::{self, Dir, Stamp};
 use crate::storage::{layout, watch};
 use crate::workflow::LoadedWorkflow;
 use crate::{interrupt, par};
@@ -104,6 +104,7 @@ pub fn verify(repo: &Repo, opts: &Options, report: &mut Report) -> Result<()> {
         started: stamp::now_ns(),
         contracts: Mutex::new(HashMap::new()),
         workflows: Mutex::new(HashMap::new()),
+        hashes: Mutex::new(HashMap::new()),
     };
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let cache = std::cell::RefCell::new(cache);
@@ -229,7 +230,13 @@ struct Shared<'r> {
     started: i128,
     contracts: Mutex<HashMap<String, Arc<Loaded<Contract>>>>,
     workflows: Mutex<HashMap<String, Arc<Loaded<LoadedWorkflow>>>>,
+    /// Outputs hashed by this verify (several runs often record the same
+    /// file), by path: the stamp it was hashed at, and its hash.
+    hashes: Mutex<HashMap<String, (Stamp, String)>>,
 }
+
+/// At most this many hashes are remembered (then the memory starts over).
+const REMEMBERED_HASHES: usize = 65_536;
 
 impl Shared<'_> {
     fn check(&self, id: &str, old: Option<&Entry>) -> Checked {
@@ -280,6 +287,23 @@ impl Shared<'_> {
                 Box::new(Entry::new(id, fingerprint, &contents))
             });
         Checked::Fresh { group, deps, entry }
+    }
+
+    /// The hash of output `rel` if this verify hashed it at this stamp.
+    fn hashed(&self, rel: &str, stamp: Stamp) -> Option<String> {
+        let hashes = self.hashes.lock().unwrap_or_else(PoisonError::into_inner);
+        hashes
+            .get(rel)
+            .filter(|(s, _)| *s == stamp)
+            .map(|(_, sha)| sha.clone())
+    }
+
+    fn remember_hash(&self, rel: &str, stamp: Stamp, sha: &str) {
+        let mut hashes = self.hashes.lock().unwrap_or_else(PoisonError::into_inner);
+        if hashes.len() >= REMEMBERED_HASHES {
+            hashes.clear();
+        }
+        hashes.insert(rel.to_string(), (stamp, sha.to_string()));
     }
 
     /// The contract at `rel`, loaded once per verify.
