@@ -567,3 +567,55 @@ fn a_change_costs_one_fsync_and_a_gate_attempt_at_most_four() {
         "orch run: {total} fsyncs for 3 gate attempts"
     );
 }
+
+/// The paths a command opened, as strace saw them (None, saying why, where
+/// strace cannot trace).
+fn opened(repo: &TestRepo, args: &[&str]) -> Option<Vec<String>> {
+    let log = repo.path().join(".strace-open");
+    let status = Command::new("strace")
+        .args(["-f", "-e", "trace=openat,open", "-o"])
+        .arg(&log)
+        .arg(crate::common::BIN)
+        .args(args)
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    if status.is_err() || !text.contains("openat(") {
+        eprintln!("skipping the open count: strace is missing or cannot trace here");
+        return None;
+    }
+    Some(
+        text.lines()
+            .filter_map(|l| Some(l.split('"').nth(1)?.to_string()))
+            .collect(),
+    )
+}
+
+#[test]
+fn a_full_run_id_opens_its_folder_without_listing_the_runs() {
+    let repo = TestRepo::shipped();
+    let run = repo.start_run("robot");
+    repo.start_run("other");
+    let runs = repo.path().join("orchestration/runs").display().to_string();
+    let lists = |opened: &[String]| opened.iter().any(|p| *p == runs);
+    let Some(full) = opened(
+        &repo,
+        &[
+            "gate", "start", "--run", &run, "--gate", "G1", "--agent", "a",
+        ],
+    ) else {
+        return;
+    };
+    assert!(!lists(&full), "a full id must not list {runs}");
+    assert!(full.iter().any(|p| p.contains(&format!("{run}/record"))));
+    let prefix = opened(&repo, &["run", "show", "--run", &run[..run.len() - 3]]).unwrap();
+    assert!(
+        lists(&prefix),
+        "a prefix is looked up among the folder names"
+    );
+}
