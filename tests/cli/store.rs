@@ -602,7 +602,7 @@ fn a_full_run_id_opens_its_folder_without_listing_the_runs() {
     let run = repo.start_run("robot");
     repo.start_run("other");
     let runs = repo.path().join("orchestration/runs").display().to_string();
-    let lists = |opened: &[String]| opened.iter().any(|p| *p == runs);
+    let lists = |opened: &[String]| opened.contains(&runs);
     let Some(full) = opened(
         &repo,
         &[
