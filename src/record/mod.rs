@@ -55,21 +55,11 @@ macro_rules! string_enum {
             }
         }
 
-        impl JsonSchema for $name {
-            fn schema_name() -> std::borrow::Cow<'static, str> {
-                stringify!($name).into()
-            }
-
-            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({
-                    "type": "string",
-                    "description": concat!("One of: ", $($text, " "),*, "(other values, from other tools or versions, are kept)."),
-                    "examples": [$($text),*]
-                })
-            }
-        }
-
-        string_enum!(@common $name);
+        string_enum!(@common $name, {
+            "type": "string",
+            "description": concat!("One of: ", $($text, " "),*, "(other values, from other tools or versions, are kept)."),
+            "examples": [$($text),*]
+        });
     };
     (closed $(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
         $(#[$meta])*
@@ -109,25 +99,25 @@ macro_rules! string_enum {
             }
         }
 
+        string_enum!(@common $name, {
+            "type": "string",
+            "enum": [$($text),*]
+        });
+    };
+    (@common $name:ident, $schema:tt) => {
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_string()
+            }
+        }
+
         impl JsonSchema for $name {
             fn schema_name() -> std::borrow::Cow<'static, str> {
                 stringify!($name).into()
             }
 
             fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({
-                    "type": "string",
-                    "enum": [$($text),*]
-                })
-            }
-        }
-
-        string_enum!(@common $name);
-    };
-    (@common $name:ident) => {
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.as_str().to_string()
+                schemars::json_schema!($schema)
             }
         }
 

@@ -182,6 +182,21 @@ impl TestRepo {
         self
     }
 
+    /// Rewrites a file in place (same inode) and puts its modification
+    /// time back: only its change time says it changed.
+    pub fn edit_in_place(&self, rel: &str, edit: impl FnOnce(String) -> String) {
+        let path = self.root.join(rel);
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let text = edit(self.read(rel));
+        std::fs::write(&path, text).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+    }
+
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.root.join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }

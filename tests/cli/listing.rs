@@ -42,19 +42,10 @@ fn the_index_is_used_and_a_stale_entry_is_never_believed() {
     );
 
     // Edit a record in place: same size, modification time put back.
-    let rel = format!("orchestration/runs/{}/record/RUN.json", runs[1]);
-    let path = repo.path().join(&rel);
-    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
-    let text = repo
-        .read(&rel)
-        .replace("\"slug\": \"bbbb\"", "\"slug\": \"zzzz\"");
-    std::fs::write(&path, &text).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_modified(mtime)
-        .unwrap();
+    repo.edit_in_place(
+        &format!("orchestration/runs/{}/record/RUN.json", runs[1]),
+        |t| t.replace("\"slug\": \"bbbb\"", "\"slug\": \"zzzz\""),
+    );
     let after = list(&repo);
     let slugs: Vec<&str> = after
         .as_array()

@@ -481,13 +481,14 @@ fn fifos_are_refused_at_once_everywhere_orch_reads() {
     list.ok();
 }
 
-/// fsync/fdatasync calls of a command, counted by strace (None, saying
-/// why, where strace cannot trace).
-fn fsyncs(repo: &TestRepo, args: &[&str]) -> Option<usize> {
+/// What `strace OPTIONS orch ARGS` logged (None, saying why, where strace
+/// cannot trace).
+fn strace(repo: &TestRepo, options: &[&str], args: &[&str]) -> Option<String> {
     let log = repo.path().join(".strace");
     let status = Command::new("strace")
-        .args(["-f", "-c", "-e", "trace=fsync,fdatasync,syncfs", "-o"])
+        .args(["-f", "-o"])
         .arg(&log)
+        .args(options)
         .arg(crate::common::BIN)
         .args(args)
         .current_dir(repo.path())
@@ -498,12 +499,17 @@ fn fsyncs(repo: &TestRepo, args: &[&str]) -> Option<usize> {
         .status();
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_file(&log);
-    // The summary's last line is "total", even with no calls; the traced
-    // command's own exit code does not matter here.
-    if status.is_err() || !text.lines().any(|l| l.trim_end().ends_with("total")) {
-        eprintln!("skipping the fsync count: strace is missing or cannot trace here");
+    // The traced command's own exit code does not matter here.
+    if status.is_err() || text.is_empty() || text.contains("PTRACE_TRACEME") {
+        eprintln!("skipping: strace is missing or cannot trace here");
         return None;
     }
+    Some(text)
+}
+
+/// fsync/fdatasync calls of a command, counted by strace.
+fn fsyncs(repo: &TestRepo, args: &[&str]) -> Option<usize> {
+    let text = strace(repo, &["-c", "-e", "trace=fsync,fdatasync,syncfs"], args)?;
     Some(
         text.lines()
             .filter_map(|l| {
@@ -568,27 +574,9 @@ fn a_change_costs_one_fsync_and_a_gate_attempt_at_most_four() {
     );
 }
 
-/// The paths a command opened, as strace saw them (None, saying why, where
-/// strace cannot trace).
+/// The paths a command opened, as strace saw them.
 fn opened(repo: &TestRepo, args: &[&str]) -> Option<Vec<String>> {
-    let log = repo.path().join(".strace-open");
-    let status = Command::new("strace")
-        .args(["-f", "-e", "trace=openat,open", "-o"])
-        .arg(&log)
-        .arg(crate::common::BIN)
-        .args(args)
-        .current_dir(repo.path())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    let _ = std::fs::remove_file(&log);
-    if status.is_err() || !text.contains("openat(") {
-        eprintln!("skipping the open count: strace is missing or cannot trace here");
-        return None;
-    }
+    let text = strace(repo, &["-e", "trace=openat,open"], args)?;
     Some(
         text.lines()
             .filter_map(|l| Some(l.split('"').nth(1)?.to_string()))

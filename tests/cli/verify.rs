@@ -453,6 +453,23 @@ fn a_second_verify_answers_from_the_cache_and_no_cache_checks_afresh() {
     repo.orch(&["verify"]).ok();
 }
 
+/// Makes G3's contract (still valid) require a heading SPEC.md lacks;
+/// returns its path.
+fn require_layer_7(repo: &TestRepo) -> &'static str {
+    let contract = "orchestration/gates/contracts/G3.contract.json";
+    let mut c: Value = serde_json::from_str(&repo.read(contract)).unwrap();
+    c["validations"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "type": "contains_headings",
+            "target": "{artifact_path}/SPEC.md",
+            "required_headings": ["## Layer 7"]
+        }));
+    repo.write(contract, &serde_json::to_string_pretty(&c).unwrap());
+    contract
+}
+
 /// A change made to a repository in a test.
 type Change = Box<dyn Fn(&TestRepo)>;
 
@@ -465,16 +482,7 @@ fn a_cached_finding_is_dropped_when_anything_it_depends_on_changes() {
         (
             "an output edited in place, same size and modification time",
             Box::new(|repo: &TestRepo| {
-                let path = repo.path().join("essays/robot/SPEC.md");
-                let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
-                let text = repo.read("essays/robot/SPEC.md").replacen('#', "%", 1);
-                std::fs::write(&path, text).unwrap();
-                std::fs::File::options()
-                    .write(true)
-                    .open(&path)
-                    .unwrap()
-                    .set_modified(mtime)
-                    .unwrap();
+                repo.edit_in_place("essays/robot/SPEC.md", |t| t.replacen('#', "%", 1));
             }),
             "modified",
         ),
@@ -488,17 +496,7 @@ fn a_cached_finding_is_dropped_when_anything_it_depends_on_changes() {
         (
             "a contract that no longer passes",
             Box::new(|repo: &TestRepo| {
-                let contract = "orchestration/gates/contracts/G3.contract.json";
-                let mut c: Value = serde_json::from_str(&repo.read(contract)).unwrap();
-                c["validations"]
-                    .as_array_mut()
-                    .unwrap()
-                    .push(serde_json::json!({
-                        "type": "contains_headings",
-                        "target": "{artifact_path}/SPEC.md",
-                        "required_headings": ["## Layer 7"]
-                    }));
-                repo.write(contract, &serde_json::to_string_pretty(&c).unwrap());
+                require_layer_7(repo);
             }),
             "contract_failing",
         ),
@@ -636,17 +634,7 @@ fn staged_selects_the_runs_a_commit_touches() {
     git(&["reset", "-q", "--hard"]);
 
     // So does a valid contract change that a passed gate no longer meets.
-    let contract = "orchestration/gates/contracts/G3.contract.json";
-    let mut c: Value = serde_json::from_str(&repo.read(contract)).unwrap();
-    c["validations"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({
-            "type": "contains_headings",
-            "target": "{artifact_path}/SPEC.md",
-            "required_headings": ["## Layer 7"]
-        }));
-    repo.write(contract, &serde_json::to_string_pretty(&c).unwrap());
+    let contract = require_layer_7(&repo);
     git(&["add", contract]);
     let doc = verify_json(&repo, &["--staged"], 1);
     assert_eq!(doc["summary"]["groups"], 1);
