@@ -136,10 +136,17 @@ pub type Listed = std::result::Result<RunSummary, (String, Error)>;
 /// Records that cannot be read are returned as errors next to their id, so
 /// one bad file does not hide the rest.
 pub fn list(store: &Store) -> Result<Vec<Listed>> {
-    let ids = store.ids()?;
     let repo = store.repo();
     let started = stamp::now_ns();
-    let index = Index::load(repo.git_dir().map(|d| d.join("orch").join("run-index")));
+    // The index is read while the runs folder is listed.
+    let (ids, index) = std::thread::scope(|scope| {
+        let index =
+            scope.spawn(|| Index::load(repo.git_dir().map(|d| d.join("orch").join("run-index"))));
+        let ids = store.ids();
+        (ids, index.join())
+    });
+    let ids = ids?;
+    let index = index.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let indexed = index.entries.len();
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -338,6 +345,38 @@ fn parse_opt(v: &str) -> std::result::Result<Option<String>, ()> {
     }
 }
 
+/// One line of the index.
+fn parse_index_line(line: &str) -> Option<(Stamp, RunSummary)> {
+    let mut f = line.split('\t');
+    let mut next = || f.next();
+    let (id, ino, size, mtime, ctime) = (next()?, next()?, next()?, next()?, next()?);
+    let (status, started, finished, name, slug) = (next()?, next()?, next()?, next()?, next()?);
+    let (passed, total, last) = (next()?, next()?, next()?);
+    if next().is_some() {
+        return None;
+    }
+    let stamp = Stamp {
+        ino: ino.parse().ok()?,
+        size: size.parse().ok()?,
+        mtime_ns: mtime.parse().ok()?,
+        ctime_ns: ctime.parse().ok()?,
+    };
+    let summary = RunSummary {
+        run_id: unescape(id)?,
+        workflow: SummaryWorkflow {
+            name: unescape(name)?,
+            slug: unescape(slug)?,
+        },
+        status: RunStatus::try_from(status.to_string()).ok()?,
+        started_at: unescape(started)?,
+        finished_at: parse_opt(&unescape(finished)?).ok()?,
+        gates_passed: passed.parse().ok()?,
+        gates_total: total.parse().ok()?,
+        last_event_at: parse_opt(&unescape(last)?).ok()?,
+    };
+    Some((stamp, summary))
+}
+
 /// The entries of an index file, or None if any part of it is damaged.
 fn parse_index(bytes: &[u8]) -> Option<Vec<(Stamp, RunSummary)>> {
     let text = std::str::from_utf8(bytes).ok()?;
@@ -346,36 +385,33 @@ fn parse_index(bytes: &[u8]) -> Option<Vec<(Stamp, RunSummary)>> {
     if hash::bytes(body.as_bytes()) != sha {
         return None;
     }
+    // Parsed on all cores, in pieces cut at line ends.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut pieces: Vec<&str> = Vec::with_capacity(cores);
+    let mut rest = body;
+    while !rest.is_empty() {
+        let at = (body.len() / cores).max(1).min(rest.len());
+        let end = rest.as_bytes()[at..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(rest.len(), |i| at + i + 1);
+        let (piece, tail) = rest.split_at(end);
+        pieces.push(piece);
+        rest = tail;
+    }
+    let parsed = par::map_with(
+        &pieces,
+        || (),
+        |(), piece| {
+            piece
+                .lines()
+                .map(parse_index_line)
+                .collect::<Option<Vec<_>>>()
+        },
+    );
     let mut out: Vec<(Stamp, RunSummary)> = Vec::with_capacity(body.len() / 200);
-    for line in body.lines() {
-        let mut f = line.split('\t');
-        let mut next = || f.next();
-        let (id, ino, size, mtime, ctime) = (next()?, next()?, next()?, next()?, next()?);
-        let (status, started, finished, name, slug) = (next()?, next()?, next()?, next()?, next()?);
-        let (passed, total, last) = (next()?, next()?, next()?);
-        if next().is_some() {
-            return None;
-        }
-        let stamp = Stamp {
-            ino: ino.parse().ok()?,
-            size: size.parse().ok()?,
-            mtime_ns: mtime.parse().ok()?,
-            ctime_ns: ctime.parse().ok()?,
-        };
-        let summary = RunSummary {
-            run_id: unescape(id)?,
-            workflow: SummaryWorkflow {
-                name: unescape(name)?,
-                slug: unescape(slug)?,
-            },
-            status: RunStatus::try_from(status.to_string()).ok()?,
-            started_at: unescape(started)?,
-            finished_at: parse_opt(&unescape(finished)?).ok()?,
-            gates_passed: passed.parse().ok()?,
-            gates_total: total.parse().ok()?,
-            last_event_at: parse_opt(&unescape(last)?).ok()?,
-        };
-        out.push((stamp, summary));
+    for piece in parsed {
+        out.extend(piece?);
     }
     // Written sorted by id; anything else is not an index orch wrote.
     out.windows(2)

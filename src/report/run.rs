@@ -69,30 +69,30 @@ fn short_time(ts: &str) -> String {
 
 /// `runs` pairs each summary with how its status reads (see `activity`).
 pub fn render_list(ui: &Ui, runs: &[(RunSummary, String)]) -> String {
-    let rows: Vec<[String; 5]> = runs
-        .iter()
-        .map(|(r, activity)| {
-            let (passed, total) = r.gate_counts();
-            [
-                r.run_id.clone(),
-                format!("{}/{}", r.workflow.name, r.workflow.slug),
-                activity.clone(),
-                short_time(&r.started_at),
-                format!("{passed}/{total}"),
-            ]
-        })
-        .collect();
     let headers = ["RUN", "WORKFLOW/SLUG", "STATUS", "STARTED", "GATES"];
-    let widths: Vec<usize> = (0..5)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([headers[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
+    let started: Vec<String> = runs
+        .iter()
+        .map(|(r, _)| short_time(&r.started_at))
         .collect();
-    let mut out = String::with_capacity(rows.len() * (widths.iter().sum::<usize>() + 12));
+    let gates = |r: &RunSummary| {
+        let (passed, total) = r.gate_counts();
+        format!("{passed}/{total}")
+    };
+    let chars = |s: &str| s.chars().count();
+    let mut widths = headers.map(str::len);
+    for ((r, activity), started) in runs.iter().zip(&started) {
+        let row = [
+            chars(&r.run_id),
+            chars(&r.workflow.name) + 1 + chars(&r.workflow.slug),
+            chars(activity),
+            chars(started),
+            chars(&gates(r)),
+        ];
+        for (w, n) in widths.iter_mut().zip(row) {
+            *w = (*w).max(n);
+        }
+    }
+    let mut out = String::with_capacity(runs.len() * (widths.iter().sum::<usize>() + 12));
     let header: Vec<String> = headers
         .iter()
         .zip(&widths)
@@ -103,15 +103,16 @@ pub fn render_list(ui: &Ui, runs: &[(RunSummary, String)]) -> String {
         "{}",
         ui.paint(Style::Bold, header.join("  ").trim_end())
     );
-    for row in &rows {
-        let status_style = status_style(&row[2]);
-        for (i, (c, w)) in row.iter().zip(&widths).enumerate() {
+    for ((r, activity), started) in runs.iter().zip(&started) {
+        let workflow = format!("{}/{}", r.workflow.name, r.workflow.slug);
+        let cells = [r.run_id.as_str(), &workflow, activity, started, &gates(r)];
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
             if i > 0 {
                 out.push_str("  ");
             }
             let cell = sanitize_line(c);
             if i == 2 {
-                out.push_str(&ui.paint(status_style, &pad(&cell, *w)));
+                out.push_str(&ui.paint(status_style(activity), &pad(&cell, *w)));
             } else {
                 let _ = write!(out, "{cell:<w$}");
             }
