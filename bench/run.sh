@@ -432,7 +432,7 @@ node() {
     [ -f "$runner/cli.js" ] || runner=$NODE_RUNNER/orchestration/runner
     [ -f "$runner/cli.js" ] || { echo "node: no cli.js in $NODE_RUNNER or its orchestration/runner" >&2; return 1; }
     runner=$(realpath "$runner")
-    echo "== the Node runner ($runner, node $(command -v node >/dev/null && command -v node | xargs -I{} {} --version)) vs orch"
+    echo "== the Node runner ($runner, node $(node --version)) vs orch"
     hyperfine -N --warmup 5 --runs 50 --export-json "$work/node-startup.json" "node $runner/cli.js --help" >/dev/null
     hyperfine -N --warmup 5 --runs 200 --export-json "$work/orch-startup.json" "$orch --help" >/dev/null
     echo "start (--help): node $(median_ms "$work/node-startup.json"); orch $(median_ms "$work/orch-startup.json")"
