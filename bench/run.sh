@@ -423,7 +423,7 @@ verify20() {
     done
 }
 
-node() {
+node_runner() { # not `node`: that would hide the node program
     if [ -z "${NODE_RUNNER:-}" ]; then
         echo "== node: skipped (set NODE_RUNNER to a clone of EsyResearch/home.esy.com to compare)"
         return
@@ -476,7 +476,7 @@ case "${1:-all}" in
     fsync) fsync ;;
     verify) verify ;;
     verify20) verify20 ;;
-    node) node ;;
-    all) startup; list; lookup; hash; pipeline; fsync; verify; verify20; node ;;
+    node) node_runner ;;
+    all) startup; list; lookup; hash; pipeline; fsync; verify; verify20; node_runner ;;
     *) echo "usage: bench/run.sh [startup|list|lookup|hash|pipeline|fsync|verify|verify20|node|all]" >&2; exit 2 ;;
 esac

@@ -362,11 +362,11 @@ impl<'r> Store<'r> {
             Err(e) => return Err(Error::write(layout::run_dir(id), e)),
         }
         atomic::sync_dir(&runs).map_err(|e| Error::write(layout::RUNS_DIR, e))?;
+        // (The commit syncs the run's folder when it creates the journal.)
         for sub in [layout::record_dir(id), layout::logs_dir(id)] {
             let path = self.path(&sub)?;
             std::fs::create_dir(&path).map_err(|e| Error::write(&sub, e))?;
         }
-        atomic::sync_dir(&dir).map_err(|e| Error::write(layout::run_dir(id), e))?;
         let _lock = self.lock(id)?;
         let disk = self.read_disk(id)?;
         self.commit(id, &disk, run, &[])?;
@@ -450,8 +450,15 @@ impl<'r> Store<'r> {
         let jpath = self.path(&jrel)?;
         let jerr = |e| Error::write(&jrel, e);
         let (mut journal, created) = Journal::open_or_create(&jpath).map_err(jerr)?;
-        if created && let Some(logs) = jpath.parent() {
-            atomic::sync_dir(logs).map_err(jerr)?;
+        if created {
+            // The journal's name, and its folder's, must survive a crash
+            // for it to be found afterwards.
+            for dir in [jpath.parent(), jpath.parent().and_then(Path::parent)]
+                .into_iter()
+                .flatten()
+            {
+                atomic::sync_dir(dir).map_err(jerr)?;
+            }
         }
         journal.cut_torn_tail().map_err(jerr)?;
         let base = disk.base();

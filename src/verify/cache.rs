@@ -178,8 +178,11 @@ impl Cache {
                     .peekable()
                 })
             });
-        // Leftover of orch versions that cached output hashes only.
         if let Some(dir) = path.as_deref().and_then(Path::parent) {
+            // Leftovers: of a verify that was stopped (a concurrent one
+            // only loses its chance to write), and of orch versions that
+            // cached output hashes only.
+            atomic::remove_stale_temps(dir);
             let _ = std::fs::remove_file(dir.join("hash-cache.json"));
         }
         Cache {

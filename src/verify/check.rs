@@ -134,7 +134,14 @@ fn current_hashes(
         }
     }
     let paths: Vec<PathBuf> = to_hash.iter().map(|(_, p, _)| p.clone()).collect();
-    for ((rel, _, stamp), result) in to_hash.into_iter().zip(hash::files_in_turn(&paths)) {
+    // Runs are checked on all cores already; a run with many outputs (one
+    // run over a GiB, say) hashes them on all cores too.
+    let hashed = if paths.len() >= 16 {
+        hash::files(&paths)
+    } else {
+        hash::files_in_turn(&paths)
+    };
+    for ((rel, _, stamp), result) in to_hash.into_iter().zip(hashed) {
         match result {
             Ok(sha) => {
                 sh.remember_hash(&rel, stamp, &sha);

@@ -171,17 +171,17 @@ pub fn verify(repo: &Repo, opts: &Options, report: &mut Report) -> Result<()> {
     if let Some(e) = failed {
         return Err(e);
     }
-    let cache = cache.into_inner();
-    cache.finish();
+    if interrupt::requested() {
+        // The runs not reached keep their old entries.
+        return Err(Error::Interrupted);
+    }
+    cache.into_inner().finish();
     for id in named.iter().flatten() {
         if let Some(group) = by_name.remove(id) {
             report
                 .add(&group)
                 .map_err(|e| Error::write("the report", e))?;
         }
-    }
-    if interrupt::requested() {
-        return Err(Error::Interrupted);
     }
     Ok(())
 }
