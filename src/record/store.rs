@@ -18,7 +18,9 @@
 //! for a change in flight first. Two orch processes changing the same run
 //! both land, one after the other.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use crate::error::{Error, Result};
 use crate::lease;
@@ -36,6 +38,9 @@ const CHECKPOINT_BYTES: u64 = 16 * 1024 * 1024;
 /// The runs of one repository.
 pub struct Store<'r> {
     repo: &'r Repo,
+    /// The stamp and SHA-256 of the RUN.json this store last wrote, by run:
+    /// while RUN.json has that stamp, it need not be hashed again.
+    written: Mutex<HashMap<String, (Stamp, String)>>,
 }
 
 /// A change in progress: the freshly read record, and which attempt files
@@ -60,20 +65,28 @@ struct OnDisk {
     bytes: Option<Vec<u8>>,
     /// `RUN.json`'s stamp, or the record folder's when there is no RUN.json.
     stamp: Stamp,
+    /// SHA-256 of `bytes`, computed once when first needed.
+    sha: std::cell::OnceCell<Option<String>>,
 }
 
 impl OnDisk {
+    fn sha(&self) -> Option<&str> {
+        self.sha
+            .get_or_init(|| self.bytes.as_deref().map(hash::bytes))
+            .as_deref()
+    }
+
     fn base(&self) -> Base {
         Base {
-            sha256: self.bytes.as_deref().map(hash::bytes),
+            sha256: self.sha().map(str::to_string),
             stamp: self.stamp,
         }
     }
 
     /// Whether this is the record a journal entry was computed from.
     fn is(&self, base: &Base) -> bool {
-        match (&self.bytes, &base.sha256) {
-            (Some(bytes), Some(sha)) => self.stamp == base.stamp && hash::bytes(bytes) == *sha,
+        match (self.sha(), &base.sha256) {
+            (Some(sha), Some(base_sha)) => self.stamp == base.stamp && sha == base_sha,
             // A change that created RUN.json: its folder is still the one it made.
             (None, None) => self.stamp.ino == base.stamp.ino && self.stamp.ino != 0,
             _ => false,
@@ -83,7 +96,10 @@ impl OnDisk {
 
 impl<'r> Store<'r> {
     pub fn new(repo: &'r Repo) -> Self {
-        Store { repo }
+        Store {
+            repo,
+            written: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn repo(&self) -> &Repo {
@@ -205,9 +221,7 @@ impl<'r> Store<'r> {
         };
         let last = journal.last().map_err(|e| Error::read(&rel, e))?;
         Ok(last.is_some_and(|t| {
-            t.boot != journal::boot_id()
-                || disk.bytes.as_deref().map(hash::bytes).as_deref()
-                    != Some(t.run_json_sha256.as_str())
+            t.boot != journal::boot_id() || disk.sha() != Some(t.run_json_sha256.as_str())
         }))
     }
 
@@ -221,14 +235,27 @@ impl<'r> Store<'r> {
                 let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
                 f.read_to_end(&mut bytes)
                     .map_err(|e| Error::read(&rel, e))?;
+                let stamp = Stamp::of(&meta);
+                let sha = std::cell::OnceCell::new();
+                if let Some((_, known)) = self
+                    .written
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(id)
+                    .filter(|(s, _)| *s == stamp)
+                {
+                    let _ = sha.set(Some(known.clone()));
+                }
                 Ok(OnDisk {
                     bytes: Some(bytes),
-                    stamp: Stamp::of(&meta),
+                    stamp,
+                    sha,
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(OnDisk {
                 bytes: None,
                 stamp: Stamp::path(&self.path(&layout::record_dir(id))?).unwrap_or_default(),
+                sha: std::cell::OnceCell::from(None),
             }),
             Err(e) => Err(Error::read(&rel, e)),
         }
@@ -250,9 +277,9 @@ impl<'r> Store<'r> {
         let Some(last) = journal.last().map_err(read_err)? else {
             return Ok(disk);
         };
-        let sha = disk.bytes.as_deref().map(hash::bytes);
+        let sha = disk.sha();
         if last.boot == journal::boot_id() {
-            if sha.as_deref() == Some(last.run_json_sha256.as_str()) {
+            if sha == Some(last.run_json_sha256.as_str()) {
                 return Ok(disk);
             }
             let entry = journal.entry(&last).map_err(read_err)?;
@@ -269,7 +296,7 @@ impl<'r> Store<'r> {
                 .bytes
                 .as_deref()
                 .is_some_and(|b| serde_json::from_slice::<serde::de::IgnoredAny>(b).is_err());
-            let ours = sha.as_deref() == Some(last.run_json_sha256.as_str())
+            let ours = sha == Some(last.run_json_sha256.as_str())
                 || garbled
                 || entries.iter().any(|e| disk.is(&e.base));
             if ours {
@@ -444,7 +471,9 @@ impl<'r> Store<'r> {
             ));
         }
         // RUN.json is written last, whatever the record says its id is.
-        files.push((layout::RUN_JSON_IN_RUN.to_string(), json::to_pretty(run)));
+        let run_json = json::to_pretty(run);
+        let run_sha = hash::bytes(&run_json);
+        files.push((layout::RUN_JSON_IN_RUN.to_string(), run_json));
 
         let jrel = layout::journal(id);
         let jpath = self.path(&jrel)?;
@@ -499,11 +528,18 @@ impl<'r> Store<'r> {
             .append(&Entry {
                 base,
                 files: files.clone(),
+                run_json_sha256: Some(run_sha.clone()),
             })
             .map_err(|e| unchanged(Error::write(&jrel, e)))?;
         let mut made = Vec::new();
         let result = apply(&run_dir, &files, &mut made);
         let Err((done, rel, e)) = result else {
+            if let Some(stamp) = Stamp::path(&run_dir.join(layout::RUN_JSON_IN_RUN)) {
+                self.written
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(id.to_string(), (stamp, run_sha));
+            }
             return Ok(());
         };
         let err = Error::write(format!("{}/{rel}", layout::run_dir(id)), e);
@@ -677,6 +713,7 @@ mod tests {
                 .iter()
                 .map(|(p, b)| ((*p).to_string(), b.as_bytes().to_vec()))
                 .collect(),
+            run_json_sha256: None,
         };
         let out = merged(&[
             e(&[

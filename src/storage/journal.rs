@@ -51,6 +51,8 @@ pub struct Entry {
     pub base: Base,
     /// Paths relative to the run's folder (`record/RUN.json` last), with their new bytes.
     pub files: Vec<(String, Vec<u8>)>,
+    /// SHA-256 of the new RUN.json, when the caller has it already.
+    pub run_json_sha256: Option<String>,
 }
 
 /// What the end of an entry says, read without its payload.
@@ -126,11 +128,6 @@ impl Journal {
     /// Appends an entry and makes it durable (one fdatasync). On failure the
     /// journal is cut back to what it was.
     pub fn append(&mut self, entry: &Entry) -> io::Result<()> {
-        let run_json = entry
-            .files
-            .iter()
-            .find(|(p, _)| p == super::layout::RUN_JSON_IN_RUN)
-            .map_or(&[][..], |(_, b)| b.as_slice());
         let meta = Meta {
             base: entry.base.clone(),
             files: entry
@@ -141,6 +138,21 @@ impl Journal {
         };
         let mut payload = serde_json::to_vec(&meta).map_err(io::Error::other)?;
         payload.push(b'\n');
+        let shas: Vec<String> = entry
+            .files
+            .iter()
+            .map(|(p, b)| match &entry.run_json_sha256 {
+                Some(sha) if p == super::layout::RUN_JSON_IN_RUN => sha.clone(),
+                _ => crate::hash::bytes(b),
+            })
+            .collect();
+        let checksum = checksum(&payload, &shas);
+        let run_json_sha = entry
+            .files
+            .iter()
+            .zip(&shas)
+            .find(|((p, _), _)| p == super::layout::RUN_JSON_IN_RUN)
+            .map_or_else(|| crate::hash::bytes(b""), |(_, sha)| sha.clone());
         for (_, bytes) in &entry.files {
             payload.extend_from_slice(bytes);
         }
@@ -150,9 +162,7 @@ impl Journal {
         out.extend_from_slice(&payload);
         writeln!(
             out,
-            "{MAGIC} {len:016x} {} {} {}",
-            crate::hash::bytes(&payload),
-            crate::hash::bytes(run_json),
+            "{MAGIC} {len:016x} {checksum} {run_json_sha} {}",
             boot_id()
         )?;
         debug_assert_eq!(out.len() as u64, HEADER_LEN + len + TRAILER_LEN);
@@ -263,28 +273,17 @@ impl Journal {
         let mut header = [0u8; HEADER];
         self.file
             .read_exact_at(&mut header, t.offset - HEADER_LEN)?;
-        if parse_header(&header) != Some(len) || (verify && self.payload(&t).is_err()) {
+        if parse_header(&header) != Some(len) || (verify && self.entry(&t).is_err()) {
             return Ok(None);
         }
         Ok(Some(t))
     }
 
-    fn payload(&self, t: &Trailer) -> io::Result<Vec<u8>> {
+    /// The entry a trailer ends, if it is whole (its checksum holds).
+    pub fn entry(&self, t: &Trailer) -> io::Result<Entry> {
         let mut payload = vec![0u8; usize::try_from(t.len).map_err(io::Error::other)?];
         self.file.read_exact_at(&mut payload, t.offset)?;
-        if crate::hash::bytes(&payload) != t.payload_sha256 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "journal entry fails its checksum",
-            ));
-        }
-        Ok(payload)
-    }
-
-    /// The entry a trailer ends.
-    pub fn entry(&self, t: &Trailer) -> io::Result<Entry> {
-        let payload = self.payload(t)?;
-        let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed journal entry");
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "damaged journal entry");
         let nl = payload.iter().position(|b| *b == b'\n').ok_or_else(bad)?;
         let meta: Meta = serde_json::from_slice(&payload[..nl]).map_err(|_| bad())?;
         let mut rest = &payload[nl + 1..];
@@ -298,9 +297,14 @@ impl Journal {
             files.push((path, bytes.to_vec()));
             rest = tail;
         }
+        let shas: Vec<String> = files.iter().map(|(_, b)| crate::hash::bytes(b)).collect();
+        if !rest.is_empty() || checksum(&payload[..=nl], &shas) != t.payload_sha256 {
+            return Err(bad());
+        }
         Ok(Entry {
             base: meta.base,
             files,
+            run_json_sha256: None,
         })
     }
 
@@ -311,6 +315,24 @@ impl Journal {
         self.file.read_exact_at(&mut v, 0).unwrap();
         v
     }
+}
+
+/// An entry's checksum: over its description and each file's SHA-256 (so
+/// no file is hashed twice when an entry is written).
+fn checksum(meta: &[u8], file_shas: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(meta);
+    for sha in file_shas {
+        h.update(sha.as_bytes());
+    }
+    h.finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 fn parse_header(h: &[u8]) -> Option<u64> {
@@ -334,6 +356,7 @@ mod tests {
                 ("record/gates/G1/attempt-1.json".into(), vec![b'a', n]),
                 ("record/RUN.json".into(), vec![b'{', n, b'}']),
             ],
+            run_json_sha256: None,
         }
     }
 
