@@ -45,18 +45,25 @@ pub fn open_rw(path: &Path) -> io::Result<File> {
 
 /// The whole content of a regular file.
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
-    let mut file = open(path)?;
-    let mut bytes = Vec::new();
+    let (mut file, size) = open_sized(path)?;
+    let mut bytes = Vec::with_capacity(size);
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
 /// The whole content of a regular file, as UTF-8 text.
 pub fn read_to_string(path: &Path) -> io::Result<String> {
-    let mut file = open(path)?;
-    let mut text = String::new();
+    let (mut file, size) = open_sized(path)?;
+    let mut text = String::with_capacity(size);
     file.read_to_string(&mut text)?;
     Ok(text)
+}
+
+/// `open`, and the file's size (room to read it in one go).
+fn open_sized(path: &Path) -> io::Result<(File, usize)> {
+    let file = open(path)?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    Ok((file, usize::try_from(size).unwrap_or(0)))
 }
 
 #[cfg(unix)]
