@@ -32,6 +32,12 @@
 # Needs: cargo, git, python3, hyperfine (apt-get install hyperfine), openssl,
 # GNU time (/usr/bin/time), strace and gcc (for `fsync`), node (for `node`).
 set -euo pipefail
+case "${1:-}" in
+    -h | --help)
+        sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'
+        exit 0
+        ;;
+esac
 cd "$(dirname "$0")/.."
 root=$PWD
 if [ -n "${ORCH_BIN:-}" ]; then
