@@ -22,6 +22,21 @@ pub const KILL_GRACE: &str = "ORCH_KILL_GRACE";
 /// can prove a crash or a full disk at any step loses nothing. See
 /// `storage::fault`. Never set it outside tests.
 pub const FAULT: &str = "ORCH_FAULT";
+/// The git revision whose `orchestration/allowed_signers` says who may
+/// approve (default: the remote's default branch, else HEAD).
+pub const TRUSTED_REV: &str = "ORCH_TRUSTED_REV";
+/// Set (to the run id) in the environment of every agent orch starts, so
+/// `orch approve` and `orch reject` can refuse to run inside one.
+pub const IN_AGENT: &str = "ORCH_IN_AGENT";
+/// Seconds each notification request may take (default 10).
+pub const NOTIFY_TIMEOUT: &str = "ORCH_NOTIFY_TIMEOUT";
+/// Seconds before the first retry of a notification; doubled for the next
+/// (default 1).
+pub const NOTIFY_BACKOFF: &str = "ORCH_NOTIFY_BACKOFF";
+/// The model agents are asked to use (`--model` wins over it; it wins over
+/// the workflow's `model`). orch sets it in every agent's environment to the
+/// model it chose.
+pub const MODEL: &str = "ORCH_MODEL";
 /// Standard switch to turn colour off (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Turn colour on even when output is not a terminal.
@@ -61,7 +76,14 @@ pub fn ignored() -> Vec<String> {
         &|v| chrono::DateTime::parse_from_rfc3339(v.trim()).is_ok(),
         "an RFC 3339 time such as 2026-01-19T14:30:12Z",
     );
-    for name in [URL_TIMEOUT, LOCK_TIMEOUT, SCRIPT_TIMEOUT, KILL_GRACE] {
+    for name in [
+        URL_TIMEOUT,
+        LOCK_TIMEOUT,
+        SCRIPT_TIMEOUT,
+        KILL_GRACE,
+        NOTIFY_TIMEOUT,
+        NOTIFY_BACKOFF,
+    ] {
         check(
             name,
             &|v| positive_seconds(v).is_some(),

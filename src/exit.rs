@@ -14,7 +14,8 @@ pub const USAGE: u8 = 2;
 /// attempt in progress, run already completed, written by a newer orch, lock
 /// held too long by another process).
 pub const CONFLICT: u8 = 3;
-/// A run paused for a person and cannot continue without one (no terminal).
+/// A run paused for a person and cannot continue without one: a person's
+/// gate (no terminal), or a gate awaiting signed approvals.
 pub const AWAITING_INPUT: u8 = 4;
 /// orch could not read or write what it needed (permissions, full disk).
 pub const IO: u8 = 5;

@@ -52,7 +52,8 @@ pub fn files_in_turn(paths: &[PathBuf]) -> Vec<io::Result<String>> {
     paths.iter().map(|p| file_with(p, &mut buf)).collect()
 }
 
-fn hex(digest: &[u8]) -> String {
+/// Lowercase hex of bytes.
+pub fn hex(digest: &[u8]) -> String {
     use std::fmt::Write;
     digest.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");

@@ -2,11 +2,14 @@
 //! sources and verifies the runs a commit touches, so a broken contract or
 //! a record that no longer matches its outputs never reaches a pull request.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::repo::Repo;
+use crate::report::findings::{Case, Finding, Group, Level};
+use crate::storage::layout;
 
 /// Marks hooks orch wrote, so it can update its own and leave others alone.
 pub const MARKER: &str = "# installed by `orch hooks install`";
@@ -84,4 +87,77 @@ pub fn install(repo: &Repo, force: bool) -> Result<Installed> {
     } else {
         Installed::Created(path)
     })
+}
+
+/// Why a staged path must never be committed, if it must not: anything in
+/// a run's `logs/` folder (packets, agent output, the lock and the lease),
+/// and the lock and temporary files orch writes next to records.
+fn never_committed(path: &str) -> Option<&'static str> {
+    let in_run = path.strip_prefix(layout::RUNS_DIR)?.strip_prefix('/')?;
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if in_run.split('/').nth(1) == Some("logs") {
+        Some("is in a run's logs/ folder, which stays out of git")
+    } else if name.starts_with(".orch-tmp-") {
+        Some("is a temporary file a crashed orch left behind")
+    } else if Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("lock"))
+    {
+        Some("is a lock file")
+    } else {
+        None
+    }
+}
+
+/// The staged files a commit must not take (see `never_committed`), as a
+/// report group; `None` when there are none.
+pub fn forbidden_staged(staged: &BTreeSet<String>) -> Option<Group> {
+    let cases: Vec<Case> = staged
+        .iter()
+        .filter_map(|p| never_committed(p).map(|why| (p, why)))
+        .map(|(path, why)| {
+            let mut case = Case::new(path.clone());
+            case.push(
+                Finding::new(
+                    Level::Error,
+                    "not_for_commit",
+                    format!("staged, but it {why}"),
+                )
+                .hint(format!(
+                    "take it out of the commit: git rm --cached -- {path}"
+                )),
+            );
+            case
+        })
+        .collect();
+    (!cases.is_empty()).then(|| Group {
+        name: "staged files".to_string(),
+        description: Some("files that never belong in a commit".to_string()),
+        cases,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_locks_and_temporary_files_are_never_committed() {
+        for path in [
+            "orchestration/runs/run_x/logs/run.lock",
+            "orchestration/runs/run_x/logs/gates/G1/attempt-1/prompt.txt",
+            "orchestration/runs/run_x/record/.orch-tmp-RUN.json.1",
+            "orchestration/runs/run_x/record/RUN.json.lock",
+        ] {
+            assert!(never_committed(path).is_some(), "{path}");
+        }
+        for path in [
+            "orchestration/runs/run_x/record/RUN.json",
+            "orchestration/runs/run_x/record/gates/G1/attempt-1.json",
+            "essays/logs/notes.md",
+            "orchestration/workflows/logs.json",
+        ] {
+            assert!(never_committed(path).is_none(), "{path}");
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! `validate`, `record`, `storage`, `hash`, `exec`. Nothing below `cli`
 //! knows about the command line.
 
+pub mod approval;
 pub mod cli;
 pub mod clock;
 pub mod contract;
@@ -15,19 +16,25 @@ pub mod exec;
 pub mod exit;
 pub mod hash;
 pub mod hooks;
+pub mod init;
 pub mod interrupt;
 pub mod json;
 pub mod lease;
 pub mod lint;
+pub mod notify;
 pub mod ops;
 pub mod packet;
 pub mod par;
+pub mod quality;
+pub mod recipe;
 pub mod record;
 pub mod repo;
 pub mod report;
 pub mod review;
 pub mod schema;
+pub mod skill;
 pub mod storage;
+pub mod suggest;
 pub mod ui;
 pub mod validate;
 pub mod verify;
@@ -40,12 +47,8 @@ pub fn main() -> std::process::ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return std::process::ExitCode::from(if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::SUCCESS
-            });
+            let ui = ui::Ui::new(ui::ColorChoice::Auto);
+            return std::process::ExitCode::from(cli::usage::report(&e, &ui));
         }
     };
     let ui = ui::Ui::new(cli.color.into());
@@ -55,7 +58,7 @@ pub fn main() -> std::process::ExitCode {
     match cli::execute(cli, &ui) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
-            ui.error(&e.to_string(), e.hints());
+            ui.error(&e.to_string(), &e.hints());
             std::process::ExitCode::from(e.exit_code())
         }
     }

@@ -1,6 +1,6 @@
 //! `orch lint`: checks the orchestration sources themselves — workflows,
-//! contracts, prompt templates, skills and validator plugins — before a run
-//! trips over them. Errors are what would stop or mislead a run; warnings
+//! contracts, prompt templates, skills, validator plugins, and the team
+//! settings (notify.json, allowed_signers) — before a run trips over them. Errors are what would stop or mislead a run; warnings
 //! are what orch ignores or cannot check (unknown keys, references outside
 //! the repository).
 
@@ -26,6 +26,8 @@ pub enum Kind {
     Prompt,
     Skill,
     Validator,
+    /// `orchestration/notify.json`, `allowed_signers` and `commands.json`.
+    Settings,
 }
 
 impl Kind {
@@ -36,6 +38,7 @@ impl Kind {
             Kind::Prompt => "prompt templates",
             Kind::Skill => "skills",
             Kind::Validator => "validator plugins",
+            Kind::Settings => "team settings",
         }
     }
 }
@@ -85,6 +88,7 @@ pub fn lint(repo: &Repo, paths: &[PathBuf]) -> Result<Document> {
             Kind::Prompt => lint_prompt(s),
             Kind::Skill => lint_skill(s),
             Kind::Validator => lint_validator(s, &used_types),
+            Kind::Settings => lint_settings(s),
         };
         cases.entry(s.kind).or_default().push(case);
     }
@@ -128,6 +132,17 @@ fn default_sources(repo: &Repo) -> Vec<Source> {
         files_in(&root.join(layout::VALIDATORS_DIR), None)
             .into_iter()
             .map(|p| (Kind::Validator, p)),
+    );
+    found.extend(
+        [
+            layout::NOTIFY_CONFIG,
+            layout::ALLOWED_SIGNERS,
+            layout::COMMANDS_CONFIG,
+        ]
+        .iter()
+        .map(|rel| root.join(rel))
+        .filter(|p| p.is_file())
+        .map(|p| (Kind::Settings, p)),
     );
     found
         .into_iter()
@@ -238,6 +253,9 @@ fn classify(path: &Path) -> Option<Kind> {
                 || p == "contracts" =>
         {
             Some(Kind::Contract)
+        }
+        ("notify.json" | "allowed_signers" | "commands.json", _, "orchestration") => {
+            Some(Kind::Settings)
         }
         (_, "json", "workflows") => Some(Kind::Workflow),
         (_, "md", "prompts") => Some(Kind::Prompt),
@@ -584,52 +602,56 @@ fn lint_workflow(s: &Source, contracts: &[(Source, Option<Contract>)]) -> Case {
             }
         }
         let pos = json::line_col(&text, start);
-        let rel = g.contract_path();
-        if let Some(why) = unsafe_path(&Repo::at(&s.base).unwrap_or_else(|_| dummy_repo()), &rel) {
-            case.push(
-                Finding::new(
-                    Level::Error,
-                    "unsafe_path",
-                    format!("gate `{}`: contract `{rel}` {why}", g.gate),
-                )
-                .file(s.shown.clone())
-                .at(pos),
-            );
-            continue;
-        }
-        let at_path = s.base.join(&rel);
-        let linted = contracts
-            .iter()
-            .find(|(src, _)| src.path == at_path)
-            .or_else(|| {
-                contracts.iter().find(|(src, c)| {
-                    c.as_ref().is_some_and(|c| c.gate == g.gate)
-                        || src.path.file_name() == at_path.file_name()
-                })
-            });
-        match (at_path.is_file(), linted) {
-            (_, Some((_, Some(c)))) if c.gate != g.gate => case.push(
-                Finding::new(
-                    Level::Error,
-                    "contract_gate",
-                    format!(
-                        "gate `{}` points at a contract for gate `{}`",
-                        g.gate, c.gate
-                    ),
-                )
-                .file(s.shown.clone())
-                .at(pos),
-            ),
-            (true, _) | (false, Some(_)) => {}
-            (false, None) => case.push(
-                missing(
-                    s,
-                    "missing_contract",
-                    format!("gate `{}`: contract `{rel}` does not exist", g.gate),
-                    "create the contract or fix the gate's `contract`",
-                )
-                .at(pos),
-            ),
+        // `"contract": null`: the gate's command decides; nothing to find.
+        if let Some(rel) = g.contract_file() {
+            if let Some(why) =
+                unsafe_path(&Repo::at(&s.base).unwrap_or_else(|_| dummy_repo()), &rel)
+            {
+                case.push(
+                    Finding::new(
+                        Level::Error,
+                        "unsafe_path",
+                        format!("gate `{}`: contract `{rel}` {why}", g.gate),
+                    )
+                    .file(s.shown.clone())
+                    .at(pos),
+                );
+                continue;
+            }
+            let at_path = s.base.join(&rel);
+            let linted = contracts
+                .iter()
+                .find(|(src, _)| src.path == at_path)
+                .or_else(|| {
+                    contracts.iter().find(|(src, c)| {
+                        c.as_ref().is_some_and(|c| c.gate == g.gate)
+                            || src.path.file_name() == at_path.file_name()
+                    })
+                });
+            match (at_path.is_file(), linted) {
+                (_, Some((_, Some(c)))) if c.gate != g.gate => case.push(
+                    Finding::new(
+                        Level::Error,
+                        "contract_gate",
+                        format!(
+                            "gate `{}` points at a contract for gate `{}`",
+                            g.gate, c.gate
+                        ),
+                    )
+                    .file(s.shown.clone())
+                    .at(pos),
+                ),
+                (true, _) | (false, Some(_)) => {}
+                (false, None) => case.push(
+                    missing(
+                        s,
+                        "missing_contract",
+                        format!("gate `{}`: contract `{rel}` does not exist", g.gate),
+                        "create the contract or fix the gate's `contract`",
+                    )
+                    .at(pos),
+                ),
+            }
         }
         if let Some(t) = &g.prompt_template {
             let p = prompts_dir.join(format!("{t}.md"));
@@ -651,6 +673,21 @@ fn lint_workflow(s: &Source, contracts: &[(Source, Option<Contract>)]) -> Case {
                 };
                 case.push(finding.file(s.shown.clone()).at(pos));
             }
+        }
+    }
+    // Recipes: skills that exist and are trusted enough for the gate's level.
+    if let Ok(base) = Repo::at(&s.base) {
+        let judge = crate::recipe::level::Judge::new(&base, None);
+        let report = crate::recipe::check::validate(&base, &judge, &wf);
+        for e in report.errors {
+            case.push(
+                Finding::new(Level::Error, "recipe", e)
+                    .file(s.shown.clone())
+                    .hint("`orch recipe validate` shows the workflow's skills and their trust"),
+            );
+        }
+        for w in report.warnings {
+            case.push(Finding::new(Level::Warning, "recipe", w).file(s.shown.clone()));
         }
     }
     case
@@ -678,7 +715,9 @@ fn lint_prompt(s: &Source) -> Case {
     };
     let dummy: Vec<(&str, String)> = packet::PROMPT_VARIABLES
         .iter()
-        .map(|v| (*v, String::new()))
+        .copied()
+        .chain([packet::ANY_OUTPUTS])
+        .map(|v| (v, String::new()))
         .collect();
     if let Err(e) = packet::render_template(&text, &s.shown, &dummy) {
         case.push(Finding::from_error(Level::Error, "template_variable", &e));
@@ -707,6 +746,29 @@ fn lint_skill(s: &Source) -> Case {
             );
         }
         Ok(text) => {
+            let doc = crate::skill::doc::parse(&text);
+            for (line, why) in &doc.problems {
+                case.push(
+                    Finding::new(Level::Warning, "skill_format", why.clone())
+                        .file(case.name.clone())
+                        .at((*line, 1))
+                        .hint("list items read `- name: type (required) - description`"),
+                );
+            }
+            if let Some(t) = doc
+                .meta("trust")
+                .filter(|t| crate::skill::Trust::parse(t).is_none())
+            {
+                case.push(
+                    Finding::new(
+                        Level::Error,
+                        "skill_trust",
+                        format!("`trust: {t}` is not a level"),
+                    )
+                    .file(case.name.clone())
+                    .hint("trust: community or experimental (it can lower a skill's level; only a signed vetting makes one vetted)"),
+                );
+            }
             let has_name = crate::validate::frontmatter::parse(&text)
                 .is_ok_and(|f| f.iter().any(|(k, _)| k == "name"));
             if !has_name {
@@ -721,6 +783,46 @@ fn lint_skill(s: &Source) -> Case {
                     .hint("start it with ---, name: …, ---"),
                 );
             }
+        }
+    }
+    case
+}
+
+/// notify.json parses and names its targets well; every line of
+/// allowed_signers can be read (one that cannot allows nobody). The
+/// working tree's copy is linted; approvals are checked against the copy
+/// at the trusted revision.
+fn lint_settings(s: &Source) -> Case {
+    let mut case = Case::new(s.shown.clone());
+    let Some(text) = read(s, &mut case) else {
+        return case;
+    };
+    if s.path.file_name().is_some_and(|n| n == "notify.json") {
+        if let Err(e) = crate::notify::Config::parse(&text, &s.shown) {
+            case.push(Finding::from_error(Level::Error, "notify", &e));
+        }
+    } else if s.path.file_name().is_some_and(|n| n == "commands.json") {
+        if let Err(e) = crate::quality::Commands::parse(&text, &s.shown) {
+            case.push(Finding::from_error(Level::Error, "commands", &e));
+        }
+    } else {
+        let signers = crate::approval::signers::AllowedSigners::parse(&text);
+        for (line, why) in &signers.problems {
+            case.push(
+                Finding::new(Level::Error, "allowed_signers", why.clone())
+                    .file(s.shown.clone())
+                    .at((*line, 1)),
+            );
+        }
+        if signers.signers.is_empty() && signers.problems.is_empty() {
+            case.push(
+                Finding::new(
+                    Level::Warning,
+                    "allowed_signers",
+                    "lists nobody: no approval can verify",
+                )
+                .file(s.shown.clone()),
+            );
         }
     }
     case

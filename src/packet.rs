@@ -1,8 +1,11 @@
 //! The prompt packet: everything the person or agent doing a gate needs, in
 //! one text file. Run, gate and attempt; the original prompt; the gate's
-//! instructions from its prompt template; the skills the contract injects;
-//! the outputs required; what validation will check; and, on a retry,
-//! exactly why the previous attempt failed.
+//! instructions from its prompt template (which may name an earlier gate's
+//! outputs, `{outputs.G2}`); the outputs earlier gates recorded, with their
+//! hashes; the skills the contract injects and the recipe's steps; the
+//! outputs required; what validation will check; and, on a retry, exactly
+//! why the previous attempt failed (failed checks, quality checks' output,
+//! a person's answers to the questions orch asked).
 
 use std::fmt::Write;
 
@@ -50,6 +53,16 @@ pub struct Input<'a> {
     pub for_agent: bool,
 }
 
+/// `{outputs.<gate>}`: the outputs an earlier gate recorded.
+fn is_outputs_variable(name: &str) -> bool {
+    name.strip_prefix("outputs.")
+        .is_some_and(crate::repo::is_safe_component)
+}
+
+/// In `vars`, this name stands for any `{outputs.<gate>}` (for checks that
+/// do not know the workflow).
+pub const ANY_OUTPUTS: &str = "outputs.*";
+
 /// Renders a prompt template, refusing unknown variables.
 pub fn render_template(text: &str, shown: &str, vars: &[(&str, String)]) -> Result<String> {
     let mut out = String::with_capacity(text.len() + 64);
@@ -69,17 +82,27 @@ pub fn render_template(text: &str, shown: &str, vars: &[(&str, String)]) -> Resu
             continue;
         }
         match after.find('}') {
-            Some(close) if is_identifier(&after[..close]) => {
+            Some(close)
+                if is_identifier(&after[..close]) || is_outputs_variable(&after[..close]) =>
+            {
                 let name = &after[..close];
-                let Some((_, value)) = vars.iter().find(|(k, _)| *k == name) else {
+                let found = vars
+                    .iter()
+                    .find(|(k, _)| *k == name || (*k == ANY_OUTPUTS && is_outputs_variable(name)));
+                let Some((_, value)) = found else {
                     let pos = json::line_col(text, offset + open);
+                    let outputs = if is_outputs_variable(name) {
+                        "; `{outputs.<gate>}` names a gate before this one"
+                    } else {
+                        ""
+                    };
                     return Err(json::error_at(
                         shown,
                         pos,
                         format!("unknown template variable `{{{name}}}`"),
                     )
                     .hint(format!(
-                        "prompt templates know {}; write {{{{{name}}}}} for a literal {{{name}}}",
+                        "prompt templates know {} and {{outputs.<earlier gate>}}{outputs}; write {{{{{name}}}}} for a literal {{{name}}}",
                         PROMPT_VARIABLES.map(|v| format!("{{{v}}}")).join(", ")
                     )));
                 };
@@ -99,8 +122,8 @@ pub fn render_template(text: &str, shown: &str, vars: &[(&str, String)]) -> Resu
 }
 
 /// Checks that a gate's prompt template exists and renders (for fail-fast
-/// checks before a run starts).
-pub fn check_template(repo: &Repo, gate: &WorkflowGate) -> Result<()> {
+/// checks before a run starts); `earlier` are the gates before it.
+pub fn check_template(repo: &Repo, gate: &WorkflowGate, earlier: &[&str]) -> Result<()> {
     let Some(name) = &gate.prompt_template else {
         return Ok(());
     };
@@ -111,11 +134,55 @@ pub fn check_template(repo: &Repo, gate: &WorkflowGate) -> Result<()> {
     let text = regular::read_to_string(&path.abs).map_err(|e| {
         Error::read(&rel, e).hint(format!("gate {} names prompt_template `{name}`", gate.gate))
     })?;
+    let names: Vec<String> = earlier.iter().map(|g| format!("outputs.{g}")).collect();
     let dummy: Vec<(&str, String)> = PROMPT_VARIABLES
         .iter()
-        .map(|v| (*v, String::new()))
+        .copied()
+        .chain(names.iter().map(String::as_str))
+        .map(|v| (v, String::new()))
         .collect();
     render_template(&text, &rel, &dummy).map(|_| ())
+}
+
+/// What an earlier gate recorded: its outputs (path, SHA-256), or why none.
+type Recorded<'r> = Result<Vec<(&'r str, &'r str)>, String>;
+
+/// The gates before `gate` in the run, with what each recorded: the
+/// latest passed attempt's outputs, or why there are none.
+fn earlier_outputs<'r>(run: &'r RunRecord, gate: &str) -> Vec<(&'r str, Recorded<'r>)> {
+    run.gates
+        .iter()
+        .take_while(|g| g.gate != gate)
+        .map(|g| {
+            let passed = g
+                .attempts
+                .iter()
+                .filter(|a| a.status == crate::record::AttemptStatus::Pass)
+                .max_by_key(|a| a.attempt);
+            let outputs = match passed {
+                Some(a) => Ok(a
+                    .artifacts
+                    .iter()
+                    .filter_map(|x| Some((x.path.as_str(), x.sha256.as_deref()?)))
+                    .collect()),
+                None => Err(format!("{} has not passed ({})", g.gate, g.status)),
+            };
+            (g.gate.as_str(), outputs)
+        })
+        .collect()
+}
+
+/// `{outputs.G}`'s text: one line per output, `path (sha256 …)`.
+fn outputs_text(outputs: &Recorded) -> String {
+    match outputs {
+        Ok(list) if list.is_empty() => "(no outputs recorded)".to_string(),
+        Ok(list) => list
+            .iter()
+            .map(|(p, h)| format!("- {p} (sha256 {h})"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(why) => format!("(none: {why})"),
+    }
 }
 
 /// Renders the packet.
@@ -164,6 +231,31 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
                     v.reason.as_deref().unwrap_or("failed")
                 );
             }
+            for q in previous.quality_checks.iter().filter(|q| q.blocks()) {
+                let _ = writeln!(
+                    p,
+                    "- quality check `{}` ({}): {}",
+                    q.name,
+                    crate::ui::command_line(&q.command),
+                    q.reason.as_deref().unwrap_or("failed")
+                );
+                if let Some(e) = &q.output_excerpt {
+                    for (stream, text) in [("stdout", &e.stdout), ("stderr", &e.stderr)] {
+                        if !text.is_empty() {
+                            let _ = writeln!(p, "\n  {stream}:\n```\n{text}\n```");
+                        }
+                    }
+                }
+            }
+            if let Some(q) = &previous.questions {
+                let text = repo
+                    .contain(q)
+                    .ok()
+                    .and_then(|f| regular::read_to_string(&f.abs).ok())
+                    .unwrap_or_else(|| format!("({q} could not be read)"));
+                let _ = writeln!(p, "\n### Questions and a person's answers ({q})\n");
+                let _ = writeln!(p, "{}", text.trim_end());
+            }
             let _ = writeln!(
                 p,
                 "\nFix these first; everything else the contract checks still applies."
@@ -196,13 +288,18 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
         }
     }
 
+    let earlier = earlier_outputs(run, &gate.gate);
     if let Some(template) = &gate.prompt_template {
         let rel = layout::prompt_template(template);
         let path = repo
             .contain(&rel)
             .map_err(|e| e.into_error("prompt template"))?;
         let text = regular::read_to_string(&path.abs).map_err(|e| Error::read(&rel, e))?;
-        let values = [
+        let names: Vec<String> = earlier
+            .iter()
+            .map(|(g, _)| format!("outputs.{g}"))
+            .collect();
+        let mut values: Vec<(&str, String)> = vec![
             ("slug", run.workflow.slug.clone()),
             ("artifact_path", run.workflow.artifact_path.clone()),
             ("depth", run.depth.to_string()),
@@ -212,8 +309,41 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
             ("attempt", input.attempt.to_string()),
             ("agent", input.agent.to_string()),
         ];
+        values.extend(
+            names
+                .iter()
+                .zip(&earlier)
+                .map(|(n, (_, outputs))| (n.as_str(), outputs_text(outputs))),
+        );
         let _ = writeln!(p, "\n## Instructions ({rel})\n");
         let _ = writeln!(p, "{}", render_template(&text, &rel, &values)?.trim_end());
+    }
+
+    if !earlier.is_empty() {
+        let _ = writeln!(p, "\n## Outputs of earlier gates\n");
+        for (g, outputs) in &earlier {
+            let _ = writeln!(p, "{g}:\n{}", outputs_text(outputs));
+        }
+    }
+
+    if !gate.steps.is_empty() {
+        let _ = writeln!(p, "\n## Recipe steps\n");
+        let _ = writeln!(
+            p,
+            "This gate runs {} step(s), each a separate invocation given this packet and the step's skill:",
+            gate.steps.len()
+        );
+        for (i, step) in gate.steps.iter().enumerate() {
+            let params = if step.params.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " with {}",
+                    serde_json::to_string(&step.params).unwrap_or_default()
+                )
+            };
+            let _ = writeln!(p, "{}. skill `{}`{params}", i + 1, step.skill);
+        }
     }
 
     for skill in &input.contract.required_skills {
@@ -258,10 +388,26 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
         }
     }
 
-    if !input.contract.validations.is_empty() {
+    if !input.contract.validations.is_empty() || !input.contract.quality_checks.is_empty() {
         let _ = writeln!(p, "\n## What validation will check\n");
         for v in &input.contract.validations {
             let _ = writeln!(p, "- {}", describe(v, vars, run.depth));
+        }
+        for q in &input.contract.quality_checks {
+            let how = match (&q.command, &q.uses) {
+                (Some(argv), _) => format!(
+                    "`{}`",
+                    crate::ui::command_line(&argv.iter().map(|a| vars.text(a)).collect::<Vec<_>>())
+                ),
+                (None, Some(name)) => format!("the project's `{name}` command"),
+                (None, None) => String::new(),
+            };
+            let effect = match q.on_failure {
+                crate::quality::OnFailure::Block => "must pass",
+                crate::quality::OnFailure::Warn => "a failure is a warning",
+                crate::quality::OnFailure::Skip => "skipped",
+            };
+            let _ = writeln!(p, "- quality check `{}`: {how} ({effect})", q.name);
         }
     }
 
@@ -344,7 +490,9 @@ pub fn describe(v: &Validation, vars: &Vars, depth: crate::contract::Depth) -> S
                 .join(", "),
             threshold(thresholds)
         ),
-        Check::ContainsHeadings { target, headings } => format!(
+        Check::ContainsHeadings {
+            target, headings, ..
+        } => format!(
             "{} contains {}",
             path(target),
             headings
@@ -421,6 +569,27 @@ pub fn describe(v: &Validation, vars: &Vars, depth: crate::contract::Depth) -> S
             url_pattern
                 .as_ref()
                 .map(|r| format!(" matching /{}/", r.as_str()))
+                .unwrap_or_default()
+        ),
+        Check::MetricThreshold {
+            source,
+            at,
+            operator,
+            threshold,
+        } => format!(
+            "`{at}` in {} is {} {threshold}",
+            path(source),
+            operator.as_str()
+        ),
+        Check::ArtifactExists {
+            artifact_type,
+            label,
+        } => format!(
+            "the run has a `{}` artifact{} (`orch artifact add`, or a URL the agent printed)",
+            artifact_type.as_str(),
+            label
+                .as_deref()
+                .map(|l| format!(" labelled `{l}`"))
                 .unwrap_or_default()
         ),
         Check::Plugin { kind, .. } => format!("`{kind}` (checked by {})", layout::validator(kind)),

@@ -201,6 +201,43 @@ impl Repo {
         out
     }
 
+    /// A path typed on the command line, relative to the current directory
+    /// (as every path there is) or absolute, as a repo-relative one for
+    /// `contain` to check and normalise. `flag` names it in errors.
+    pub fn from_cwd(&self, given: &str, flag: &str) -> Result<String> {
+        let path = Path::new(given);
+        if path.is_absolute() {
+            let inside = path
+                .strip_prefix(&self.root)
+                .ok()
+                .map(Path::to_path_buf)
+                .or_else(|| {
+                    std::fs::canonicalize(path)
+                        .ok()
+                        .and_then(|p| p.strip_prefix(&self.root).ok().map(Path::to_path_buf))
+                });
+            return match inside {
+                Some(rel) if rel.as_os_str().is_empty() => Ok(".".to_string()),
+                Some(rel) => Ok(rel.to_string_lossy().replace('\\', "/")),
+                None => Err(
+                    Error::input(format!("{flag} `{given}` is outside the repository")).hint(
+                        "give a path inside the repository, relative to the current directory",
+                    ),
+                ),
+            };
+        }
+        let here = std::env::current_dir()
+            .and_then(std::fs::canonicalize)
+            .ok()
+            .and_then(|cwd| self.relative(&cwd))
+            .unwrap_or_default();
+        Ok(if here.is_empty() {
+            given.to_string()
+        } else {
+            format!("{here}/{given}")
+        })
+    }
+
     /// Creates a directory (and parents) inside the repository.
     pub fn create_dir_all(&self, path: &Path) -> Result<()> {
         std::fs::create_dir_all(path).map_err(|e| Error::write(self.display(path), e))
@@ -248,6 +285,9 @@ pub fn io_reason(err: &io::Error) -> String {
     match err.kind() {
         io::ErrorKind::NotFound => "not found".to_string(),
         io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        io::ErrorKind::IsADirectory => "it is a folder, not a file".to_string(),
+        io::ErrorKind::NotADirectory => "a part of the path is a file, not a folder".to_string(),
+        io::ErrorKind::StorageFull => "the disk is full".to_string(),
         _ => {
             let s = err.to_string();
             s.split(" (os error").next().unwrap_or(&s).to_string()

@@ -10,9 +10,9 @@ use schemars::{JsonSchema, Schema};
 use serde_json::{Value, json};
 
 use crate::contract::{
-    BUILTIN_TYPES, ContainsTextSpec, FrontmatterSpec, HeadingsSpec, MinFileCountSpec,
-    MinSourcesAnyOfSpec, MinSourcesSpec, NotContainsSpec, RawContract, RegexCountSpec, RegexSpec,
-    Severity, TargetSpec, UrlSpec,
+    ArtifactSpec, BUILTIN_TYPES, ContainsTextSpec, ContentCheckSpec, FrontmatterSpec, HeadingsSpec,
+    MetricSpec, MinFileCountSpec, MinSourcesAnyOfSpec, MinSourcesSpec, NotContainsSpec,
+    RawContract, RegexCountSpec, RegexSpec, Severity, TargetSpec, UrlSpec,
 };
 use crate::record::{AttemptFile, RunRecord};
 use crate::workflow::RawWorkflow;
@@ -41,18 +41,33 @@ pub(crate) struct ValidationSchema {
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(dead_code)]
 enum CheckSchema {
+    /// The target exists (a path, `any_of` or `all_required`).
     FileExists(TargetSpec),
+    /// The target is a folder.
     DirExists(TargetSpec),
+    /// The folder holds at least the threshold's number of matching files.
     MinFileCount(MinFileCountSpec),
+    /// The file lists at least the threshold's number of sources.
     MinSources(MinSourcesSpec),
+    /// The best of the files lists at least the threshold's number of sources.
     MinSourcesAnyOf(MinSourcesAnyOfSpec),
+    /// Every required heading appears in the file.
     ContainsHeadings(HeadingsSpec),
+    /// Every pattern appears in the file.
     ContainsText(ContainsTextSpec),
+    /// The pattern does not appear in the file.
     NotContains(NotContainsSpec),
+    /// The regex matches the file (or, with must_not_match, does not).
     RegexMatch(RegexSpec),
+    /// The regex matches the file at least min_count times.
     MinRegexCount(RegexCountSpec),
+    /// The file's frontmatter passes every check.
     FrontmatterStatus(FrontmatterSpec),
+    /// The file's URLs answer HTTP requests.
     UrlReachable(UrlSpec),
+    MetricThreshold(MetricSpec),
+    ArtifactExists(ArtifactSpec),
+    ContentCheck(ContentCheckSpec),
 }
 
 /// A string, or a list of strings.
@@ -70,10 +85,17 @@ pub(crate) enum OneOrMany {
 #[allow(dead_code)]
 pub(crate) enum FrontmatterCheckSchema {
     Equals(Scalar),
-    Not { not: Scalar },
-    Min { min: f64 },
+    Not {
+        /// The field must not equal this value.
+        not: Scalar,
+    },
+    Min {
+        /// The field must be a number at least this.
+        min: f64,
+    },
 }
 
+/// A string, a number or a boolean.
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
@@ -104,6 +126,9 @@ pub fn render(kind: &str) -> Option<String> {
         "attempt" => {
             generate::<AttemptFile>("orch gate attempt (record/gates/<gate>/attempt-<n>.json)")
         }
+        "notify" => generate::<crate::notify::Config>(
+            "orch notification targets (orchestration/notify.json)",
+        ),
         _ => return None,
     };
     Some(crate::json::to_pretty_string(&value))
@@ -114,8 +139,14 @@ pub fn render(kind: &str) -> Option<String> {
 fn allow_plugin_types(mut schema: Value) -> Value {
     let known = BUILTIN_TYPES;
     if let Some(defs) = schema.get_mut("$defs").and_then(Value::as_object_mut)
-        && let Some(builtin) = defs.remove("ValidationSchema")
+        && let Some(mut builtin) = defs.remove("ValidationSchema")
     {
+        // Hovering over `"type": "min_sources"` says what the check does.
+        for branch in builtin["oneOf"].as_array_mut().into_iter().flatten() {
+            if let Some(about) = branch.get("description").cloned() {
+                branch["properties"]["type"]["description"] = about;
+            }
+        }
         defs.insert("BuiltinValidation".into(), builtin);
         defs.insert(
             "ValidationSchema".into(),
@@ -126,7 +157,11 @@ fn allow_plugin_types(mut schema: Value) -> Value {
                     {
                         "type": "object",
                         "required": ["type"],
-                        "properties": { "type": { "type": "string", "not": { "enum": known } } }
+                        "properties": { "type": {
+                            "type": "string",
+                            "not": { "enum": known },
+                            "description": "A type provided by the executable orchestration/validators/<type> (see README, \"Validator plugins\")."
+                        } }
                     }
                 ]
             }),

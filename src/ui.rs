@@ -185,6 +185,28 @@ pub fn command_line(argv: &[String]) -> String {
     sanitize_line(&joined).into_owned()
 }
 
+/// `-C DIR` as the user gave it, when they did.
+static DIR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Remembers `-C DIR`, so the commands orch prints for pasting work from
+/// where the user is, not only from inside the repository.
+pub fn remember_dir(dir: &std::path::Path) {
+    let _ = DIR.set(dir.display().to_string());
+}
+
+/// `orch ARGS` as the user should paste it: with `-C DIR` when they gave one.
+pub fn orch_command(args: &str) -> String {
+    match DIR.get() {
+        Some(dir) => format!("orch -C {} {args}", command_line(std::slice::from_ref(dir))),
+        None => format!("orch {args}"),
+    }
+}
+
+/// The command that continues a run.
+pub fn resume_command(run_id: &str) -> String {
+    orch_command(&format!("run resume --run {run_id}"))
+}
+
 fn is_unsafe(c: char) -> bool {
     (c.is_control() && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }

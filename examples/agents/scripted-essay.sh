@@ -5,6 +5,9 @@
 #
 #   orch run visual-essay --slug the-word-robot --agent-cmd examples/agents/scripted-essay.sh
 #
+# (`orch init --example visual-essay` puts it in a repository of your own as
+# orchestration/agents/scripted-essay.sh.)
+#
 # orch sets ORCH_GATE, ORCH_ARTIFACT_PATH, ORCH_SLUG and runs it from the
 # repository root. The last line it prints is the completion status line.
 set -eu

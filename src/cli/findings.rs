@@ -29,6 +29,9 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     pub format: FormatArg,
+    /// The same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -40,6 +43,9 @@ pub struct ReportArgs {
 
 impl ReportArgs {
     fn format(&self) -> Format {
+        if self.json {
+            return Format::Json;
+        }
         match self.format {
             FormatArg::Human => Format::Human { quiet: self.quiet },
             FormatArg::Json => Format::Json,

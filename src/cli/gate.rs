@@ -108,7 +108,8 @@ pub struct CheckArgs {
     /// Value of `{slug}`.
     #[arg(long)]
     pub slug: String,
-    /// Value of `{artifact_path}` (repo-relative).
+    /// The folder the outputs are in (`{artifact_path}`), relative to the
+    /// current directory like every path on the command line.
     #[arg(long, value_name = "PATH")]
     pub artifact_path: String,
     /// Depth whose thresholds apply.
@@ -152,8 +153,11 @@ fn start(args: &StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             args.gate, started.attempt
         ));
         ui.note(&format!(
-            "when the work is done: orch gate finish --run {} --gate {}",
-            started.run_id, args.gate
+            "when the work is done: {}",
+            crate::ui::orch_command(&format!(
+                "gate finish --run {} --gate {}",
+                started.run_id, args.gate
+            ))
         ));
     }
     Ok(exit::SUCCESS)
@@ -192,17 +196,41 @@ fn finish(args: &FinishArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             &done.evaluation,
             &done.attempt.pre_scripts,
         ));
-        if !done.evaluation.passed && done.blocking {
+        if let Some(req) = &done.attempt.review {
+            ui.line(&format!(
+                "AWAITING_APPROVAL {}: it failed, and its recipe asks for a person's review ({} signed approval(s) override it)",
+                args.gate, req.min_approvals
+            ));
+            let on = format!("--run {} --gate {}", done.run_id, args.gate);
+            ui.note(&format!(
+                "override with: {}; or fail it: {} --reason \"…\"",
+                crate::ui::orch_command(&format!("approve {on}")),
+                crate::ui::orch_command(&format!("reject {on}"))
+            ));
+        } else if !done.evaluation.passed && done.blocking {
             ui.note(&format!(
                 "{} is blocking: the run is {} until it passes (fix the outputs, then `orch gate start` a new attempt)",
                 args.gate, done.run_status
             ));
         }
+        if let Some(req) = &done.attempt.approval {
+            ui.line(&format!(
+                "AWAITING_APPROVAL {}: {} signed approval(s) needed",
+                args.gate, req.min_approvals
+            ));
+            ui.note(&format!(
+                "a reviewer approves with: {} [--comment \"…\"]",
+                crate::ui::orch_command(&format!(
+                    "approve --run {} --gate {}",
+                    done.run_id, args.gate
+                ))
+            ));
+        }
     }
-    Ok(if done.evaluation.passed {
-        exit::SUCCESS
-    } else {
-        exit::FAILED
+    Ok(match done.attempt.status {
+        crate::record::AttemptStatus::Pass => exit::SUCCESS,
+        crate::record::AttemptStatus::AwaitingApproval => exit::AWAITING_INPUT,
+        _ => exit::FAILED,
     })
 }
 
@@ -239,7 +267,7 @@ fn check(args: CheckArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         gate: args.gate,
         source,
         slug: args.slug,
-        artifact_path: args.artifact_path,
+        artifact_path: repo.from_cwd(&args.artifact_path, "--artifact-path")?,
         depth: args.depth.into(),
         offline: args.offline,
     };

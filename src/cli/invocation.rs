@@ -20,6 +20,9 @@ pub struct InvocationCommand {
 pub enum InvocationAction {
     /// Record that an agent was invoked for a gate, linked to the gate's
     /// current attempt.
+    ///
+    /// On a gate with no attempt yet, the invocation is recorded for the
+    /// gate and linked to no attempt (with a warning).
     Record(RecordArgs),
 }
 
@@ -48,13 +51,13 @@ pub struct RecordArgs {
     #[arg(long, value_name = "ID")]
     pub session_id: Option<String>,
     /// Input tokens the agent reported.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub input_tokens: Option<u64>,
     /// Output tokens the agent reported.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub output_tokens: Option<u64>,
     /// Cost in US dollars the agent reported (recorded as `reported`).
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub cost_usd: Option<f64>,
     /// Print the recorded invocation as JSON.
     #[arg(long)]
@@ -71,7 +74,8 @@ pub fn execute(cmd: InvocationCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
             if args.cost_usd.is_some_and(|c| !(0.0..=1e9).contains(&c)) {
                 return Err(crate::error::Error::input(
                     "--cost-usd must be a number of US dollars from 0 to 1e9",
-                ));
+                )
+                .hint("give the cost the agent reported, e.g. --cost-usd 0.42; leave it out when unknown (never 0)"));
             }
             let usage =
                 (args.input_tokens.is_some() || args.output_tokens.is_some()).then(|| Usage {
@@ -92,15 +96,27 @@ pub fn execute(cmd: InvocationCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
                 status,
                 &details,
             )?;
+            if inv.attempt.is_none() {
+                ui.warn(&format!(
+                    "{} has no attempt yet: the invocation is recorded for the gate, linked to no attempt (start one first to link the next: {})",
+                    inv.gate,
+                    crate::ui::orch_command(&format!(
+                        "gate start --run {run_id} --gate {} --agent {}",
+                        inv.gate,
+                        crate::ui::command_line(std::slice::from_ref(&args.agent))
+                    ))
+                ));
+            }
             if args.json {
                 ui.out(&json::to_pretty_string(&inv));
             } else {
                 ui.line(&inv.id);
-                ui.note(&format!(
-                    "recorded for {} attempt {} of {run_id}",
-                    inv.gate,
-                    inv.attempt.unwrap_or_default()
-                ));
+                if let Some(n) = inv.attempt {
+                    ui.note(&format!(
+                        "recorded for {} attempt {n} of {run_id}",
+                        inv.gate
+                    ));
+                }
             }
             Ok(exit::SUCCESS)
         }

@@ -2,12 +2,20 @@
 //! `ops`, results rendered through `report` and `ui`. One file per command
 //! group; each doc comment is the help text.
 
+pub mod approve;
+pub mod artifact;
 pub mod findings;
 pub mod gate;
+pub mod init;
 pub mod invocation;
 pub mod lint;
+pub mod meta;
+pub mod notify;
 pub mod pipeline;
+pub mod recipe;
 pub mod run;
+pub mod skill;
+pub mod usage;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -24,8 +32,8 @@ Exit codes:
   1    a gate, check or verification failed
   2    usage or input error (bad arguments, broken contract, unknown run, unsafe path)
   3    the run's state does not allow this (no attempt in progress, run completed,
-       written by a newer orch, lock held too long)
-  4    a run paused for a person and needs one to continue
+       written by a newer orch, lock held too long; a signer not allowed to vet)
+  4    a run paused for a person: a person's gate, their answers, or signed approvals
   5    orch could not read or write what it needed
   130  interrupted
 
@@ -35,8 +43,16 @@ Environment:
   ORCH_LOCK_TIMEOUT    seconds to wait for another orch writing the same run (default 60)
   ORCH_SCRIPT_TIMEOUT  seconds a pre-script (default 30) or validator plugin (60) may run
   ORCH_KILL_GRACE      seconds between SIGTERM and SIGKILL when an agent must stop (default 5)
+  ORCH_TRUSTED_REV     revision whose orchestration/allowed_signers says who may approve or vet
+  ORCH_MODEL           the model agents use (like --model; set for every agent)
+  ORCH_NOTIFY_TIMEOUT  seconds per notification request (default 10)
+  ORCH_NOTIFY_BACKOFF  seconds before a notification's first retry, doubled after (default 1)
   ORCH_NOW, ORCH_SEED  fixed clock and id seed, for reproducible records
   NO_COLOR, FORCE_COLOR  colour control (--color wins)";
+
+/// `orch --version`: the package version, and the commit it was built from
+/// when it was built from a git checkout (see build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("ORCH_VERSION_SUFFIX"));
 
 /// Run agent-driven, multi-gate workflows in a git repository and keep
 /// records you can trust.
@@ -46,7 +62,7 @@ Environment:
 /// each gate's contract, hashes its outputs with SHA-256 and records every
 /// attempt in committed JSON under orchestration/runs/<run-id>/record/.
 #[derive(Debug, Parser)]
-#[command(name = "orch", version, after_long_help = AFTER_LONG_HELP)]
+#[command(name = "orch", version = VERSION, after_long_help = AFTER_LONG_HELP)]
 pub struct Cli {
     /// Run as if orch was started in DIR.
     #[arg(
@@ -89,8 +105,18 @@ impl From<ColorArg> for ColorChoice {
     }
 }
 
+// Parsed once per process: boxing the largest variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Set up this repository to use orch, with an example workflow that works.
+    ///
+    /// Creates orchestration/ (workflows, gates/contracts, prompts, and the
+    /// JSON Schemas editors use for hover help), an example workflow with
+    /// its contract and prompt (and a stand-in agent to try it with), and
+    /// the .gitignore lines. Nothing is overwritten without --force. Prints
+    /// what it created and the next three commands.
+    Init(init::InitArgs),
     /// Run a workflow's gates in order (`orch run <workflow> --slug S`), or
     /// start, list, show, resume and complete runs.
     Run(run::RunCommand),
@@ -98,6 +124,35 @@ pub enum Command {
     Gate(gate::GateCommand),
     /// Record agent invocations against a gate's attempt.
     Invocation(invocation::InvocationCommand),
+    /// Approve a gate awaiting approval: sign what it produced with your SSH key.
+    ///
+    /// The approval binds the run, gate, attempt, the SHA-256 of every output
+    /// and of the attempt record, you (git's user.name and user.email) and the
+    /// time, signed with `ssh-keygen -Y sign -n orch-approval`. It is committed
+    /// in the run's record/approvals/. It counts once its key and your email
+    /// are in orchestration/allowed_signers at the trusted revision; when
+    /// enough approvals count, the gate passes and `orch run resume` goes on.
+    /// Refused inside an agent that orch started.
+    Approve(approve::ApproveArgs),
+    /// Reject a gate awaiting approval: a signed rejection with the reason.
+    ///
+    /// The attempt fails with the reason; `orch run resume` retries the gate
+    /// (the agent's next packet says why). Refused inside an agent that orch
+    /// started.
+    Reject(approve::RejectArgs),
+    /// List gates that await approval, and the approvals recorded, across runs.
+    ///
+    /// Each approval is verified as `orch verify` does: signature, signer in
+    /// allowed_signers at the trusted revision, self-approval, approved bytes.
+    Approvals(approve::ApprovalsArgs),
+    /// Notifications (orchestration/notify.json): resend pending ones, or test a target.
+    Notify(notify::NotifyCommand),
+    /// The skills catalog (skills/<id>/): list, show, vet, import, update.
+    Skill(skill::SkillCommand),
+    /// Workflow recipes: validate automation levels, skills and on-fail rules.
+    Recipe(recipe::RecipeCommand),
+    /// Artifacts of a run (URLs, pull requests, files) that contracts can check.
+    Artifact(artifact::ArtifactCommand),
     /// Check that committed run records still tell the truth about the tree.
     ///
     /// For each run: the record parses and agrees with itself; every output
@@ -125,6 +180,10 @@ pub enum Command {
     /// Generated from the types orch reads the files with. The repository
     /// keeps copies in orchestration/schemas/ (see README, "Editor support").
     Schema(SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(meta::CompletionsArgs),
+    /// Print orch's manual page (roff), or write one per command with --out-dir.
+    Man(meta::ManArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -143,14 +202,21 @@ pub enum HooksAction {
         /// Replace an existing pre-commit hook that orch did not write.
         #[arg(long)]
         force: bool,
+        /// Print what was installed as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {
-    /// Which file: a gate contract, a workflow, a RUN.json, or an attempt file.
+    /// Which file: a gate contract, a workflow, a RUN.json, an attempt file,
+    /// or orchestration/notify.json.
     #[arg(value_enum)]
     pub kind: SchemaKind,
+    /// Accepted for scripts that pass --json everywhere: a schema is JSON already.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -159,17 +225,20 @@ pub enum SchemaKind {
     Workflow,
     Run,
     Attempt,
+    Notify,
 }
 
 /// Runs the parsed command; returns the exit code.
 pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
     if let Some(dir) = &cli.dir {
+        crate::ui::remember_dir(dir);
         std::env::set_current_dir(dir).map_err(|e| {
             crate::error::Error::read(dir.display(), e).hint("-C takes a directory to run in")
         })?;
     }
     let repo = || Repo::discover(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
     match cli.command {
+        Command::Init(args) => init::execute(&args, &repo()?, ui),
         Command::Run(cmd) => run::execute(cmd, &repo()?, ui),
         Command::Gate(cmd) => {
             // Pre-scripts and validator plugins are stopped, not orphaned, by Ctrl-C.
@@ -177,6 +246,13 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
             gate::execute(cmd, &repo()?, ui)
         }
         Command::Invocation(cmd) => invocation::execute(cmd, &repo()?, ui),
+        Command::Approve(args) => approve::approve(args, &repo()?, ui),
+        Command::Reject(args) => approve::reject(args, &repo()?, ui),
+        Command::Approvals(args) => approve::list(&args, &repo()?, ui),
+        Command::Notify(cmd) => notify::execute(cmd, &repo()?, ui),
+        Command::Skill(cmd) => skill::execute(cmd, &repo()?, ui),
+        Command::Recipe(cmd) => recipe::execute(cmd, &repo()?, ui),
+        Command::Artifact(cmd) => artifact::execute(cmd, &repo()?, ui),
         Command::Lint(args) => lint::execute(&args, &repo()?, ui),
         Command::Verify(args) => {
             crate::interrupt::install();
@@ -184,15 +260,23 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
         }
         Command::Hooks(args) => {
             let repo = repo()?;
-            let HooksAction::Install { force } = args.action;
+            let HooksAction::Install { force, json } = args.action;
             let (verb, path) = match crate::hooks::install(&repo, force)? {
                 crate::hooks::Installed::Created(p) => ("installed", p),
                 crate::hooks::Installed::Updated(p) => ("updated", p),
             };
-            ui.line(&format!("{verb} {}", repo.display(&path)));
-            ui.note("before each commit it runs `orch lint` and `orch verify --staged` (skip once: git commit --no-verify)");
+            if json {
+                ui.out(&crate::json::to_pretty_string(
+                    &serde_json::json!({ "hook": repo.display(&path), "action": verb }),
+                ));
+            } else {
+                ui.line(&format!("{verb} {}", repo.display(&path)));
+                ui.note("before each commit it runs `orch lint` and `orch verify --staged` (skip once: git commit --no-verify)");
+            }
             Ok(crate::exit::SUCCESS)
         }
+        Command::Completions(args) => Ok(meta::completions(&args)),
+        Command::Man(args) => meta::man(&args, ui),
         Command::Schema(args) => {
             let kind = args
                 .kind

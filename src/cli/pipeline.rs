@@ -28,13 +28,17 @@ pub struct PipelineArgs {
     /// What this run is about; used in the run id and in `{slug}`.
     #[arg(long)]
     pub slug: Option<String>,
-    /// Repo-relative directory for the outputs; defaults to the workflow's default_artifact_path.
+    /// The folder for the run's outputs (`{artifact_path}` in contracts),
+    /// e.g. essays/the-word-robot. Relative to the current directory, like
+    /// --prompt-file and every path on the command line; recorded
+    /// repo-relative. Defaults to the workflow's default_artifact_path.
     #[arg(long, value_name = "PATH")]
     pub artifact_path: Option<String>,
     /// How deep the work goes (quick, standard, deep; default standard).
     #[arg(long, value_enum)]
     pub depth: Option<DepthArg>,
-    /// The run's original prompt (a file in the repository); its SHA-256 is recorded.
+    /// The run's original prompt: a file in the repository, relative to the
+    /// current directory (like --artifact-path). Its SHA-256 is recorded.
     #[arg(long, value_name = "FILE")]
     pub prompt_file: Option<PathBuf>,
     /// Validate the gates before GATE without running them, then run from GATE.
@@ -69,11 +73,22 @@ pub struct ExecArgs {
     #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
     pub offline: bool,
     /// Seconds each agent may run (overrides the workflow; default 1800).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub timeout: Option<f64>,
     /// Seconds an agent may print nothing before it is stopped (overrides the workflow).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub idle_timeout: Option<f64>,
+    /// Compare `"when": {"changed": […]}` conditions with this revision
+    /// (without it, such gates run).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// The model agents are asked to use: put in place of `{model}` in
+    /// their commands and exported as ORCH_MODEL (wins over ORCH_MODEL and
+    /// the workflow's and gates' `model`).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    #[command(flatten)]
+    pub trust: super::approve::TrustArgs,
     /// Print the outcome as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,
@@ -102,6 +117,9 @@ impl ExecArgs {
             if v.is_some_and(|s| !s.is_finite() || s <= 0.0 || s > env::MAX_SECONDS) {
                 return Err(Error::input(format!(
                     "{flag} must be a positive number of seconds, at most 1e9"
+                ))
+                .hint(format!(
+                    "e.g. {flag} 600; leave it out for the workflow's limits"
                 )));
             }
         }
@@ -111,6 +129,9 @@ impl ExecArgs {
             start_from,
             timeout_s: self.timeout,
             idle_timeout_s: self.idle_timeout,
+            base: self.base.clone(),
+            trusted_rev: self.trust.trusted_rev.clone(),
+            model: self.model.clone(),
         })
     }
 }
@@ -128,6 +149,15 @@ pub fn run(args: PipelineArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
                 .hint("or see `orch run --help` for start, list, show, resume, complete"),
         );
     };
+    // `orch run lsit`: a subcommand mistyped reads as a workflow's name.
+    if let Err(e) = crate::workflow::LoadedWorkflow::find(repo, &workflow) {
+        return Err(match near_subcommand(&workflow) {
+            Some(sub) => Error::input(format!("unrecognized subcommand `{workflow}`"))
+                .hint(format!("did you mean `{sub}`? (orch run {sub} …)"))
+                .hint("to run a workflow: orch run <WORKFLOW> --slug <SLUG>"),
+            None => e,
+        });
+    }
     let Some(slug) = args.slug.clone() else {
         return Err(Error::input("--slug is required to run a workflow")
             .hint(format!("e.g. orch run {workflow} --slug the-word-robot")));
@@ -140,10 +170,14 @@ pub fn run(args: PipelineArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     let start = StartOptions {
         workflow,
         slug,
-        artifact_path: args.artifact_path,
+        artifact_path: args
+            .artifact_path
+            .map(|p| repo.from_cwd(&p, "--artifact-path"))
+            .transpose()?,
         depth: args.depth.unwrap_or_default().into(),
         prompt_file: args.prompt_file,
     };
+    super::run::warn_shared_outputs(repo, ui, &start);
     let mut view = ProgressView::new(ui, args.exec.json);
     let mut human = TerminalHuman::new(interactive(args.exec.json));
     let (run_id, outcome) = pipeline::start_and_run(repo, &start, &opts, &mut view, &mut human)?;
@@ -158,6 +192,15 @@ pub fn resume(args: &ResumeArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     let (run_id, outcome) = pipeline::resume(repo, &args.run, &opts, &mut view, &mut human)?;
     drop(view);
     finish(repo, ui, &run_id, &outcome, args.exec.json)
+}
+
+/// The `orch run` subcommand `word` is a near miss of, if any.
+fn near_subcommand(word: &str) -> Option<String> {
+    use clap::CommandFactory;
+    let cli = super::Cli::command();
+    let run = cli.find_subcommand("run")?;
+    let names: Vec<&str> = run.get_subcommands().map(clap::Command::get_name).collect();
+    crate::suggest::closest(word, names).map(str::to_string)
 }
 
 /// On a terminal, agents are not started without a yes (they cost money).
@@ -201,11 +244,8 @@ fn confirm(exec: &ExecArgs, opts: &Options, repo: &Repo, workflow: &str) -> Resu
 /// The final word: stdout gets the outcome, stderr what to do next.
 fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) -> Result<u8> {
     let run = Store::new(repo).load(run_id)?;
-    if let Some(w) = crate::ops::run::logs_warning(repo, run_id) {
-        ui.warn(&w);
-    }
     let (passed, total) = run.gate_counts();
-    let resume = format!("orch run resume --run {run_id}");
+    let resume = crate::ui::resume_command(run_id);
     if as_json {
         let (kind, gate, reason, packet) = match outcome {
             Outcome::Passed => ("passed", None, None, None),
@@ -213,6 +253,10 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
             Outcome::Blocked { gate, reason } => ("blocked", Some(gate), Some(reason), None),
             Outcome::AwaitingInput { gate, packet } => {
                 ("awaiting_input", Some(gate), None, Some(packet))
+            }
+            Outcome::AwaitingApproval { gate, .. } => ("awaiting_approval", Some(gate), None, None),
+            Outcome::AwaitingAnswers { gate, questions } => {
+                ("awaiting_answers", Some(gate), None, Some(questions))
             }
             Outcome::Interrupted { gate } => ("interrupted", gate.as_ref(), None, None),
         };
@@ -227,6 +271,10 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
             "gates_total": total,
             "record": layout::run_json(run_id),
             "totals": run.totals,
+            "approvals": match outcome {
+                Outcome::AwaitingApproval { have, need, .. } => json!({"have": have, "need": need}),
+                _ => serde_json::Value::Null,
+            },
             "exit_code": outcome.exit_code(),
         })));
         return Ok(outcome.exit_code());
@@ -257,7 +305,11 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
             if !gate.is_empty() {
                 ui.note(&format!("{gate} failed: {}", sanitize(reason)));
             }
-            ui.note(&format!("fix the outputs, then continue with: {resume}"));
+            if run.is_completed() {
+                ui.note("the run is completed; start a new run to try again");
+            } else {
+                ui.note(&format!("fix the outputs, then continue with: {resume}"));
+            }
         }
         Outcome::Blocked { gate, reason } => {
             ui.line(&format!("BLOCKED {run_id} at {gate}"));
@@ -273,12 +325,45 @@ fn finish(repo: &Repo, ui: &Ui, run_id: &str, outcome: &Outcome, as_json: bool) 
                 "when the work is done, validate it and go on: {resume}"
             ));
         }
+        Outcome::AwaitingApproval { gate, have, need } => {
+            ui.line(&format!("AWAITING_APPROVAL {run_id} at {gate}"));
+            let what = match awaited(&run, gate) {
+                crate::approval::Scope::Start => "needs signed approvals before its agent starts",
+                crate::approval::Scope::Override => {
+                    "failed and needs a person's review: approve an override, or reject"
+                }
+                crate::approval::Scope::Outputs => "passed its checks and needs signed approvals",
+            };
+            ui.note(&format!("{gate} {what} ({have} of {need} so far)"));
+            ui.note(&format!(
+                "a reviewer approves with: {}",
+                crate::ui::orch_command(&format!("approve --run {run_id} --gate {gate}"))
+            ));
+            ui.note(&format!("then continue with: {resume}"));
+        }
+        Outcome::AwaitingAnswers { gate, questions } => {
+            ui.line(&format!("AWAITING_INPUT {run_id} at {gate}"));
+            ui.note(&format!(
+                "{gate} failed, and its recipe asks a person first: the questions are in {questions}"
+            ));
+            ui.note(&format!(
+                "answer them (or fix what they point at), then retry the gate: {resume}"
+            ));
+        }
         Outcome::Interrupted { .. } => {
             ui.line(&format!("INTERRUPTED {run_id} ({passed}/{total} gates)"));
             ui.note(&format!("the run is resumable: {resume}"));
         }
     }
     Ok(outcome.exit_code())
+}
+
+/// What gate `gate` of `run` awaits approval of.
+fn awaited(run: &crate::record::RunRecord, gate: &str) -> crate::approval::Scope {
+    run.gate(gate).and_then(|g| g.latest()).map_or(
+        crate::approval::Scope::Outputs,
+        crate::ops::approval::awaited_scope,
+    )
 }
 
 /// A person at a terminal, or nobody (then every human gate pauses).
@@ -301,9 +386,11 @@ impl Human for TerminalHuman {
             "\n{gate} {name} is yours. The prompt packet is {}",
             packet_path.display()
         );
+        // The default (a stray Enter) only shows the packet: validating
+        // work that is not done would fail the gate, and people get no retry.
         let items = [
-            "Validate now (the work is done)",
             "Show the prompt packet",
+            "Validate now (the work is done)",
             "Mark the gate failed",
             "Pause and exit (resume later)",
         ];
@@ -314,8 +401,8 @@ impl Human for TerminalHuman {
                 .default(0)
                 .interact_opt();
             match choice {
-                Ok(Some(0)) => return HumanChoice::Validate,
-                Ok(Some(1)) => eprintln!("\n{}\n", sanitize(packet)),
+                Ok(Some(0)) => eprintln!("\n{}\n", sanitize(packet)),
+                Ok(Some(1)) => return HumanChoice::Validate,
                 Ok(Some(2)) => {
                     let reason: std::result::Result<String, _> = dialoguer::Input::new()
                         .with_prompt("Why did it fail?")

@@ -73,14 +73,17 @@ pub struct StartArgs {
     /// What this run is about; used in the run id and in `{slug}` (e.g. the-word-robot).
     #[arg(long)]
     pub slug: String,
-    /// Repo-relative directory for the run's outputs (`{artifact_path}`).
-    /// Defaults to the workflow's default_artifact_path when it has one.
+    /// The folder for the run's outputs (`{artifact_path}` in contracts),
+    /// e.g. essays/the-word-robot. Relative to the current directory, like
+    /// --prompt-file and every path on the command line; recorded
+    /// repo-relative. Defaults to the workflow's default_artifact_path.
     #[arg(long, value_name = "PATH")]
     pub artifact_path: Option<String>,
     /// How deep the work goes; contracts scale thresholds by it.
     #[arg(long, value_enum, default_value_t = DepthArg::Standard)]
     pub depth: DepthArg,
-    /// The run's original prompt (a file in the repository); its SHA-256 is recorded.
+    /// The run's original prompt: a file in the repository, relative to the
+    /// current directory (like --artifact-path). Its SHA-256 is recorded.
     #[arg(long, value_name = "FILE")]
     pub prompt_file: Option<PathBuf>,
     /// Print the result as JSON.
@@ -90,8 +93,8 @@ pub struct StartArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only runs with this status: QUEUED, RUNNING, AWAITING_INPUT, INTERRUPTED,
-    /// PASSED, FAILED or CANCELED (any case).
+    /// Only runs with this status: QUEUED, RUNNING, AWAITING_INPUT,
+    /// AWAITING_APPROVAL, INTERRUPTED, PASSED, FAILED or CANCELED (any case).
     #[arg(long)]
     pub status: Option<String>,
     /// Print the runs as JSON.
@@ -164,16 +167,18 @@ pub fn execute(cmd: RunCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
 }
 
 fn start(args: StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
-    let run = ops::run::start(
-        repo,
-        &ops::run::StartOptions {
-            workflow: args.workflow,
-            slug: args.slug,
-            artifact_path: args.artifact_path,
-            depth: args.depth.into(),
-            prompt_file: args.prompt_file,
-        },
-    )?;
+    let opts = ops::run::StartOptions {
+        workflow: args.workflow,
+        slug: args.slug,
+        artifact_path: args
+            .artifact_path
+            .map(|p| repo.from_cwd(&p, "--artifact-path"))
+            .transpose()?,
+        depth: args.depth.into(),
+        prompt_file: args.prompt_file,
+    };
+    warn_shared_outputs(repo, ui, &opts);
+    let run = ops::run::start(repo, &opts)?;
     if args.json {
         ui.out(&json::to_pretty_string(&json!({
             "run_id": run.run_id,
@@ -186,9 +191,6 @@ fn start(args: StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         })));
     } else {
         ui.line(&run.run_id);
-        if let Some(w) = ops::run::logs_warning(repo, &run.run_id) {
-            ui.warn(&w);
-        }
         let first = run.gates.first().map_or("G1", |g| g.gate.as_str());
         ui.note(&format!(
             "created {} ({} gates: {})",
@@ -201,11 +203,40 @@ fn start(args: StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
                 .join(", ")
         ));
         ui.note(&format!(
-            "next: orch gate start --run {} --gate {first} --agent <name>",
-            run.run_id
+            "next: {}",
+            crate::ui::orch_command(&format!(
+                "gate start --run {} --gate {first} --agent <name>",
+                run.run_id
+            ))
         ));
     }
     Ok(exit::SUCCESS)
+}
+
+/// Warns when other runs already recorded outputs where this one will put
+/// its own (a problem in starting the run is reported by the start itself).
+pub(super) fn warn_shared_outputs(repo: &Repo, ui: &Ui, opts: &ops::run::StartOptions) {
+    let Ok(others) = ops::run::outputs_shared_with(repo, opts) else {
+        return;
+    };
+    let Some(first) = others.first() else {
+        return;
+    };
+    let more = match others.len() {
+        1 => String::new(),
+        n => format!(" and {} other run(s)", n - 1),
+    };
+    ui.warn(&format!(
+        "run {} ({}/{}, {}){more} already recorded outputs under {}; this run will check and hash the same files",
+        sanitize_line(&first.run_id),
+        sanitize_line(&first.workflow.name),
+        sanitize_line(&first.workflow.slug),
+        first.status,
+        sanitize_line(&first.workflow.artifact_path),
+    ));
+    ui.note(
+        "to keep the runs apart, give this one its own folder: another --slug, or --artifact-path",
+    );
 }
 
 fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
@@ -239,13 +270,21 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             } else {
                 lease::State::None
             };
-            let (activity, idle) = report::run::activity(
+            let (mut activity, idle) = report::run::activity(
                 &r.status,
                 r.last_activity(),
                 r.finished_at.is_some(),
                 now,
                 &state,
             );
+            match r.warnings() {
+                0 => {}
+                1 => activity.push_str(", 1 warning"),
+                n => {
+                    let _ =
+                        std::fmt::Write::write_fmt(&mut activity, format_args!(", {n} warnings"));
+                }
+            }
             (r, activity, idle, state)
         })
         .collect();
@@ -273,6 +312,7 @@ fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
                     "last_activity_at": r.last_activity(),
                     "gates_passed": passed,
                     "gates_total": total,
+                    "warnings": r.warnings(),
                 })
             })
             .collect();
@@ -302,7 +342,24 @@ fn show(args: &ShowArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         } else {
             lease::state(repo, &run.run_id)
         };
-        ui.out(&report::run::render_show(ui, &run, now, &state));
+        let mut text = report::run::render_show(ui, &run, now, &state);
+        let needs_approval = run
+            .gates
+            .iter()
+            .any(|g| g.attempts.iter().any(|a| a.approval.is_some()))
+            || !crate::approval::find(repo, &run.run_id).is_empty();
+        if needs_approval {
+            let trusted = crate::approval::trust::load(repo, None)?;
+            let items = ops::approval::of_run(repo, &run, &trusted);
+            text.push_str(&report::approval::render(ui, &items, &trusted.warnings()));
+        }
+        match crate::notify::recorded(&store, &run.run_id) {
+            Ok(notified) => {
+                text.push_str(&report::approval::render_notifications(ui, &notified));
+            }
+            Err(e) => ui.warn(&format!("notifications: {e}")),
+        }
+        ui.out(&text);
     }
     Ok(exit::SUCCESS)
 }

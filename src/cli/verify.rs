@@ -38,9 +38,16 @@ pub struct VerifyArgs {
     /// depended on).
     #[arg(long)]
     pub no_cache: bool,
+    #[command(flatten)]
+    pub trust: super::approve::TrustArgs,
 }
 
 pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
+    let staged = if args.which.staged {
+        Some(verify::staged_paths(repo)?)
+    } else {
+        None
+    };
     let opts = verify::Options {
         runs: if args.which.all {
             Vec::new()
@@ -49,13 +56,16 @@ pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         },
         offline: args.offline,
         cache: !args.no_cache,
-        staged: if args.which.staged {
-            Some(verify::staged_paths(repo)?)
-        } else {
-            None
-        },
+        staged: staged.clone(),
+        trusted_rev: args.trust.trusted_rev.clone(),
     };
     emit(&args.report, ui, "verify", |report| {
+        // The commit must not take a run's logs, a lock or a temporary file.
+        if let Some(group) = staged.as_ref().and_then(crate::hooks::forbidden_staged) {
+            report
+                .add(&group)
+                .map_err(|e| crate::error::Error::write("the report", e))?;
+        }
         verify::verify(repo, &opts, report)
     })
 }

@@ -25,9 +25,12 @@ use crate::{hash, json};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Depth {
+    /// A light pass.
     Quick,
+    /// The usual depth (the default).
     #[default]
     Standard,
+    /// The most thorough.
     Deep,
 }
 
@@ -53,8 +56,10 @@ impl std::fmt::Display for Depth {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// A failure fails the gate (the default).
     #[default]
     Error,
+    /// A failure is reported and recorded, and the gate can still pass.
     Warning,
 }
 
@@ -69,34 +74,49 @@ pub struct Contract {
     pub required_skills: Vec<RequiredSkill>,
     pub required_outputs: RequiredOutputs,
     pub validations: Vec<Validation>,
+    /// Project commands run after the agent finishes (see `quality`).
+    pub quality_checks: Vec<crate::quality::QualityCheck>,
     /// The file as shown to users.
     pub shown: String,
     /// SHA-256 of the contract file, so records can tell when it changed.
     pub sha256: String,
 }
 
+/// A script run before the gate is validated (by `gate finish` and `orch
+/// run`): `.js`/`.mjs` with node, `.sh` with sh, `.py` with python3,
+/// anything else directly. A failing pre-script is a warning.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 pub struct PreScript {
+    /// Repo-relative path of the script; may use {slug} and {artifact_path}.
     pub path: String,
+    /// Its arguments; variables are substituted.
     #[serde(default)]
     pub args: Vec<String>,
 }
 
+/// A skill whose files are put into the gate's prompt packet.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 pub struct RequiredSkill {
+    /// Repo-relative folder of the skill, e.g. "skills/essay-research".
     pub path: String,
+    /// The skill's name, as the packet titles it.
     #[serde(default)]
     pub name: Option<String>,
+    /// Why the gate needs it, for people.
     #[serde(default)]
     pub reason: Option<String>,
+    /// Files of the skill folder to put in the packet, e.g. `["SKILL.md"]`.
     #[serde(default)]
     pub inject: Vec<String>,
 }
 
+/// The files a gate must produce. They are hashed when the gate finishes.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 pub struct RequiredOutputs {
+    /// Every one of these must exist (unless `required` or the depth says otherwise).
     #[serde(default)]
     pub all_of: Vec<OutputSpec>,
+    /// At least one of these must exist.
     #[serde(default)]
     pub any_of: Vec<OutputSpec>,
 }
@@ -104,13 +124,19 @@ pub struct RequiredOutputs {
 /// One entry of `required_outputs`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 pub struct OutputSpec {
+    /// Repo-relative path: a file, a folder or a glob (`{artifact_path}/data/*.csv`);
+    /// may use {slug}, {artifact_path} and {client_component}.
     pub path: String,
+    /// What the file is, for people and the prompt packet.
     #[serde(default)]
     pub description: Option<String>,
+    /// `false` makes an `all_of` entry optional (default true).
     #[serde(default)]
     pub required: Option<bool>,
+    /// Required only at these depths.
     #[serde(default)]
     pub required_for_depth: Option<Vec<Depth>>,
+    /// Optional at these depths.
     #[serde(default)]
     pub optional_for_depth: Option<Vec<Depth>>,
 }
@@ -134,14 +160,18 @@ impl OutputSpec {
     }
 }
 
-/// Per-depth thresholds.
+/// Per-depth thresholds: the number a check needs at each depth. A depth
+/// with no threshold fails the check and says so.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
+    /// At depth quick.
     #[serde(default)]
     pub quick: Option<u64>,
+    /// At depth standard.
     #[serde(default)]
     pub standard: Option<u64>,
+    /// At depth deep.
     #[serde(default)]
     pub deep: Option<u64>,
 }
@@ -207,6 +237,8 @@ pub enum Check {
     ContainsHeadings {
         target: String,
         headings: Vec<String>,
+        /// Written as the seed's `content_check` (`file`, `requiredSections`).
+        content_check: bool,
     },
     ContainsText {
         target: String,
@@ -237,6 +269,20 @@ pub enum Check {
         max_failures: u64,
         sample_size: Option<usize>,
     },
+    /// A number in a JSON file (at a pointer or top-level key) or in a
+    /// file's frontmatter (at a key) compared with a threshold.
+    MetricThreshold {
+        source: String,
+        at: MetricAt,
+        operator: Operator,
+        threshold: f64,
+    },
+    /// An artifact of the run: registered with `orch artifact add`, or an
+    /// outputs URI an agent printed.
+    ArtifactExists {
+        artifact_type: ArtifactType,
+        label: Option<String>,
+    },
     /// A type provided by `orchestration/validators/<type>`.
     Plugin {
         kind: String,
@@ -244,9 +290,94 @@ pub enum Check {
     },
 }
 
+/// Where `metric_threshold` finds its number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetricAt {
+    /// A JSON pointer (`/jury/score`) into a JSON file.
+    Pointer(String),
+    /// A top-level key of a JSON file, or a frontmatter key.
+    Key(String),
+}
+
+impl std::fmt::Display for MetricAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetricAt::Pointer(p) | MetricAt::Key(p) => f.write_str(p),
+        }
+    }
+}
+
+/// How `metric_threshold` compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operator {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+    Eq,
+    Ne,
+}
+
+impl Operator {
+    pub const ALL: [(&'static str, Operator); 6] = [
+        (">=", Operator::Ge),
+        (">", Operator::Gt),
+        ("<=", Operator::Le),
+        ("<", Operator::Lt),
+        ("==", Operator::Eq),
+        ("!=", Operator::Ne),
+    ];
+
+    pub fn parse(s: &str) -> Option<Operator> {
+        Operator::ALL
+            .iter()
+            .find(|(t, _)| *t == s.trim())
+            .map(|(_, o)| *o)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Operator::ALL
+            .iter()
+            .find(|(_, o)| *o == self)
+            .map_or(">=", |(t, _)| t)
+    }
+
+    /// Whether `value <op> threshold` holds.
+    #[allow(clippy::float_cmp)] // thresholds are numbers people wrote; equal means equal
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Operator::Ge => value >= threshold,
+            Operator::Gt => value > threshold,
+            Operator::Le => value <= threshold,
+            Operator::Lt => value < threshold,
+            Operator::Eq => value == threshold,
+            Operator::Ne => value != threshold,
+        }
+    }
+}
+
+/// What kind of artifact `artifact_exists` looks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactType {
+    Url,
+    File,
+    PullRequest,
+}
+
+impl ArtifactType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactType::Url => "url",
+            ArtifactType::File => "file",
+            ArtifactType::PullRequest => "pull_request",
+        }
+    }
+}
+
 /// Every built-in validation type (their fields come from their spec
 /// structs, and so from `orch schema contract`).
-pub const BUILTIN_TYPES: [&str; 12] = [
+pub const BUILTIN_TYPES: [&str; 15] = [
     "file_exists",
     "dir_exists",
     "min_file_count",
@@ -259,6 +390,9 @@ pub const BUILTIN_TYPES: [&str; 12] = [
     "min_regex_count",
     "frontmatter_status",
     "url_reachable",
+    "metric_threshold",
+    "artifact_exists",
+    "content_check",
 ];
 
 impl Check {
@@ -269,6 +403,10 @@ impl Check {
             Check::MinFileCount { .. } => "min_file_count",
             Check::MinSources { .. } => "min_sources",
             Check::MinSourcesAnyOf { .. } => "min_sources_any_of",
+            Check::ContainsHeadings {
+                content_check: true,
+                ..
+            } => "content_check",
             Check::ContainsHeadings { .. } => "contains_headings",
             Check::ContainsText { .. } => "contains_text",
             Check::NotContains { .. } => "not_contains",
@@ -276,6 +414,8 @@ impl Check {
             Check::MinRegexCount { .. } => "min_regex_count",
             Check::FrontmatterStatus { .. } => "frontmatter_status",
             Check::UrlReachable { .. } => "url_reachable",
+            Check::MetricThreshold { .. } => "metric_threshold",
+            Check::ArtifactExists { .. } => "artifact_exists",
             Check::Plugin { kind, .. } => kind,
         }
     }
@@ -293,31 +433,47 @@ impl Check {
             | Check::RegexMatch { target: t, .. }
             | Check::MinRegexCount { target: t, .. }
             | Check::FrontmatterStatus { target: t, .. }
-            | Check::UrlReachable { target: t, .. } => vec![t.as_str()],
+            | Check::UrlReachable { target: t, .. }
+            | Check::MetricThreshold { source: t, .. } => vec![t.as_str()],
             Check::MinSourcesAnyOf { targets, .. } => targets.iter().map(String::as_str).collect(),
-            Check::FileExists(_) | Check::Plugin { .. } => Vec::new(),
+            Check::FileExists(_) | Check::ArtifactExists { .. } | Check::Plugin { .. } => {
+                Vec::new()
+            }
         }
     }
 }
 
+/// A gate contract: the files a gate must produce and the checks they must
+/// pass (orchestration/gates/contracts/<gate>.contract.json).
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct RawContract<'a> {
+    /// The gate this contract is for, e.g. "G1" (it must match the workflow's gate).
     gate: String,
+    /// What the gate is, for people.
     #[serde(default)]
     name: Option<String>,
+    /// Whether a failure of this gate stops the run (default true).
     #[serde(default = "default_true")]
     blocking: bool,
+    /// What passing the gate means, in a sentence; shown in the prompt packet.
     #[serde(default)]
     description: Option<String>,
+    /// Scripts run before the gate is validated.
     #[serde(default)]
     pre_scripts: Vec<PreScript>,
+    /// Skills whose files are put into the prompt packet.
     #[serde(default)]
     required_skills: Vec<RequiredSkill>,
+    /// The files the gate must produce.
     #[serde(default)]
     required_outputs: RequiredOutputs,
+    /// The checks the outputs must pass, in order.
     #[serde(default, borrow)]
     #[schemars(with = "Vec<crate::schema::ValidationSchema>")]
     validations: Vec<&'a RawValue>,
+    /// Commands run after the agent finishes: tests, lint, build, typecheck…
+    #[serde(default)]
+    quality_checks: Vec<crate::quality::QualityCheck>,
     /// Where editors find this file's JSON Schema (orch ignores it).
     #[serde(default, rename = "$schema")]
     #[allow(dead_code)]
@@ -342,6 +498,41 @@ impl Contract {
         let shown = repo.display(path);
         let text = json::read_text(path, &shown)?;
         Self::parse(repo, &text, &shown)
+    }
+
+    /// The contract of a workflow gate: the file it names (or the
+    /// conventional one), or, for a gate with `"contract": null`, none.
+    pub fn for_workflow_gate(
+        repo: &Repo,
+        gate: &crate::workflow::WorkflowGate,
+    ) -> Result<Contract> {
+        match gate.contract_file() {
+            Some(rel) => Self::for_gate(repo, &gate.gate, &rel),
+            None => Ok(Self::none(&gate.gate)),
+        }
+    }
+
+    /// A gate without a contract: no outputs, no checks. Its command's exit
+    /// code decides (a failed invocation fails its attempt).
+    pub fn none(gate: &str) -> Contract {
+        Contract {
+            gate: gate.to_string(),
+            name: None,
+            blocking: true,
+            description: None,
+            pre_scripts: Vec::new(),
+            required_skills: Vec::new(),
+            required_outputs: RequiredOutputs::default(),
+            validations: Vec::new(),
+            quality_checks: Vec::new(),
+            shown: "(no contract)".to_string(),
+            sha256: String::new(),
+        }
+    }
+
+    /// Whether this is `Contract::none` (a gate with no contract).
+    pub fn is_none(&self) -> bool {
+        self.sha256.is_empty()
     }
 
     /// Loads the contract a workflow gate names, checking that it is for that gate.
@@ -427,6 +618,21 @@ impl Contract {
                 Err(e) => errors.push(e),
             }
         }
+        for (i, q) in raw.quality_checks.iter().enumerate() {
+            let duplicate = raw.quality_checks[..i].iter().any(|o| o.name == q.name);
+            let problem = q.problem().or_else(|| {
+                duplicate.then(|| format!("two quality checks are named `{}`", q.name))
+            });
+            if let Some(p) = problem {
+                let pos = find_pos(text, &q.name)
+                    .or_else(|| {
+                        text.find("\"quality_checks\"")
+                            .map(|i| json::line_col(text, i))
+                    })
+                    .unwrap_or((1, 1));
+                errors.push(json::error_at(shown, pos, p));
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -439,6 +645,7 @@ impl Contract {
             required_skills: raw.required_skills,
             required_outputs: raw.required_outputs,
             validations,
+            quality_checks: raw.quality_checks,
             shown: shown.to_string(),
             sha256: hash::bytes(text.as_bytes()),
         })
@@ -494,84 +701,164 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Strin
     }
 }
 
+/// `file_exists` and `dir_exists`.
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct TargetSpec {
+    /// The path to check (may use {slug}, {artifact_path}, {client_component});
+    /// for file_exists also `any_of` (one of the any_of outputs exists) or
+    /// `all_required` (every required all_of output exists).
     target: String,
 }
 
+/// `min_file_count`: enough files in a folder.
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct MinFileCountSpec {
+    /// The folder whose files (directly in it) are counted.
     target: String,
+    /// Counts only file names matching this glob (default `*`).
     #[serde(default)]
     pattern: Option<String>,
+    /// How many files each depth needs.
     thresholds: Thresholds,
 }
 
+/// `min_sources`: enough sources listed in a file.
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct MinSourcesSpec {
+    /// The file whose sources are counted (`###` headings, distinct URLs,
+    /// `- **URL**:` lines or bullets: the largest count).
     target: String,
+    /// How many sources each depth needs.
     thresholds: Thresholds,
 }
 
+/// `min_sources_any_of`: the best of several files has enough sources.
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct MinSourcesAnyOfSpec {
+    /// The files whose source counts are compared; the highest counts.
     targets: Vec<String>,
+    /// How many sources each depth needs.
     thresholds: Thresholds,
 }
 
+/// `contains_headings`: every heading appears in the file.
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct HeadingsSpec {
+    /// The file to read.
     target: String,
+    /// The strings that must each appear, e.g. `["## Scope", "## Audience"]`.
     required_headings: Vec<String>,
 }
 
+/// `contains_text`: every string appears in the file.
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct ContainsTextSpec {
+    /// The file to read.
     target: String,
+    /// A string, or a list of strings, that must each appear.
     #[serde(deserialize_with = "one_or_many")]
     #[schemars(with = "crate::schema::OneOrMany")]
     patterns: Vec<String>,
 }
 
+/// `not_contains`: a string does not appear in the file.
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct NotContainsSpec {
+    /// The file to read.
     target: String,
+    /// The string that must not appear (plain text, not a regex).
     pattern: String,
+    /// A missing file passes instead of failing (default false).
     #[serde(default)]
     missing_ok: bool,
 }
 
+/// `regex_match`: a regex matches the file (multi-line mode).
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct RegexSpec {
+    /// The file to read.
     target: String,
+    /// A regex in Rust's syntax; `^` and `$` match at line ends.
     regex: String,
+    /// Pass when the regex does not match instead (default false).
     #[serde(default)]
     must_not_match: bool,
 }
 
+/// `min_regex_count`: a regex matches the file often enough.
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct RegexCountSpec {
+    /// The file to read.
     target: String,
+    /// A regex in Rust's syntax; non-overlapping matches are counted.
     regex: String,
+    /// The fewest matches that pass.
     min_count: u64,
 }
 
+/// `frontmatter_status`: the file's `---` block of `key: value` lines says the right things.
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct FrontmatterSpec {
+    /// The file to read.
     target: String,
+    /// For each key: a value it must equal, `{"not": value}`, or `{"min": number}`.
     #[schemars(with = "BTreeMap<String, crate::schema::FrontmatterCheckSchema>")]
     checks: BTreeMap<String, Value>,
 }
 
+/// `url_reachable`: the file's URLs answer (skipped with --offline).
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct UrlSpec {
+    /// The file whose URLs are checked.
     target: String,
+    /// A regex picking the URLs to check (default: every https:// URL).
     #[serde(default)]
     url_pattern: Option<String>,
+    /// How many URLs may fail (default 0).
     #[serde(default)]
     max_failures: u64,
+    /// Check only the first this many distinct URLs.
     #[serde(default)]
     sample_size: Option<usize>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct MetricSpec {
+    /// The JSON file or the file with frontmatter.
+    source: String,
+    /// A JSON pointer into a JSON source (`/jury/score`); or `key`.
+    #[serde(default)]
+    pointer: Option<String>,
+    /// A top-level key of a JSON source, or a frontmatter key.
+    #[serde(default, alias = "metric")]
+    key: Option<String>,
+    /// `>=` (default), `>`, `<=`, `<`, `==` or `!=`.
+    #[serde(default)]
+    operator: Option<String>,
+    /// The number the value is compared with (`score >= 70`).
+    threshold: f64,
+}
+
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct ArtifactSpec {
+    /// `url`, `file` or `pull_request`.
+    #[serde(alias = "artifactType")]
+    artifact_type: ArtifactType,
+    /// The label it was registered with (`orch artifact add --label`).
+    #[serde(default)]
+    label: Option<String>,
+}
+
+/// The seed's `content_check`: another name for `contains_headings`.
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct ContentCheckSpec {
+    /// The Markdown file to read (`target` is accepted too).
+    #[serde(alias = "target")]
+    file: String,
+    /// The strings that must each appear, e.g. `["## Scope", "## Audience"]`.
+    #[serde(alias = "required_sections", alias = "required_headings")]
+    #[serde(rename = "requiredSections")]
+    required_sections: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -595,11 +882,11 @@ fn parse_validation(
     let typed = |e: serde_json::Error| json::from_serde(&e, shown, pos);
     let raw: Value = serde_json::from_str(src).map_err(typed)?;
     if !raw.is_object() {
-        return Err(json::error_at(
-            shown,
-            pos,
-            "a validation must be a JSON object",
-        ));
+        return Err(
+            json::error_at(shown, pos, "a validation must be a JSON object").hint(
+                "e.g. {\"type\": \"file_exists\", \"target\": \"{artifact_path}/README.md\"}",
+            ),
+        );
     }
     let header: Header = serde_json::from_str(src).map_err(typed)?;
     let kind = match header.kind {
@@ -609,7 +896,8 @@ fn parse_validation(
                 shown,
                 pos,
                 format!("validation `type` must be a string, found `{other}`"),
-            ));
+            )
+            .hint(format!("known types: {}", builtin_names())));
         }
         None => {
             return Err(json::error_at(shown, pos, "validation has no `type`")
@@ -636,6 +924,7 @@ fn parse_validation(
                     pos,
                     format!("`{field}` does not compile: {}", regex_reason(&e)),
                 )
+                .hint("orch uses Rust's regex syntax (no look-around or backreferences); in JSON a backslash is written \\\\")
             })
     };
     let check = match kind.as_str() {
@@ -656,6 +945,7 @@ fn parse_validation(
             let text_pattern = s.pattern.unwrap_or_else(|| "*".to_string());
             let pattern = glob::Pattern::new(&text_pattern).map_err(|e| {
                 json::error_at(shown, pos, format!("`pattern` is not a valid glob: {e}"))
+                    .hint("a glob matches file names: `*` any run of characters, `?` one, `[abc]` one of these, e.g. \"*.md\"")
             })?;
             Check::MinFileCount {
                 target: s.target,
@@ -673,7 +963,8 @@ fn parse_validation(
         "min_sources_any_of" => {
             let s: MinSourcesAnyOfSpec = serde_json::from_str(src).map_err(typed)?;
             if s.targets.is_empty() {
-                return Err(json::error_at(shown, pos, "`targets` is empty"));
+                return Err(json::error_at(shown, pos, "`targets` is empty")
+                    .hint("list the files whose source counts are compared, e.g. [\"{artifact_path}/SOURCES.md\"]"));
             }
             Check::MinSourcesAnyOf {
                 targets: s.targets,
@@ -685,6 +976,60 @@ fn parse_validation(
             Check::ContainsHeadings {
                 target: s.target,
                 headings: s.required_headings,
+                content_check: false,
+            }
+        }
+        "content_check" => {
+            let s: ContentCheckSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::ContainsHeadings {
+                target: s.file,
+                headings: s.required_sections,
+                content_check: true,
+            }
+        }
+        "metric_threshold" => {
+            let s: MetricSpec = serde_json::from_str(src).map_err(typed)?;
+            let at = match (s.pointer, s.key) {
+                (Some(p), None) if p.starts_with('/') => MetricAt::Pointer(p),
+                (Some(p), None) => {
+                    return Err(json::error_at(
+                        shown,
+                        pos,
+                        format!("`pointer` `{p}` is not a JSON pointer"),
+                    )
+                    .hint("a JSON pointer starts with `/`, e.g. \"/jury/score\""));
+                }
+                (None, Some(k)) if !k.trim().is_empty() => MetricAt::Key(k),
+                _ => {
+                    return Err(json::error_at(
+                        shown,
+                        pos,
+                        "metric_threshold needs one of `pointer` (JSON) or `key` (JSON or frontmatter)",
+                    ));
+                }
+            };
+            let op_text = s.operator.unwrap_or_else(|| ">=".to_string());
+            let operator = Operator::parse(&op_text).ok_or_else(|| {
+                json::error_at(shown, pos, format!("unknown operator `{op_text}`")).hint(format!(
+                    "use one of {}",
+                    Operator::ALL.map(|(t, _)| t).join(", ")
+                ))
+            })?;
+            if !s.threshold.is_finite() {
+                return Err(json::error_at(shown, pos, "`threshold` must be a number"));
+            }
+            Check::MetricThreshold {
+                source: s.source,
+                at,
+                operator,
+                threshold: s.threshold,
+            }
+        }
+        "artifact_exists" => {
+            let s: ArtifactSpec = serde_json::from_str(src).map_err(typed)?;
+            Check::ArtifactExists {
+                artifact_type: s.artifact_type,
+                label: s.label.filter(|l| !l.trim().is_empty()),
             }
         }
         "contains_text" => {
@@ -726,7 +1071,11 @@ fn parse_validation(
                 .map(|(key, v)| {
                     Ok((
                         key.clone(),
-                        frontmatter_check(&key, v).map_err(|m| json::error_at(shown, pos, m))?,
+                        frontmatter_check(&key, v).map_err(|m| {
+                            json::error_at(shown, pos, m).hint(
+                                "e.g. \"checks\": {\"status\": \"APPROVED\", \"draft\": {\"not\": true}, \"layers\": {\"min\": 6}}",
+                            )
+                        })?,
                     ))
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -754,8 +1103,12 @@ fn parse_validation(
                 program,
             },
             Err(problem) => {
-                let e = json::error_at(shown, pos, format!("unknown validation type `{other}`"))
-                    .hint(format!("known types: {}", builtin_names()));
+                let mut e =
+                    json::error_at(shown, pos, format!("unknown validation type `{other}`"));
+                if let Some(near) = crate::suggest::closest(other, BUILTIN_TYPES) {
+                    e = e.hint(format!("did you mean `{near}`?"));
+                }
+                let e = e.hint(format!("known types: {}", builtin_names()));
                 return Err(match problem {
                     PluginProblem::Missing if is_safe_component(other) => e.hint(format!(
                         "to add a type, provide an executable `{}` (see README, \"Validator plugins\")",

@@ -108,6 +108,20 @@ impl<'a> Vars<'a> {
         &self.artifact_path
     }
 
+    /// The environment of a command a gate's contract runs (pre-scripts,
+    /// quality checks): the gate, the slug, the artifact path, the root.
+    pub fn script_env(&self, gate: &str) -> Vec<(String, String)> {
+        vec![
+            ("ORCH_GATE".into(), gate.to_string()),
+            ("ORCH_SLUG".into(), self.slug.clone()),
+            ("ORCH_ARTIFACT_PATH".into(), self.artifact_path.clone()),
+            (
+                "ORCH_REPO_ROOT".into(),
+                self.repo.root().display().to_string(),
+            ),
+        ]
+    }
+
     /// The first file in the artifact directory whose name ends in
     /// `Client.tsx` or `Client.jsx`, by name; computed once, on first use.
     pub fn client_component(&self) -> Option<&str> {

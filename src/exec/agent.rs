@@ -74,6 +74,12 @@ pub enum Output {
 
 type Pipe = Box<dyn Read + Send>;
 
+/// Sockets through which a process can sign as the person running orch
+/// (ssh-agent, gpg-agent). Agents do not get them: defence in depth for
+/// approvals, not the guarantee (an agent that can read an unprotected
+/// private key file can still sign; see README, "Approvals").
+pub const SIGNING_SOCKETS: &[&str] = &["SSH_AUTH_SOCK", "SSH_AGENT_PID", "GPG_AGENT_INFO"];
+
 struct Stream {
     total: u64,
     dropped: u64,
@@ -106,6 +112,11 @@ pub fn run(spec: &AgentSpec, on_output: &mut dyn FnMut(Output)) -> AgentRun {
         return failed("cannot create the log files".into(), start);
     };
     let mut cmd = piped_in_own_group(&spec.argv[0], &spec.argv[1..], &spec.cwd, &spec.env);
+    for name in SIGNING_SOCKETS {
+        cmd.env_remove(name);
+    }
+    // `orch approve` and `orch reject` refuse to run where this is set.
+    cmd.env(crate::env::IN_AGENT, "1");
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return failed(crate::repo::io_reason(&e), start),

@@ -19,6 +19,9 @@ pub struct AgentReport {
     pub cost_usd: Option<f64>,
     /// The agent said it failed (claude `is_error`/error subtype, codex `turn.failed`).
     pub error: Option<String>,
+    /// The model the agent says it used (claude's `modelUsage`, the model
+    /// that wrote the most; or a stream's `init` line).
+    pub model: Option<String>,
     pub completion: Option<Completion>,
 }
 
@@ -68,8 +71,16 @@ fn claude(stdout: &str) -> Option<AgentReport> {
         cache_read_input_tokens: number(u, "cache_read_input_tokens"),
         cache_creation_input_tokens: number(u, "cache_creation_input_tokens"),
     });
+    let model = main_model(&result).or_else(|| {
+        stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+            .find(|v| v.get("type").and_then(Value::as_str) == Some("system"))
+            .and_then(|v| v.get("model").and_then(Value::as_str).map(str::to_string))
+    });
     Some(AgentReport {
         format: "claude-json",
+        model,
         session_id: result
             .get("session_id")
             .and_then(Value::as_str)
@@ -94,6 +105,26 @@ fn claude(stdout: &str) -> Option<AgentReport> {
         }),
         completion: completion(text),
     })
+}
+
+/// The model in claude's `modelUsage` that produced the most output.
+fn main_model(result: &Value) -> Option<String> {
+    let usage = result.get("modelUsage")?.as_object()?;
+    usage
+        .iter()
+        .max_by_key(|(_, u)| {
+            u.get("outputTokens")
+                .or_else(|| u.get("output_tokens"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        })
+        .map(|(name, _)| name.clone())
+        .or_else(|| {
+            result
+                .get("model")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
 }
 
 fn is_claude_result(v: &Value) -> bool {
@@ -216,7 +247,20 @@ mod tests {
         assert_eq!(r.usage.unwrap().input_tokens, 1200);
         assert_eq!(r.usage.unwrap().cache_read_input_tokens, 300);
         assert_eq!(r.error, None);
+        assert_eq!(r.model, None);
         assert_eq!(r.completion.unwrap().status, "complete");
+    }
+
+    #[test]
+    fn claude_reports_the_model_that_wrote_most() {
+        let r = parse(
+            r#"{"type":"result","subtype":"success","is_error":false,"session_id":"s","result":"ok",
+               "modelUsage":{"claude-haiku-4-5":{"inputTokens":10,"outputTokens":5},
+                             "claude-sonnet-4-5":{"inputTokens":900,"outputTokens":700}}}"#,
+        );
+        assert_eq!(r.model.as_deref(), Some("claude-sonnet-4-5"));
+        let stream = "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s1\",\"model\":\"claude-opus-4-1\"}\n{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"session_id\":\"s1\",\"result\":\"ok\"}\n";
+        assert_eq!(parse(stream).model.as_deref(), Some("claude-opus-4-1"));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 pub mod agent;
 pub mod agent_output;
+pub mod excerpt;
+pub mod model;
 pub mod process;
 pub mod signal;
 

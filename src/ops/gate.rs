@@ -48,10 +48,12 @@ pub fn begin_attempt(txn: &mut Txn, gate: &str, begin: &Begin) -> Result<u32> {
         return Err(
             Error::conflict(format!("{gate} attempt {} is still in progress", a.attempt))
                 .hint(format!(
-                    "finish it: orch gate finish --run {id} --gate {gate}"
+                    "finish it: {}",
+                    crate::ui::orch_command(&format!("gate finish --run {id} --gate {gate}"))
                 ))
                 .hint(format!(
-                    "or give it up: orch gate fail --run {id} --gate {gate} --reason \"…\""
+                    "or give it up: {} --reason \"…\"",
+                    crate::ui::orch_command(&format!("gate fail --run {id} --gate {gate}"))
                 )),
         );
     }
@@ -84,6 +86,23 @@ pub fn begin_attempt(txn: &mut Txn, gate: &str, begin: &Begin) -> Result<u32> {
     txn.run.events.push(event);
     txn.touch(gate, n);
     Ok(n)
+}
+
+/// Records `gate` as SKIPPED (its `when` condition did not hold): it counts
+/// as passed for what follows.
+pub fn skip(txn: &mut Txn, gate: &str, reason: &str) -> Result<()> {
+    let g = gate_mut(&mut txn.run, gate)?;
+    g.status = GateStatus::Skipped;
+    g.skip_reason = Some(reason.to_string());
+    txn.run.events.push(
+        Event::now(
+            EventType::GateSkipped,
+            format!("Gate {gate} skipped: {reason}"),
+        )
+        .gate(gate, None),
+    );
+    txn.run.refresh_status();
+    Ok(())
 }
 
 /// `orch gate start`.
@@ -127,26 +146,29 @@ pub fn gate_mut<'a>(
     run: &'a mut RunRecord,
     gate: &str,
 ) -> Result<&'a mut crate::record::GateRecord> {
-    let known: Vec<String> = run.gates.iter().map(|g| g.gate.clone()).collect();
-    let id = run.run_id.clone();
-    run.gate_mut(gate).ok_or_else(|| {
-        Error::input(format!("run `{id}` has no gate `{gate}`"))
-            .hint(format!("its gates are: {}", known.join(", ")))
-    })
+    let unknown = unknown_gate(run, gate);
+    run.gate_mut(gate).ok_or(unknown)
+}
+
+/// A run's gate, or an error listing its gates.
+pub fn gate_of<'a>(run: &'a RunRecord, gate: &str) -> Result<&'a crate::record::GateRecord> {
+    run.gate(gate).ok_or_else(|| unknown_gate(run, gate))
+}
+
+fn unknown_gate(run: &RunRecord, gate: &str) -> Error {
+    Error::input(format!("run `{}` has no gate `{gate}`", run.run_id)).hint(format!(
+        "its gates are: {}",
+        run.gates
+            .iter()
+            .map(|g| g.gate.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// The attempt in progress for `gate`, or a conflict explaining how to start one.
 pub fn running_attempt(run: &RunRecord, gate: &str) -> Result<u32> {
-    let g = run.gate(gate).ok_or_else(|| {
-        Error::input(format!("run `{}` has no gate `{gate}`", run.run_id)).hint(format!(
-            "its gates are: {}",
-            run.gates
-                .iter()
-                .map(|g| g.gate.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+    let g = gate_of(run, gate)?;
     match g.latest() {
         Some(a) if a.status == AttemptStatus::Running => Ok(a.attempt),
         latest => {
@@ -160,8 +182,11 @@ pub fn running_attempt(run: &RunRecord, gate: &str) -> Result<u32> {
                 },
             );
             Err(Error::conflict(format!("{gate} {what}")).hint(format!(
-                "start an attempt first: orch gate start --run {} --gate {gate} --agent <name>",
-                run.run_id
+                "start an attempt first: {}",
+                crate::ui::orch_command(&format!(
+                    "gate start --run {} --gate {gate} --agent <name>",
+                    run.run_id
+                ))
             )))
         }
     }
@@ -181,31 +206,38 @@ pub struct Finished {
 pub struct Evaluated {
     pub gate_name: String,
     pub contract: Contract,
-    pub contract_rel: String,
+    /// `None` for a gate with no contract.
+    pub contract_rel: Option<String>,
     pub pre_scripts: Vec<PreScriptResult>,
     pub evaluation: Evaluation,
+    /// The workflow gate's approval policy.
+    pub approval: Option<crate::approval::ApprovalPolicy>,
+    /// What a failure leads to (`review_required` waits for a person).
+    pub on_fail: crate::recipe::OnFail,
 }
 
-/// Evaluates attempt `n` of a run's gate (pre-scripts first, when asked).
-/// Runs without the run's lock: it may take a while (URL checks).
+/// Evaluates attempt `n` of a run's gate (pre-scripts first, and quality
+/// checks after, when `scripts` — `gate finish` and `orch run`; not
+/// `--start-from`, which only looks). Runs without the run's lock: it may
+/// take a while (URL checks, test commands).
 pub fn evaluate_for_run(
     repo: &Repo,
     run: &RunRecord,
     gate: &str,
     n: u32,
-    pre_scripts: bool,
+    scripts: bool,
     offline: bool,
 ) -> Result<Evaluated> {
     let wf = super::run_workflow(repo, run)?;
     let wf_gate = wf.gate(gate)?;
-    let contract_rel = wf_gate.contract_path();
-    let contract = Contract::for_gate(repo, gate, &contract_rel)?;
+    let contract_rel = wf_gate.contract_file();
+    let contract = Contract::for_workflow_gate(repo, wf_gate)?;
     let vars = super::run_vars(repo, run)?;
     let logs = repo.join(&format!(
         "{}/gates/{gate}/attempt-{n}",
         layout::logs_dir(&run.run_id)
     ));
-    let pre_scripts = if pre_scripts {
+    let pre_scripts = if scripts {
         run_pre_scripts(repo, &contract, &vars, gate, &logs)?
     } else {
         Vec::new()
@@ -216,14 +248,21 @@ pub fn evaluate_for_run(
         depth: run.depth,
         offline,
         hash_outputs: true,
+        run: Some(run),
     };
-    let evaluation = validate::evaluate(&contract, &ctx)?;
+    let mut evaluation = validate::evaluate(&contract, &ctx)?;
+    if scripts {
+        let results = crate::quality::run_all(repo, &contract.quality_checks, &vars, gate, &logs)?;
+        crate::quality::apply(&mut evaluation, results);
+    }
     Ok(Evaluated {
         gate_name: wf_gate.display_name().to_string(),
         contract,
         contract_rel,
         pre_scripts,
         evaluation,
+        approval: wf_gate.approval.clone(),
+        on_fail: wf_gate.on_fail(),
     })
 }
 
@@ -254,23 +293,71 @@ pub fn record_finish(
             (Some(agent), None) => Some(agent.to_string()),
             (None, checks) => checks.clone(),
         };
+        let has_uri = txn
+            .run
+            .invocations
+            .iter()
+            .any(|i| i.gate == gate && i.attempt == Some(n) && i.outputs_uri.is_some());
+        let approval = ev
+            .approval
+            .as_ref()
+            .and_then(|p| p.requirement(has_uri))
+            .filter(|_| passed);
+        // `on_fail: review_required`: a failure waits for a person's
+        // override (approve) or rejection, instead of failing the gate.
+        let review = (!passed && ev.on_fail == crate::recipe::OnFail::ReviewRequired).then(|| {
+            crate::record::ApprovalRequirement {
+                min_approvals: ev.approval.as_ref().map_or(1, |p| p.min_approvals.max(1)),
+                allow_self_approval: ev.approval.as_ref().is_some_and(|p| p.allow_self_approval),
+                reason: failure_reason.clone(),
+                granted_at: None,
+            }
+        });
         let g = gate_mut(&mut txn.run, gate)?;
         let blocking = g.blocking.unwrap_or(ev.contract.blocking);
-        let status = if passed { AttemptStatus::Pass } else { AttemptStatus::Fail };
+        let status = match (passed, &approval, &review) {
+            (true, Some(_), _) | (false, _, Some(_)) => AttemptStatus::AwaitingApproval,
+            (true, None, _) => AttemptStatus::Pass,
+            (false, _, None) => AttemptStatus::Fail,
+        };
         let a = g
             .end_attempt(n, status, failure_reason.clone(), &now)
             .expect("checked above");
-        a.contract = Some(ContractRef {
-            path: ev.contract_rel.clone(),
+        a.contract = ev.contract_rel.as_ref().map(|path| ContractRef {
+            path: path.clone(),
             sha256: ev.contract.sha256.clone(),
         });
+        a.approval.clone_from(&approval);
+        a.review.clone_from(&review);
         a.depth = Some(depth);
         a.required_outputs = ev.contract.output_templates();
         a.pre_scripts.clone_from(&ev.pre_scripts);
         a.artifacts.clone_from(&ev.evaluation.artifacts);
         a.validations.clone_from(&ev.evaluation.results);
+        a.quality_checks.clone_from(&ev.evaluation.quality);
         let attempt = a.clone();
-        let event = if passed {
+        let warnings = u32::try_from(attempt.warnings()).unwrap_or(u32::MAX);
+        g.warnings = (passed && warnings > 0).then_some(warnings);
+        let event = if let Some(req) = &review {
+            Event::new(
+                &now,
+                EventType::GateAwaitingApproval,
+                format!(
+                    "Gate {gate} failed on attempt {n} and awaits a person's review: {} signed approval(s) override it, a rejection fails it ({})",
+                    req.min_approvals,
+                    failure_reason.as_deref().unwrap_or("")
+                ),
+            )
+        } else if let Some(req) = &approval {
+            Event::new(
+                &now,
+                EventType::GateAwaitingApproval,
+                format!(
+                    "Gate {gate} passed its checks on attempt {n} and awaits {} signed approval(s)",
+                    req.min_approvals
+                ),
+            )
+        } else if passed {
             Event::new(&now, EventType::GatePassed, format!("Gate {gate} passed on attempt {n}"))
         } else {
             Event::new(
@@ -385,7 +472,7 @@ pub struct CheckOptions {
 pub fn check(repo: &Repo, opts: &CheckOptions) -> Result<(Contract, Evaluation)> {
     super::check_slug(&opts.slug)?;
     let artifact = repo
-        .contain(&opts.artifact_path)
+        .contain(&super::artifact_dir(repo, &opts.artifact_path)?)
         .map_err(|e| e.into_error("artifact path"))?;
     let contract = match &opts.source {
         ContractSource::File(path) => {
@@ -394,6 +481,10 @@ pub fn check(repo: &Repo, opts: &CheckOptions) -> Result<(Contract, Evaluation)>
                 return Err(Error::input(format!(
                     "contract `{}` is for gate `{}`, not `{}`",
                     c.shown, c.gate, opts.gate
+                ))
+                .hint(format!(
+                    "check it as --gate {}, or fix the contract's `gate` field",
+                    c.gate
                 )));
             }
             c
@@ -401,7 +492,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions) -> Result<(Contract, Evaluation)>
         ContractSource::Workflow(spec) => {
             let wf = LoadedWorkflow::find(repo, spec)?;
             let g = wf.gate(&opts.gate)?;
-            Contract::for_gate(repo, &opts.gate, &g.contract_path())?
+            Contract::for_workflow_gate(repo, g)?
         }
         ContractSource::Default => {
             Contract::for_gate(repo, &opts.gate, &layout::default_contract(&opts.gate))?
@@ -414,6 +505,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions) -> Result<(Contract, Evaluation)>
         depth: opts.depth,
         offline: opts.offline,
         hash_outputs: true,
+        run: None,
     };
     let evaluation = validate::evaluate(&contract, &ctx)?;
     Ok((contract, evaluation))
@@ -465,15 +557,7 @@ fn run_pre_scripts(
             program,
             args: command_line,
             cwd: repo.root().to_path_buf(),
-            env: vec![
-                ("ORCH_GATE".into(), gate.to_string()),
-                ("ORCH_SLUG".into(), vars.slug().to_string()),
-                (
-                    "ORCH_ARTIFACT_PATH".into(),
-                    vars.artifact_path().to_string(),
-                ),
-                ("ORCH_REPO_ROOT".into(), repo.root().display().to_string()),
-            ],
+            env: vars.script_env(gate),
             stdin: Vec::new(),
             timeout: env::seconds(env::SCRIPT_TIMEOUT, 30.0),
             capture_limit: 1024 * 1024,

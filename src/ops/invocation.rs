@@ -15,7 +15,8 @@ pub struct Details {
 }
 
 /// `orch invocation record`: appends an invocation to `RUN.json` and links it
-/// to the gate's latest attempt (whose file is rewritten to match).
+/// to the gate's latest attempt (whose file is rewritten to match). On a
+/// gate with no attempt yet it is recorded unlinked (`attempt` absent).
 pub fn record(
     repo: &Repo,
     query: &str,
@@ -38,17 +39,21 @@ pub fn record(
         let now = clock::now();
         let stamp = clock::timestamp(now);
         let inv_id = id::new_invocation_id(now);
-        let Some(attempt) = g.latest_mut() else {
-            return Err(Error::conflict(format!(
-                "{gate} has no attempt to link the invocation to"
-            ))
-            .hint(format!(
-                "start one first: orch gate start --run {run_id} --gate {gate} --agent {agent}"
-            )));
-        };
-        attempt.invocation_ids.push(inv_id.clone());
-        let n = attempt.attempt;
-        let mut invocation = Invocation::new(inv_id.clone(), gate, n, agent, status, stamp.clone());
+        // Linked to the gate's latest attempt; a gate with none yet gets the
+        // invocation unlinked, as the Node runner records it.
+        let n = g.latest_mut().map(|attempt| {
+            attempt.invocation_ids.push(inv_id.clone());
+            attempt.attempt
+        });
+        let mut invocation = Invocation::new(
+            inv_id.clone(),
+            gate,
+            n.unwrap_or(0),
+            agent,
+            status,
+            stamp.clone(),
+        );
+        invocation.attempt = n;
         invocation.recorded_by.clone_from(&by);
         invocation.session_id.clone_from(&details.session_id);
         invocation.usage = details.usage;
@@ -58,16 +63,22 @@ pub fn record(
         });
         txn.run.invocations.push(invocation.clone());
         txn.run.recompute_totals();
+        let linked = match n {
+            Some(n) => format!("attempt {n}"),
+            None => "no attempt yet (not linked)".to_string(),
+        };
         let mut event = Event::new(
             &stamp,
             EventType::InvocationRecorded,
-            format!("Invocation {inv_id} of {agent} recorded for {gate} attempt {n}"),
+            format!("Invocation {inv_id} of {agent} recorded for {gate}, {linked}"),
         )
-        .gate(gate, Some(n));
+        .gate(gate, n);
         event.agent = Some(agent.to_string());
         event.invocation_id = Some(inv_id);
         txn.run.events.push(event);
-        txn.touch(gate, n);
+        if let Some(n) = n {
+            txn.touch(gate, n);
+        }
         Ok((run_id.clone(), invocation))
     })
 }

@@ -2,10 +2,15 @@
 //! is one caller, tests and the pipeline are others. Nothing here knows
 //! about clap or about how results are printed.
 
+pub mod approval;
+pub mod artifact;
 pub mod gate;
 pub mod invocation;
 pub mod pipeline;
+pub mod recipe_run;
 pub mod run;
+pub mod skill;
+pub mod steps;
 
 use std::process::Command;
 use std::sync::OnceLock;
@@ -101,6 +106,29 @@ pub fn run_vars<'r>(
         &run.workflow.slug,
         &artifact.rel,
     ))
+}
+
+/// Checks a run's artifact path (repo-relative): a folder of its own below
+/// the repository root, outside orch's and git's folders. Returns it normalised.
+pub fn artifact_dir(repo: &Repo, raw: &str) -> Result<String> {
+    let path = repo
+        .contain(raw)
+        .map_err(|e| e.into_error("artifact path"))?;
+    let own = |dir: &str| path.rel == dir || path.rel.starts_with(&format!("{dir}/"));
+    if own(".git") || own("orchestration") {
+        return Err(Error::input(format!(
+            "the artifact path `{}` is inside orch's or git's own folders",
+            path.rel
+        ))
+        .hint("put a run's outputs in a folder of their own, e.g. essays/<slug>"));
+    }
+    if path.rel.is_empty() {
+        return Err(Error::input(format!(
+            "the artifact path `{raw}` is the repository root itself, and a run's outputs need a folder of their own"
+        ))
+        .hint("name a folder below the root, e.g. --artifact-path essays/<slug> (relative to the current directory)"));
+    }
+    Ok(path.rel)
 }
 
 /// Loads a run by id, prefix or suffix.

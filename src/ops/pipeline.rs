@@ -13,6 +13,7 @@ use crate::contract::Contract;
 use crate::error::{Error, Result};
 use crate::exec::agent::{self, AgentRun, AgentSpec, Ended, Output};
 use crate::exec::agent_output::{self, AgentReport};
+use crate::exec::excerpt;
 use crate::lease;
 use crate::ops::gate::{self as gate_ops, Begin, Evaluated};
 use crate::ops::run::StartOptions;
@@ -20,7 +21,7 @@ use crate::packet::{self, Context as PacketContext};
 use crate::record::store::Store;
 use crate::record::{
     AttemptStatus, Cost, Event, EventType, GateStatus, Invocation, InvocationStatus, OutputInfo,
-    RunRecord, RunStatus, id,
+    RunOptions, RunRecord, RunStatus, id,
 };
 use crate::repo::Repo;
 use crate::storage::layout;
@@ -44,6 +45,99 @@ pub struct Options {
     /// Overrides every command gate's time limits (seconds).
     pub timeout_s: Option<f64>,
     pub idle_timeout_s: Option<f64>,
+    /// The revision `"when": {"changed": […]}` conditions compare with.
+    pub base: Option<String>,
+    /// Where `allowed_signers` is read from when approvals are counted
+    /// and skills' vettings judged.
+    pub trusted_rev: Option<String>,
+    /// The model for every agent (`--model`; wins over `ORCH_MODEL` and the workflow).
+    pub model: Option<String>,
+}
+
+impl Options {
+    /// What a run's record keeps of these options: the agent command as a
+    /// person would type it (no path of this machine), the time limits,
+    /// `--offline`, `--base`, `--model`. `None` when there is nothing to keep.
+    pub fn recorded(&self, repo: &Repo) -> Option<RunOptions> {
+        let options = RunOptions {
+            agent_cmd: self.agent_cmd.as_ref().map(|argv| {
+                let words: Vec<String> = argv.iter().map(|w| repo.scrub(w)).collect();
+                shlex::try_join(words.iter().map(String::as_str))
+                    .unwrap_or_else(|_| words.join(" "))
+            }),
+            timeout_s: self.timeout_s,
+            idle_timeout_s: self.idle_timeout_s,
+            offline: self.offline,
+            base: self.base.clone(),
+            model: self.model.clone(),
+        };
+        (!options.is_empty()).then_some(options)
+    }
+
+    /// These options over the ones a run recorded: what is given here
+    /// wins, what is not is taken from the record.
+    pub fn over(&self, recorded: &RunOptions) -> Result<Options> {
+        let agent_cmd = match (&self.agent_cmd, &recorded.agent_cmd) {
+            (Some(argv), _) => Some(argv.clone()),
+            (None, Some(cmd)) => Some(split_recorded(cmd)?),
+            (None, None) => None,
+        };
+        Ok(Options {
+            agent_cmd,
+            offline: self.offline || recorded.offline,
+            start_from: self.start_from.clone(),
+            timeout_s: self.timeout_s.or(recorded.timeout_s),
+            idle_timeout_s: self.idle_timeout_s.or(recorded.idle_timeout_s),
+            base: self.base.clone().or_else(|| recorded.base.clone()),
+            trusted_rev: self.trusted_rev.clone(),
+            model: self.model.clone().or_else(|| recorded.model.clone()),
+        })
+    }
+}
+
+/// A recorded agent command as words again (`~/` is the home directory,
+/// as the record wrote it).
+fn split_recorded(cmd: &str) -> Result<Vec<String>> {
+    let words = shlex::split(cmd).filter(|w| !w.is_empty()).ok_or_else(|| {
+        Error::input(format!(
+            "the run's recorded agent command `{cmd}` cannot be split into words"
+        ))
+        .hint("give the agent command again with --agent-cmd")
+    })?;
+    let home = std::env::var("HOME").ok().filter(|h| h.len() > 1);
+    Ok(words
+        .into_iter()
+        .map(|w| match (w.strip_prefix("~/"), &home) {
+            (Some(rest), Some(home)) => format!("{home}/{rest}"),
+            _ => w,
+        })
+        .collect())
+}
+
+/// The options that changed between two recorded sets, for the record:
+/// `--agent-cmd `new` (was `old`)`.
+fn changes(old: &RunOptions, new: &RunOptions) -> Vec<String> {
+    fn each(o: &RunOptions) -> [(&'static str, Option<String>); 6] {
+        let secs = |v: Option<f64>| v.map(|v| v.to_string());
+        [
+            ("--agent-cmd", o.agent_cmd.clone()),
+            ("--timeout", secs(o.timeout_s)),
+            ("--idle-timeout", secs(o.idle_timeout_s)),
+            ("--offline", o.offline.then(|| "on".to_string())),
+            ("--base", o.base.clone()),
+            ("--model", o.model.clone()),
+        ]
+    }
+    let show = |v: &Option<String>| {
+        v.as_ref()
+            .map_or_else(|| "none".to_string(), |v| format!("`{v}`"))
+    };
+    each(old)
+        .into_iter()
+        .zip(each(new))
+        .filter(|((_, was), (_, now))| was != now)
+        .map(|((_, was), (flag, now))| format!("{flag} {} (was {})", show(&now), show(&was)))
+        .collect()
 }
 
 /// How a pipeline ended.
@@ -57,6 +151,12 @@ pub enum Outcome {
     Blocked { gate: String, reason: String },
     /// A person must do the gate; `packet` is the repo-relative packet path.
     AwaitingInput { gate: String, packet: String },
+    /// The gate waits for signed approvals (`have` of `need`): of its
+    /// outputs, to start its agent, or of an override of its failure.
+    AwaitingApproval { gate: String, have: u32, need: u32 },
+    /// The gate failed and its questions wait for a person's answers
+    /// (`on_fail: create_questions`); `questions` is the file.
+    AwaitingAnswers { gate: String, questions: String },
     /// Ctrl-C or SIGTERM; the run is resumable.
     Interrupted { gate: Option<String> },
 }
@@ -66,7 +166,9 @@ impl Outcome {
         match self {
             Outcome::Passed => exit::SUCCESS,
             Outcome::Failed { .. } | Outcome::Blocked { .. } => exit::FAILED,
-            Outcome::AwaitingInput { .. } => exit::AWAITING_INPUT,
+            Outcome::AwaitingInput { .. }
+            | Outcome::AwaitingApproval { .. }
+            | Outcome::AwaitingAnswers { .. } => exit::AWAITING_INPUT,
             Outcome::Interrupted { .. } => exit::INTERRUPTED,
         }
     }
@@ -128,6 +230,24 @@ pub enum Progress<'a> {
     Skipping {
         gate: &'a str,
     },
+    /// A gate's agent waits for a signed approval before it starts.
+    AwaitingStart {
+        gate: &'a str,
+        reason: &'a str,
+    },
+    /// A gate whose `when` condition does not hold.
+    GateSkipped {
+        gate: &'a str,
+        reason: &'a str,
+    },
+    /// A notification was sent (or could not be, and stays pending).
+    Notified {
+        delivery: &'a crate::notify::Delivery,
+    },
+    /// Something the person should know that does not stop the run.
+    Warning {
+        message: &'a str,
+    },
 }
 
 /// Who does a gate.
@@ -163,9 +283,12 @@ pub trait Human {
 fn preflight(repo: &Repo, wf: &LoadedWorkflow, opts: &Options) -> Result<()> {
     // Skill paths are read as written (their variables, if any, are the run's).
     let vars = crate::contract::template::Vars::new(repo, "", "");
-    for g in &wf.def.gates {
-        packet::check_template(repo, g)?;
-        let contract = Contract::for_gate(repo, &g.gate, &g.contract_path())?;
+    let commands = crate::quality::Commands::load(repo)?;
+    for (i, g) in wf.def.gates.iter().enumerate() {
+        let earlier: Vec<&str> = wf.def.gates[..i].iter().map(|e| e.gate.as_str()).collect();
+        packet::check_template(repo, g, &earlier)?;
+        let contract = Contract::for_workflow_gate(repo, g)?;
+        commands.check_names(&contract.quality_checks)?;
         for skill in &contract.required_skills {
             for file in &skill.inject {
                 let rel = format!("{}/{file}", skill.path.trim_end_matches('/'));
@@ -176,10 +299,27 @@ fn preflight(repo: &Repo, wf: &LoadedWorkflow, opts: &Options) -> Result<()> {
         }
         if let Some(argv) = command_for(g, opts) {
             resolve_program(repo, &argv[0])?;
+            let model = crate::exec::model::resolve(
+                opts.model.as_deref(),
+                g.model.as_deref(),
+                wf.def.model.as_deref(),
+            );
+            model_in(&g.gate, &argv, model.as_deref())?;
+        }
+        for id in crate::recipe::level::gate_skills(g, Some(&contract)) {
+            crate::skill::load(repo, &id).map_err(|e| {
+                Error::input(format!("gate {}: {e}", g.gate))
+                    .hint("add the skill, import it (orch skill import), or fix the gate's steps")
+            })?;
         }
     }
     if let Some(from) = &opts.start_from {
         wf.gate(from)?;
+    }
+    if let Some(rev) = &opts.trusted_rev {
+        // Skills' vettings and approvals are judged against it: a revision
+        // that is not there is a mistake to say now, not a surprise later.
+        crate::approval::trust::load(repo, Some(rev))?;
     }
     Ok(())
 }
@@ -195,13 +335,17 @@ pub fn start_and_run(
     super::check_slug(&start.slug)?;
     let wf = LoadedWorkflow::find(repo, &start.workflow)?;
     preflight(repo, &wf, opts)?;
-    let run = super::run::start(repo, start)?;
+    crate::workflow::condition::Facts::new(repo, opts.base.as_deref()).check_base()?;
+    let run = super::run::start_with(repo, start, opts.recorded(repo).as_ref())?;
     let outcome = Driver::new(repo, &run.run_id, opts, obs, human, None)?.run_fresh()?;
+    notify_outcome(repo, &run.run_id, &outcome, opts, obs);
     Ok((run.run_id, outcome))
 }
 
 /// Continues a paused, interrupted or failed run from its first gate that
-/// has not passed. A person's gate that was waiting is validated first.
+/// has not passed, with the options it was started with (`opts` overrides
+/// them; the change is recorded). A person's gate that was waiting is
+/// validated first.
 pub fn resume(
     repo: &Repo,
     query: &str,
@@ -214,17 +358,110 @@ pub fn resume(
     let run = store.load(&id)?;
     super::ensure_open(&run)?;
     let wf = super::run_workflow(repo, &run)?;
-    preflight(repo, &wf, opts)?;
-    let outcome = Driver::new(repo, &id, opts, obs, human, Some(wf))?.run_resumed()?;
+    let opts = opts.over(&run.options.clone().unwrap_or_default())?;
+    no_silent_handover(&run, &wf, &opts)?;
+    preflight(repo, &wf, &opts)?;
+    crate::workflow::condition::Facts::new(repo, opts.base.as_deref()).check_base()?;
+    let outcome = Driver::new(repo, &id, &opts, obs, human, Some(wf))?.run_resumed()?;
+    notify_outcome(repo, &id, &outcome, &opts, obs);
     Ok((id, outcome))
+}
+
+/// Tells the people who asked (`orchestration/notify.json`) how the run
+/// ended. Never fails the run: a notification that cannot be sent stays
+/// pending in the record (`orch notify retry`).
+fn notify_outcome(
+    repo: &Repo,
+    id: &str,
+    outcome: &Outcome,
+    opts: &Options,
+    obs: &mut dyn Observer,
+) {
+    let (event, gate) = match outcome {
+        Outcome::Passed => (crate::notify::Event::Passed, None),
+        Outcome::Failed { gate, .. } => (crate::notify::Event::Failed, Some(gate.as_str())),
+        Outcome::Blocked { gate, .. } => (crate::notify::Event::Blocked, Some(gate.as_str())),
+        Outcome::AwaitingInput { gate, .. } | Outcome::AwaitingAnswers { gate, .. } => {
+            (crate::notify::Event::AwaitingInput, Some(gate.as_str()))
+        }
+        Outcome::AwaitingApproval { gate, .. } => {
+            (crate::notify::Event::AwaitingApproval, Some(gate.as_str()))
+        }
+        Outcome::Interrupted { .. } => return,
+    };
+    notify(repo, id, event, gate.filter(|g| !g.is_empty()), opts, obs);
+}
+
+fn notify(
+    repo: &Repo,
+    id: &str,
+    event: crate::notify::Event,
+    gate: Option<&str>,
+    opts: &Options,
+    obs: &mut dyn Observer,
+) {
+    match crate::notify::dispatch(repo, id, event, gate, opts.offline) {
+        Ok(deliveries) => {
+            for d in &deliveries {
+                obs.on(&Progress::Notified { delivery: d });
+            }
+        }
+        Err(e) => obs.on(&Progress::Warning {
+            message: &format!("notifications: {e}"),
+        }),
+    }
+}
+
+/// Refuses to hand a gate an agent was doing to a person just because the
+/// resume has no agent command (a run recorded before orch kept its
+/// options): the person would not know, and the record would say otherwise.
+fn no_silent_handover(run: &RunRecord, wf: &LoadedWorkflow, opts: &Options) -> Result<()> {
+    for g in wf
+        .def
+        .gates
+        .iter()
+        .filter(|g| command_for(g, opts).is_none())
+    {
+        let Some(record) = run.gate(&g.gate).filter(|r| r.status != GateStatus::Pass) else {
+            continue;
+        };
+        let last = record
+            .attempts
+            .iter()
+            .flat_map(|a| &a.invocation_ids)
+            .filter_map(|id| run.invocations.iter().find(|i| &i.id == id))
+            .filter_map(|i| i.command.as_ref())
+            .next_back();
+        if let Some(argv) = last {
+            let cmd = crate::ui::command_line(argv);
+            return Err(Error::input(format!(
+                "{} was being done by an agent (`{cmd}`), but the run has no agent command recorded to continue with",
+                g.gate
+            ))
+            .hint(format!(
+                "continue with the agent: {} --agent-cmd {}",
+                crate::ui::resume_command(&run.run_id),
+                shlex::try_quote(&cmd).map_or_else(|_| cmd.clone(), std::borrow::Cow::into_owned)
+            ))
+            .hint(format!(
+                "or do {} by hand (`orch gate start`, `orch gate finish`), then resume",
+                g.gate
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What one attempt at a gate came to.
 enum GateResult {
     Passed,
+    /// Waits for signed approvals: (have, need).
+    AwaitingApproval(u32, u32),
     Failed(String),
     Blocked(String),
     Paused(String),
+    /// Failed; questions for a person are in this file.
+    Asked(String),
     Interrupted,
 }
 
@@ -246,6 +483,12 @@ struct Driver<'a> {
     /// A person resumed a run whose gate of theirs failed: the next attempt
     /// at a person's gate validates at once instead of asking again.
     person_ready: bool,
+    /// What `when` conditions are judged against.
+    facts: crate::workflow::condition::Facts<'a>,
+    /// Skills' trust, judged once per run.
+    judge: crate::recipe::level::Judge<'a>,
+    /// Whether the trusted signers' warnings were shown.
+    trust_said: bool,
 }
 
 impl<'a> Driver<'a> {
@@ -287,6 +530,9 @@ impl<'a> Driver<'a> {
             budget,
             retries_used: HashMap::new(),
             person_ready: false,
+            facts: crate::workflow::condition::Facts::new(repo, opts.base.as_deref()),
+            judge: crate::recipe::level::Judge::new(repo, opts.trusted_rev.as_deref()),
+            trust_said: false,
         })
     }
 
@@ -307,6 +553,9 @@ impl<'a> Driver<'a> {
         if let Some(target) = self.opts.start_from.clone() {
             from = self.wf.def.index_of(&target).unwrap_or(0);
             for g in &gates[..from] {
+                if self.skipped(g)? {
+                    continue;
+                }
                 if let Some(outcome) = self.validate_only(g)? {
                     return Ok(outcome);
                 }
@@ -319,12 +568,21 @@ impl<'a> Driver<'a> {
         let gates = self.gates();
         let run = self.store.load(&self.id)?;
         let took_over = self.took_over.clone();
-        let message = match &took_over {
+        let mut message = match &took_over {
             Some(why) => format!("Run resumed; took over from a stale owner: {why}"),
             None => "Run resumed".to_string(),
         };
+        let before = run.options.clone().unwrap_or_default();
+        let now = self.opts.recorded(self.repo).unwrap_or_default();
+        let changed = changes(&before, &now);
+        if !changed.is_empty() {
+            message = format!("{message} with {}", changed.join(", "));
+        }
         self.store.update(&self.id, |txn| {
             txn.run.status = RunStatus::Running;
+            if !changed.is_empty() {
+                txn.run.options = (!now.is_empty()).then(|| now.clone());
+            }
             txn.run
                 .events
                 .push(Event::now(EventType::RunResumed, message.clone()));
@@ -336,13 +594,30 @@ impl<'a> Driver<'a> {
             resumed: true,
             took_over: took_over.as_deref(),
         });
-        let Some(i) = gates.iter().position(|g| {
-            run.gate(&g.gate)
-                .is_none_or(|r| r.status != GateStatus::Pass)
-        }) else {
+        if took_over.is_some() {
+            notify(
+                self.repo,
+                &self.id,
+                crate::notify::Event::Rescued,
+                None,
+                self.opts,
+                &mut *self.obs,
+            );
+        }
+        let Some(i) = gates
+            .iter()
+            .position(|g| run.gate(&g.gate).is_none_or(|r| !r.status.is_done()))
+        else {
             return self.complete();
         };
         let g = &gates[i];
+        if run
+            .gate(&g.gate)
+            .is_some_and(|r| r.status == GateStatus::AwaitingApproval)
+        {
+            let result = self.settle(g)?;
+            return self.drive_after(i, result);
+        }
         let by_person = command_for(g, self.opts).is_none();
         match run.gate(&g.gate).and_then(|r| r.latest()) {
             Some(a) if a.status == AttemptStatus::Running => {
@@ -351,6 +626,18 @@ impl<'a> Driver<'a> {
                     // The run paused for a person with the packet; they have
                     // done the work.
                     let result = self.finish(g, n, None)?;
+                    let result = self.after(g, n, result)?;
+                    return self.drive_after(i, result);
+                }
+                // Its start was approved (`orch approve` let it start) and
+                // no agent has run yet: run it now.
+                if a.start_approval
+                    .as_ref()
+                    .is_some_and(|s| s.granted_at.is_some())
+                    && a.invocation_ids.is_empty()
+                    && took_over.is_none()
+                {
+                    let result = self.continue_started(g, n)?;
                     return self.drive_after(i, result);
                 }
                 self.mark_interrupted(
@@ -383,6 +670,10 @@ impl<'a> Driver<'a> {
                 return self.interrupted(None);
             }
             let g = &gates[i];
+            if self.skipped(g)? {
+                i += 1;
+                continue;
+            }
             let result = self.attempt(g, rewound.take().as_ref())?;
             match self.next_step(i, result)? {
                 Step::Go(next, note) => {
@@ -408,10 +699,23 @@ impl<'a> Driver<'a> {
         let g = &gates[i];
         let reason = match result {
             GateResult::Passed => return Ok(Step::Go(i + 1, None)),
+            GateResult::AwaitingApproval(have, need) => {
+                return Ok(Step::Stop(Outcome::AwaitingApproval {
+                    gate: g.gate.clone(),
+                    have,
+                    need,
+                }));
+            }
             GateResult::Paused(packet) => {
                 return Ok(Step::Stop(Outcome::AwaitingInput {
                     gate: g.gate.clone(),
                     packet,
+                }));
+            }
+            GateResult::Asked(questions) => {
+                return Ok(Step::Stop(Outcome::AwaitingAnswers {
+                    gate: g.gate.clone(),
+                    questions,
                 }));
             }
             GateResult::Interrupted => return self.interrupted(Some(&g.gate)).map(Step::Stop),
@@ -570,9 +874,16 @@ impl<'a> Driver<'a> {
         let previous = record
             .latest()
             .filter(|a| matches!(a.status, AttemptStatus::Fail | AttemptStatus::Blocked));
-        let command = command_for(g, self.opts);
+        let contract = Contract::for_workflow_gate(self.repo, g)?;
+        let plan = crate::recipe::level::plan(
+            &self.judge,
+            g,
+            Some(&contract),
+            command_for(g, self.opts).is_some(),
+        )?;
+        let command =
+            command_for(g, self.opts).filter(|_| plan.level != crate::recipe::Automation::Manual);
         let agent = agent_name(g, command.as_deref());
-        let contract = Contract::for_gate(self.repo, &g.gate, &g.contract_path())?;
         let vars = super::run_vars(self.repo, &run)?;
         let context = match (rewound, previous) {
             (Some((later, reason)), _) => PacketContext::Rewound {
@@ -595,16 +906,12 @@ impl<'a> Driver<'a> {
                 for_agent: command.is_some(),
             },
         )?;
-        let packet_rel = format!(
-            "{}/gates/{}/attempt-{n}/prompt.txt",
-            layout::logs_dir(&self.id),
-            g.gate
-        );
+        let packet_rel = packet_rel(&self.id, &g.gate, n);
         let packet_path = self.repo.join(&packet_rel);
         write_file(&packet_path, text.as_bytes())?;
         let sha = hash::bytes(text.as_bytes());
         self.store.update(&self.id, |txn| {
-            gate_ops::begin_attempt(
+            let n = gate_ops::begin_attempt(
                 txn,
                 &g.gate,
                 &Begin {
@@ -614,24 +921,94 @@ impl<'a> Driver<'a> {
                     expect: Some(n),
                     by: self.by.clone(),
                 },
-            )
+            )?;
+            super::recipe_run::stamp(txn, &g.gate, n, &plan)
         })?;
         self.attempts += 1;
-        let doer = command.as_deref().map_or(Doer::Person, Doer::Command);
+        self.announce(g, n, &agent, command.as_deref(), &packet_rel);
+        if !plan.held_back.is_empty() && !std::mem::replace(&mut self.trust_said, true) {
+            // Why a vetting may not count: where the signers were read from.
+            let warnings = self
+                .judge
+                .trusted()
+                .map(crate::approval::trust::TrustedSigners::warnings)
+                .unwrap_or_default();
+            for w in &warnings {
+                self.obs.on(&Progress::Warning { message: w });
+            }
+        }
+        if let Some(start) = &plan.start {
+            self.obs.on(&Progress::AwaitingStart {
+                gate: &g.gate,
+                reason: start.reason.as_deref().unwrap_or(""),
+            });
+            return Ok(GateResult::AwaitingApproval(0, start.min_approvals));
+        }
+        self.work(g, n, &agent, command.as_deref(), &packet_rel, &text)
+    }
+
+    /// A gate whose start was approved: its agent runs on the packet that
+    /// was approved (and only on that packet).
+    fn continue_started(&mut self, g: &WorkflowGate, n: u32) -> Result<GateResult> {
+        let run = self.store.load(&self.id)?;
+        let approved = run
+            .gate(&g.gate)
+            .and_then(|r| r.attempts.iter().find(|a| a.attempt == n))
+            .and_then(|a| a.prompt_sha256.clone());
+        let rel = packet_rel(&self.id, &g.gate, n);
+        let text = crate::storage::regular::read_to_string(&self.repo.join(&rel))
+            .ok()
+            .filter(|t| Some(hash::bytes(t.as_bytes())) == approved);
+        let Some(text) = text else {
+            self.mark_interrupted(
+                &g.gate,
+                n,
+                "the prompt packet approved to start is gone or changed; a new attempt needs a new approval",
+            )?;
+            return self.attempt(g, None);
+        };
+        let command = command_for(g, self.opts);
+        let agent = agent_name(g, command.as_deref());
+        self.announce(g, n, &agent, command.as_deref(), &rel);
+        self.work(g, n, &agent, command.as_deref(), &rel, &text)
+    }
+
+    /// Tells the observer attempt `n` of `g` is under way, and by whom.
+    fn announce(
+        &mut self,
+        g: &WorkflowGate,
+        n: u32,
+        agent: &str,
+        command: Option<&[String]>,
+        packet: &str,
+    ) {
         self.obs.on(&Progress::GateStarted {
             gate: &g.gate,
             name: g.display_name(),
             attempt: n,
-            agent: &agent,
-            by: doer,
-            packet: &packet_rel,
+            agent,
+            by: command.map_or(Doer::Person, Doer::Command),
+            packet,
         });
+    }
 
-        let agent_failure = match &command {
+    /// The work of attempt `n` (an agent's, or a person's), then its
+    /// validation, then what the gate's recipe does after it.
+    fn work(
+        &mut self,
+        g: &WorkflowGate,
+        n: u32,
+        agent: &str,
+        command: Option<&[String]>,
+        packet_rel: &str,
+        text: &str,
+    ) -> Result<GateResult> {
+        let packet_path = self.repo.join(packet_rel);
+        let agent_failure = match command {
             None if std::mem::take(&mut self.person_ready) => None,
             None => match self
                 .human
-                .decide(&g.gate, g.display_name(), &packet_path, &text)
+                .decide(&g.gate, g.display_name(), &packet_path, text)
             {
                 HumanChoice::Validate => None,
                 HumanChoice::Fail(reason) => {
@@ -647,27 +1024,66 @@ impl<'a> Driver<'a> {
                         )?;
                         return Ok(GateResult::Interrupted);
                     }
-                    self.pause(&g.gate, &packet_rel)?;
-                    return Ok(GateResult::Paused(packet_rel));
+                    self.pause(&g.gate, packet_rel)?;
+                    return Ok(GateResult::Paused(packet_rel.to_string()));
                 }
             },
-            Some(argv) => match self.run_agent(g, n, &agent, argv, &packet_path, &text)? {
-                AgentEnd::Done(failure) => failure,
-                AgentEnd::Blocked(reason) => {
-                    self.block(&g.gate, n, &reason)?;
-                    return Ok(GateResult::Blocked(reason));
+            Some(argv) => {
+                super::recipe_run::before_work(self.repo, &self.store, &self.id, g, n)?;
+                match self.run_agent(g, n, agent, argv, &packet_path, text)? {
+                    AgentEnd::Done(failure) => failure,
+                    AgentEnd::Blocked(reason) => {
+                        self.block(&g.gate, n, &reason)?;
+                        return Ok(GateResult::Blocked(reason));
+                    }
+                    AgentEnd::Interrupted => {
+                        self.mark_interrupted(
+                            &g.gate,
+                            n,
+                            "interrupted (SIGINT/SIGTERM) while the agent was working",
+                        )?;
+                        return Ok(GateResult::Interrupted);
+                    }
                 }
-                AgentEnd::Interrupted => {
-                    self.mark_interrupted(
-                        &g.gate,
-                        n,
-                        "interrupted (SIGINT/SIGTERM) while the agent was working",
-                    )?;
-                    return Ok(GateResult::Interrupted);
-                }
-            },
+            }
         };
-        self.finish(g, n, agent_failure.as_deref())
+        let result = self.finish(g, n, agent_failure.as_deref())?;
+        self.after(g, n, result)
+    }
+
+    /// What the gate's recipe does once an attempt is decided: tell people
+    /// an `auto_notify` gate passed; on a failure, its `on_fail`.
+    fn after(&mut self, g: &WorkflowGate, n: u32, result: GateResult) -> Result<GateResult> {
+        match result {
+            GateResult::Passed => {
+                let run = self.store.load(&self.id)?;
+                let notify_it = run
+                    .gate(&g.gate)
+                    .and_then(|r| r.attempts.iter().find(|a| a.attempt == n))
+                    .and_then(|a| a.automation.as_deref())
+                    == Some(crate::recipe::Automation::AutoNotify.as_str());
+                if notify_it {
+                    notify(
+                        self.repo,
+                        &self.id,
+                        crate::notify::Event::GatePassed,
+                        Some(&g.gate),
+                        self.opts,
+                        &mut *self.obs,
+                    );
+                }
+                Ok(GateResult::Passed)
+            }
+            GateResult::Failed(reason) => {
+                match super::recipe_run::after_failure(self.repo, &self.store, &self.id, g, n)? {
+                    super::recipe_run::AfterFailure::Asked(questions) => {
+                        Ok(GateResult::Asked(questions))
+                    }
+                    super::recipe_run::AfterFailure::Go => Ok(GateResult::Failed(reason)),
+                }
+            }
+            other => Ok(other),
+        }
     }
 
     /// Validates attempt `n` and records it, as `gate finish` does.
@@ -706,15 +1122,86 @@ impl<'a> Driver<'a> {
             &evaluated,
             done.attempt.failure_reason.as_deref(),
         );
-        Ok(if done.attempt.status == AttemptStatus::Pass {
-            GateResult::Passed
-        } else {
-            GateResult::Failed(
+        let awaited = done
+            .attempt
+            .approval
+            .as_ref()
+            .or(done.attempt.review.as_ref());
+        Ok(match (&done.attempt.status, awaited) {
+            (AttemptStatus::Pass, _) => GateResult::Passed,
+            (AttemptStatus::AwaitingApproval, Some(req)) => {
+                GateResult::AwaitingApproval(0, req.min_approvals)
+            }
+            _ => GateResult::Failed(
                 done.attempt
                     .failure_reason
                     .unwrap_or_else(|| "failed".into()),
-            )
+            ),
         })
+    }
+
+    /// Records gate `g` as SKIPPED when its `when` condition does not hold.
+    fn skipped(&mut self, g: &WorkflowGate) -> Result<bool> {
+        let Some(cond) = &g.when else {
+            return Ok(false);
+        };
+        let Some(reason) = self.facts.skip_reason(cond)? else {
+            return Ok(false);
+        };
+        self.store
+            .update(&self.id, |txn| gate_ops::skip(txn, &g.gate, &reason))?;
+        self.obs.on(&Progress::GateSkipped {
+            gate: &g.gate,
+            reason: &reason,
+        });
+        Ok(true)
+    }
+
+    /// A gate awaiting approval: passes, starts its agent, fails or keeps
+    /// waiting, as its signed approvals decide.
+    fn settle(&mut self, g: &WorkflowGate) -> Result<GateResult> {
+        let (settled, warnings) = super::approval::settle(
+            self.repo,
+            &self.id,
+            &g.gate,
+            self.opts.trusted_rev.as_deref(),
+        )?;
+        for w in &warnings {
+            self.obs.on(&Progress::Warning { message: w });
+        }
+        Ok(match settled {
+            super::approval::Settled::Passed { .. } => GateResult::Passed,
+            super::approval::Settled::Started { .. } => {
+                let run = self.store.load(&self.id)?;
+                let n = run
+                    .gate(&g.gate)
+                    .and_then(|r| r.latest())
+                    .map_or(0, |a| a.attempt);
+                return self.continue_started(g, n);
+            }
+            super::approval::Settled::Rejected { reason } => GateResult::Failed(reason),
+            super::approval::Settled::Waiting {
+                have,
+                need,
+                problems,
+            } => {
+                for p in &problems {
+                    self.obs.on(&Progress::Warning {
+                        message: &format!("an approval does not count: {p}"),
+                    });
+                }
+                GateResult::AwaitingApproval(have, need)
+            }
+        })
+    }
+
+    /// The model for gate `g`'s agent: `--model` > `ORCH_MODEL` > the gate's > the workflow's.
+    fn model_for(&self, g: &WorkflowGate) -> Option<String> {
+        crate::exec::model::resolve(
+            self.opts.model.as_deref(),
+            g.model.as_deref(),
+            self.wf.def.model.as_deref(),
+        )
     }
 
     fn report(
@@ -773,8 +1260,9 @@ impl<'a> Driver<'a> {
         })
     }
 
-    /// Runs the agent (again while it asks to continue, within a bound),
-    /// recording every invocation.
+    /// Runs the agent once per recipe step (once for a gate without
+    /// steps), each again while it asks to continue and, after a failure,
+    /// as many times as the step's `retries`; records every invocation.
     fn run_agent(
         &mut self,
         g: &WorkflowGate,
@@ -783,6 +1271,39 @@ impl<'a> Driver<'a> {
         argv: &[String],
         packet_path: &Path,
         packet: &str,
+    ) -> Result<AgentEnd> {
+        for step in super::steps::inputs(self.repo, g, packet)? {
+            let mut tries = 0;
+            loop {
+                match self.run_step(g, n, agent, argv, packet_path, &step)? {
+                    AgentEnd::Done(None) => break,
+                    AgentEnd::Done(Some(failure)) if tries < step.retries => {
+                        tries += 1;
+                        let what = match (&step.number, &step.skill) {
+                            (Some(k), Some(skill)) => format!("step {k} ({skill}): {failure}"),
+                            _ => failure,
+                        };
+                        self.obs.on(&Progress::Retrying {
+                            gate: &g.gate,
+                            reason: &what,
+                        });
+                    }
+                    other => return Ok(other),
+                }
+            }
+        }
+        Ok(AgentEnd::Done(None))
+    }
+
+    /// One step: the agent, again while it asks to continue (within a bound).
+    fn run_step(
+        &mut self,
+        g: &WorkflowGate,
+        n: u32,
+        agent: &str,
+        argv: &[String],
+        packet_path: &Path,
+        step: &super::steps::StepInput,
     ) -> Result<AgentEnd> {
         let spec = g.executor.clone().unwrap_or_else(|| ExecutorSpec {
             command: argv.to_vec(),
@@ -794,11 +1315,20 @@ impl<'a> Driver<'a> {
         });
         let max_continues = spec.max_continues.unwrap_or(DEFAULT_MAX_CONTINUES);
         let program = resolve_program(self.repo, &argv[0])?;
-        let mut input = packet.to_string();
+        let mut input = step.input.clone();
         let mut continues = 0;
         loop {
-            let (invocation, run, report) =
-                self.invoke(g, n, agent, argv, &program, &spec, packet_path, &input)?;
+            let (invocation, run, report) = self.invoke(
+                g,
+                n,
+                agent,
+                argv,
+                &program,
+                &spec,
+                packet_path,
+                &input,
+                step,
+            )?;
             if run.ended == Ended::Interrupted {
                 return Ok(AgentEnd::Interrupted);
             }
@@ -825,7 +1355,8 @@ impl<'a> Driver<'a> {
                         reason: &reason,
                     });
                     input = format!(
-                        "{packet}\n\n## Continue ({continues} of {max_continues})\n\nYour last turn ended with \"continue\": {reason}\nCarry on from where you stopped; the files you wrote are still there.\n"
+                        "{}\n\n## Continue ({continues} of {max_continues})\n\nYour last turn ended with \"continue\": {reason}\nCarry on from where you stopped; the files you wrote are still there.\n",
+                        step.input
                     );
                 }
                 _ => return Ok(AgentEnd::Done(None)),
@@ -844,6 +1375,7 @@ impl<'a> Driver<'a> {
         spec: &ExecutorSpec,
         packet_path: &Path,
         input: &str,
+        step: &super::steps::StepInput,
     ) -> Result<(Invocation, AgentRun, AgentReport)> {
         let started = clock::now();
         let inv_id = id::new_invocation_id(started);
@@ -854,31 +1386,42 @@ impl<'a> Driver<'a> {
         let timeout = self
             .opts
             .timeout_s
+            .or(step.timeout_s)
             .or(spec.timeout_s)
             .unwrap_or(DEFAULT_TIMEOUT_S);
         let idle = self.opts.idle_timeout_s.or(spec.idle_timeout_s);
+        let model = self.model_for(g);
+        let argv = model_in(&g.gate, argv, model.as_deref())?;
         let mut full_argv = vec![program.to_string_lossy().into_owned()];
         full_argv.extend(argv[1..].iter().cloned());
+        let mut env = vec![
+            ("ORCH_RUN_ID".into(), self.id.clone()),
+            ("ORCH_GATE".into(), g.gate.clone()),
+            ("ORCH_ATTEMPT".into(), n.to_string()),
+            ("ORCH_INVOCATION_ID".into(), inv_id.clone()),
+            ("ORCH_PROMPT_FILE".into(), packet_path.display().to_string()),
+            (
+                "ORCH_REPO_ROOT".into(),
+                self.repo.root().display().to_string(),
+            ),
+            (
+                "ORCH_ARTIFACT_PATH".into(),
+                run.workflow.artifact_path.clone(),
+            ),
+            ("ORCH_SLUG".into(), run.workflow.slug.clone()),
+            ("ORCH_DEPTH".into(), run.depth.to_string()),
+        ];
+        if let Some(m) = &model {
+            env.push((env::MODEL.into(), m.clone()));
+        }
+        if let (Some(k), Some(skill)) = (step.number, &step.skill) {
+            env.push(("ORCH_STEP".into(), k.to_string()));
+            env.push(("ORCH_SKILL".into(), skill.clone()));
+        }
         let agent_spec = AgentSpec {
             argv: full_argv,
             cwd: self.repo.root().to_path_buf(),
-            env: vec![
-                ("ORCH_RUN_ID".into(), self.id.clone()),
-                ("ORCH_GATE".into(), g.gate.clone()),
-                ("ORCH_ATTEMPT".into(), n.to_string()),
-                ("ORCH_INVOCATION_ID".into(), inv_id.clone()),
-                ("ORCH_PROMPT_FILE".into(), packet_path.display().to_string()),
-                (
-                    "ORCH_REPO_ROOT".into(),
-                    self.repo.root().display().to_string(),
-                ),
-                (
-                    "ORCH_ARTIFACT_PATH".into(),
-                    run.workflow.artifact_path.clone(),
-                ),
-                ("ORCH_SLUG".into(), run.workflow.slug.clone()),
-                ("ORCH_DEPTH".into(), run.depth.to_string()),
-            ],
+            env,
             stdin: input.as_bytes().to_vec(),
             timeout: env::duration(timeout),
             idle_timeout: idle.map(env::duration),
@@ -924,7 +1467,11 @@ impl<'a> Driver<'a> {
         );
         inv.finished_at = Some(clock::now_timestamp());
         inv.duration_ms = Some(u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX));
-        inv.command = Some(recorded_command(self.repo, argv));
+        inv.command = Some(recorded_command(self.repo, &argv));
+        inv.step = step.number;
+        inv.skill.clone_from(&step.skill);
+        inv.model.clone_from(&model);
+        inv.reported_model.clone_from(&report.model);
         inv.exit_code = result.exit.code();
         inv.ended_by = Some(result.ended.as_str().to_string());
         inv.error = error;
@@ -939,11 +1486,21 @@ impl<'a> Driver<'a> {
             truncated: result.truncated,
             log_dir: log_rel,
         });
+        inv.log_excerpt = excerpt::of_logs(&agent_spec.stdout_log, &agent_spec.stderr_log);
+        let stderr = read_capped(&agent_spec.stderr_log, agent_spec.max_output);
+        let pattern = excerpt::uri_pattern(
+            g.outputs_uri_pattern.as_deref(),
+            self.wf.def.outputs_uri_pattern.as_deref(),
+        );
+        inv.outputs_uri = excerpt::find_uri(&pattern, &[&stderr, &stdout]);
         inv.recorded_by.clone_from(&self.by);
         self.store.update(&self.id, |txn| {
             let g = gate_ops::gate_mut(&mut txn.run, &gate)?;
             if let Some(a) = g.attempts.iter_mut().find(|a| a.attempt == n) {
                 a.invocation_ids.push(inv_id.clone());
+            }
+            if inv.outputs_uri.is_some() {
+                g.outputs_uri.clone_from(&inv.outputs_uri);
             }
             txn.run.invocations.push(inv.clone());
             txn.run.recompute_totals();
@@ -1001,8 +1558,12 @@ fn recorded_command(repo: &Repo, argv: &[String]) -> Vec<String> {
     out
 }
 
-/// The command a gate runs: `--agent-cmd` for every gate, else its executor.
+/// The command a gate runs: `--agent-cmd` for every gate, else its
+/// executor; none for a gate whose automation is `manual` (a person's).
 fn command_for(g: &WorkflowGate, opts: &Options) -> Option<Vec<String>> {
+    if g.automation == Some(crate::recipe::Automation::Manual) {
+        return None;
+    }
     opts.agent_cmd
         .clone()
         .or_else(|| g.executor.as_ref().map(|e| e.command.clone()))
@@ -1098,6 +1659,24 @@ fn read_capped(path: &Path, max: u64) -> String {
         let _ = f.take(max).read_to_end(&mut buf);
     }
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// `argv` with `{model}` put in, or an error naming the gate when there is no model.
+fn model_in(gate: &str, argv: &[String], model: Option<&str>) -> Result<Vec<String>> {
+    crate::exec::model::substitute(argv, model).map_err(|arg| {
+        Error::input(format!(
+            "gate {gate}: its command uses `{arg}`, and no model is set"
+        ))
+        .hint("set one: --model NAME, ORCH_MODEL, or \"model\" on the gate or the workflow")
+    })
+}
+
+/// The repo-relative path of attempt `n`'s prompt packet.
+fn packet_rel(id: &str, gate: &str, n: u32) -> String {
+    format!(
+        "{}/gates/{gate}/attempt-{n}/prompt.txt",
+        layout::logs_dir(id)
+    )
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -6,9 +6,10 @@ use crate::contract::template::Vars;
 use crate::contract::{Contract, Depth};
 use crate::error::{Error, Result};
 use crate::record::store::Store;
+use crate::record::summary::RunSummary;
 use crate::record::{
-    AttemptStatus, Event, EventType, FORMAT_VERSION, GateRecord, GateStatus, PromptRef, RunRecord,
-    RunStatus, WorkflowRef, id,
+    AttemptStatus, Event, EventType, FORMAT_VERSION, GateRecord, GateStatus, PromptRef, RunOptions,
+    RunRecord, RunStatus, WorkflowRef, id,
 };
 use crate::repo::Repo;
 use crate::workflow::LoadedWorkflow;
@@ -28,6 +29,16 @@ pub struct StartOptions {
 /// Every contract of the workflow is loaded first, so a broken one stops the
 /// run before it exists.
 pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
+    start_with(repo, opts, None)
+}
+
+/// `start`, recording how `orch run` will drive the run (`options`), so a
+/// resume goes on the same way.
+pub fn start_with(
+    repo: &Repo,
+    opts: &StartOptions,
+    options: Option<&RunOptions>,
+) -> Result<RunRecord> {
     super::check_slug(&opts.slug)?;
     let given = std::path::Path::new(&opts.workflow);
     if crate::workflow::is_path_spec(&opts.workflow)
@@ -52,12 +63,15 @@ pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
         .gates
         .iter()
         .map(|g| {
-            let contract = Contract::for_gate(repo, &g.gate, &g.contract_path())?;
+            let contract = Contract::for_workflow_gate(repo, g)?;
             Ok(GateRecord {
                 gate: g.gate.clone(),
                 name: Some(g.display_name().to_string()),
                 status: GateStatus::NotStarted,
                 blocking: Some(contract.blocking),
+                skip_reason: None,
+                outputs_uri: None,
+                warnings: None,
                 attempts: Vec::new(),
                 extra: serde_json::Map::new(),
             })
@@ -85,6 +99,7 @@ pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
             },
             depth: opts.depth,
             prompt: prompt.clone(),
+            options: options.cloned(),
             status: RunStatus::Running,
             started_at: stamp.clone(),
             finished_at: None,
@@ -92,6 +107,7 @@ pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
             gates: gates.clone(),
             invocations: Vec::new(),
             artifacts_index: Vec::new(),
+            registered_artifacts: Vec::new(),
             validations: Vec::new(),
             events: vec![Event::new(
                 &stamp,
@@ -109,6 +125,28 @@ pub fn start(repo: &Repo, opts: &StartOptions) -> Result<RunRecord> {
         Error::conflict("could not find a free run id after 8 tries")
             .hint("unset ORCH_SEED if it is set, or wait a millisecond"),
     )
+}
+
+/// Other runs that already recorded outputs (a gate finished, passing or
+/// not) under the artifact path a new run would get, or one nested with
+/// it: the new run would check and hash the same files. Only looked for
+/// when that folder has something in it, so a fresh path costs nothing.
+pub fn outputs_shared_with(repo: &Repo, opts: &StartOptions) -> Result<Vec<RunSummary>> {
+    let wf = LoadedWorkflow::find(repo, &opts.workflow)?;
+    let path = artifact_path(repo, &wf, opts)?;
+    let occupied = std::fs::read_dir(repo.join(&path)).is_ok_and(|mut d| d.next().is_some());
+    if !occupied {
+        return Ok(Vec::new());
+    }
+    let nested = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+    Ok(crate::record::summary::list(&Store::new(repo))?
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            let other = r.workflow.artifact_path.trim_end_matches('/');
+            (nested(other, &path) || nested(&path, other)) && r.outputs_recorded
+        })
+        .collect())
 }
 
 fn artifact_path(repo: &Repo, wf: &LoadedWorkflow, opts: &StartOptions) -> Result<String> {
@@ -131,24 +169,7 @@ fn artifact_path(repo: &Repo, wf: &LoadedWorkflow, opts: &StartOptions) -> Resul
             )));
         }
     };
-    let path = repo
-        .contain(&raw)
-        .map_err(|e| e.into_error("artifact path"))?;
-    let own = |dir: &str| path.rel == dir || path.rel.starts_with(&format!("{dir}/"));
-    if own(".git") || own("orchestration") {
-        return Err(Error::input(format!(
-            "the artifact path `{}` is inside orch's or git's own folders",
-            path.rel
-        ))
-        .hint("put a run's outputs in a folder of their own, e.g. essays/<slug>"));
-    }
-    if path.rel.is_empty() {
-        return Err(Error::input(
-            "the artifact path must be a directory below the repository root",
-        )
-        .hint("e.g. --artifact-path essays/the-word-robot"));
-    }
-    Ok(path.rel)
+    super::artifact_dir(repo, &raw)
 }
 
 fn prompt_ref(repo: &Repo, given: &PathBuf) -> Result<PromptRef> {
@@ -161,31 +182,10 @@ fn prompt_ref(repo: &Repo, given: &PathBuf) -> Result<PromptRef> {
         return Err(Error::input(format!("prompt file `{shown}` is outside the repository"))
             .hint("the record names the prompt by its repo-relative path: keep the prompt in the repository"));
     };
-    let sha256 = hash::file(&abs).map_err(|e| Error::read(&rel, e))?;
+    let sha256 = hash::file(&abs).map_err(|e| {
+        Error::read(&rel, e).hint("--prompt-file names a text file with the run's original prompt")
+    })?;
     Ok(PromptRef { file: rel, sha256 })
-}
-
-/// Whether git ignores the run's logs folder (packets and agent output must
-/// not be committed). `None` when git cannot tell.
-pub fn logs_ignored(repo: &Repo, run_id: &str) -> Option<bool> {
-    let logs = crate::storage::layout::logs_dir(run_id);
-    let out = std::process::Command::new("git")
-        .args(["check-ignore", "-q", &format!("{logs}/")])
-        .current_dir(repo.root())
-        .output()
-        .ok()?;
-    match out.status.code() {
-        Some(0) => Some(true),
-        Some(1) => Some(false),
-        _ => None,
-    }
-}
-
-/// The warning to show when a run's logs would be committed.
-pub fn logs_warning(repo: &Repo, run_id: &str) -> Option<String> {
-    (logs_ignored(repo, run_id) == Some(false)).then(|| {
-        "git does not ignore this run's logs (prompt packets, agent output): add `orchestration/runs/*/logs/` to .gitignore".to_string()
-    })
 }
 
 /// `orch run complete`: closes the run. Without a status, PASSED when every
@@ -221,7 +221,7 @@ pub fn complete(repo: &Repo, query: &str, status: Option<RunStatus>) -> Result<R
             .gates
             .iter()
             .filter(|g| g.blocking.unwrap_or(true))
-            .all(|g| g.status == GateStatus::Pass)
+            .all(|g| g.status.is_done())
         {
             RunStatus::Passed
         } else {

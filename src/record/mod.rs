@@ -5,6 +5,7 @@
 //! absolute paths the Node runner wrote, which are read and dropped.
 
 pub mod id;
+pub mod logs;
 pub mod store;
 pub mod summary;
 
@@ -149,6 +150,7 @@ string_enum! {
         Queued = "QUEUED",
         Running = "RUNNING",
         AwaitingInput = "AWAITING_INPUT",
+        AwaitingApproval = "AWAITING_APPROVAL",
         Interrupted = "INTERRUPTED",
         Passed = "PASSED",
         Failed = "FAILED",
@@ -162,10 +164,12 @@ string_enum! {
     GateStatus {
         NotStarted = "NOT_STARTED",
         Running = "RUNNING",
+        AwaitingApproval = "AWAITING_APPROVAL",
         Pass = "PASS",
         Fail = "FAIL",
         Blocked = "BLOCKED",
         Interrupted = "INTERRUPTED",
+        Skipped = "SKIPPED",
     }
 }
 
@@ -174,6 +178,7 @@ string_enum! {
     /// An attempt's status.
     AttemptStatus {
         Running = "RUNNING",
+        AwaitingApproval = "AWAITING_APPROVAL",
         Pass = "PASS",
         Fail = "FAIL",
         Blocked = "BLOCKED",
@@ -202,10 +207,37 @@ string_enum! {
         GateFailed = "GATE_FAILED",
         GateBlocked = "GATE_BLOCKED",
         GateInterrupted = "GATE_INTERRUPTED",
+        GateSkipped = "GATE_SKIPPED",
+        GateAwaitingApproval = "GATE_AWAITING_APPROVAL",
+        ApprovalRecorded = "APPROVAL_RECORDED",
+        GateApproved = "GATE_APPROVED",
+        GateRejected = "GATE_REJECTED",
         RunPaused = "RUN_PAUSED",
         RunInterrupted = "RUN_INTERRUPTED",
         RunResumed = "RUN_RESUMED",
         RunCompleted = "RUN_COMPLETED",
+        ArtifactAdded = "ARTIFACT_ADDED",
+    }
+}
+
+impl AttemptStatus {
+    /// The status a gate takes from its latest attempt.
+    pub fn gate_status(&self) -> GateStatus {
+        match self {
+            AttemptStatus::Running => GateStatus::Running,
+            AttemptStatus::AwaitingApproval => GateStatus::AwaitingApproval,
+            AttemptStatus::Pass => GateStatus::Pass,
+            AttemptStatus::Fail => GateStatus::Fail,
+            AttemptStatus::Blocked => GateStatus::Blocked,
+            AttemptStatus::Interrupted => GateStatus::Interrupted,
+        }
+    }
+}
+
+impl GateStatus {
+    /// Passed, or skipped by its condition: either way, what follows may go on.
+    pub fn is_done(&self) -> bool {
+        matches!(self, GateStatus::Pass | GateStatus::Skipped)
     }
 }
 
@@ -250,18 +282,25 @@ pub struct RunRecord {
     pub depth: Depth,
     #[serde(default)]
     pub prompt: Option<PromptRef>,
+    /// How `orch run` drove the run, so `orch run resume` goes on the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<RunOptions>,
     pub status: RunStatus,
     pub started_at: String,
     #[serde(default)]
     pub finished_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<Actor>,
-    #[serde(default)]
+    /// Required: a record without its gates cannot say what happened.
     pub gates: Vec<GateRecord>,
     #[serde(default)]
     pub invocations: Vec<Invocation>,
     #[serde(default)]
     pub artifacts_index: Vec<IndexedArtifact>,
+    /// URLs, pull requests and files registered with `orch artifact add`
+    /// (what `artifact_exists` checks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registered_artifacts: Vec<RegisteredArtifact>,
     #[serde(default)]
     pub validations: Vec<Value>,
     #[serde(default)]
@@ -288,6 +327,37 @@ pub struct WorkflowRef {
     pub extra: Map<String, Value>,
 }
 
+/// The options `orch run` was given, as typed: the agent command and time
+/// limits it ran gates with. Nothing from the environment is kept, and the
+/// repository's and home directory's paths are written relatively.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunOptions {
+    /// `--agent-cmd`: the command that does every gate without an executor of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_cmd: Option<String>,
+    /// `--timeout`: seconds each agent may run (overrides the workflow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+    /// `--idle-timeout`: seconds an agent may print nothing (overrides the workflow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_s: Option<f64>,
+    /// `--offline`: url_reachable checks are skipped.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub offline: bool,
+    /// `--base`: the revision `"when": {"changed": […]}` conditions compare with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// `--model`: the model every agent is asked to use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+impl RunOptions {
+    pub fn is_empty(&self) -> bool {
+        *self == RunOptions::default()
+    }
+}
+
 /// The prompt file a run was started with.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PromptRef {
@@ -305,6 +375,16 @@ pub struct GateRecord {
     /// From the contract when the run started; absent in older records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocking: Option<bool>,
+    /// Why the gate was `SKIPPED` (its `when` condition did not hold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// The pull request (or other URL) the gate's agent printed last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs_uri: Option<String>,
+    /// The gate passed with this many warnings (checks or quality checks
+    /// that failed without failing it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<u32>,
     #[serde(default)]
     pub attempts: Vec<Attempt>,
     #[serde(flatten)]
@@ -342,13 +422,7 @@ impl GateRecord {
         reason: Option<String>,
         now: &str,
     ) -> Option<&mut Attempt> {
-        self.status = match status {
-            AttemptStatus::Running => GateStatus::Running,
-            AttemptStatus::Pass => GateStatus::Pass,
-            AttemptStatus::Fail => GateStatus::Fail,
-            AttemptStatus::Blocked => GateStatus::Blocked,
-            AttemptStatus::Interrupted => GateStatus::Interrupted,
-        };
+        self.status = status.gate_status();
         let a = self.attempts.iter_mut().find(|a| a.attempt == n)?;
         a.status = status;
         a.finished_at = Some(now.to_string());
@@ -401,8 +475,104 @@ pub struct Attempt {
     /// `validate_only` when `--start-from` checked the gate without running it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// The signed approvals this attempt needs before it passes (set when
+    /// its checks passed and the workflow asked for approval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalRequirement>,
+    /// The automation level the attempt ran at (`fully_auto`,
+    /// `auto_notify`, `human_approval`, `manual`): the lower of the gate's
+    /// and what its skills' trust allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation: Option<String>,
+    /// The catalog skills the gate ran with, as they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<SkillUse>,
+    /// The signed approvals needed before the agent may start
+    /// (`human_approval`, or skills that are not vetted); `granted_at`
+    /// once they verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_approval: Option<ApprovalRequirement>,
+    /// A failed attempt waiting for a person to approve an override or
+    /// reject it (`on_fail: review_required`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ApprovalRequirement>,
+    /// The contract's quality checks, as they ran after the agent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quality_checks: Vec<QualityCheckResult>,
+    /// Outputs restored to their state before this failed attempt
+    /// (`on_fail: revert`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reverted: Vec<Reverted>,
+    /// The questions file written for a person (`on_fail: create_questions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub questions: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// A catalog skill a gate ran with: its content hash and its trust then.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SkillUse {
+    pub id: String,
+    pub sha256: String,
+    pub trust: String,
+}
+
+/// One quality check after the agent finished: the command, how it ended
+/// and what it printed (an excerpt; the whole output is in the logs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct QualityCheckResult {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// `block`, `warn` or `skip`.
+    pub on_failure: String,
+    /// `passed`, `failed` (blocks the gate), `warned` (failed, passes with a
+    /// warning) or `skipped`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub duration_ms: u64,
+    /// Why it failed or was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_excerpt: Option<LogExcerpt>,
+}
+
+impl QualityCheckResult {
+    /// It failed and its `on_failure` is `block`.
+    pub fn blocks(&self) -> bool {
+        self.status == "failed"
+    }
+
+    pub fn warned(&self) -> bool {
+        self.status == "warned"
+    }
+}
+
+/// An output put back after a failed attempt: `restored` (its bytes
+/// before the attempt) or `removed` (the attempt created it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Reverted {
+    pub path: String,
+    pub action: String,
+}
+
+/// How many signed approvals an attempt needs, and from whom.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ApprovalRequirement {
+    pub min_approvals: u32,
+    /// Whether the person who ran the gate may approve it.
+    #[serde(default)]
+    pub allow_self_approval: bool,
+    /// Why approval is needed (a start or a review), in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When enough approvals verified (a start approval: the agent may start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_at: Option<String>,
 }
 
 impl Attempt {
@@ -426,8 +596,36 @@ impl Attempt {
             failure_reason: None,
             manual_failure: false,
             mode: None,
+            approval: None,
+            automation: None,
+            skills: Vec::new(),
+            start_approval: None,
+            review: None,
+            quality_checks: Vec::new(),
+            reverted: Vec::new(),
+            questions: None,
             extra: Map::new(),
         }
+    }
+
+    /// Waiting for approval to let the agent start.
+    pub fn awaits_start(&self) -> bool {
+        self.status == AttemptStatus::AwaitingApproval
+            && self
+                .start_approval
+                .as_ref()
+                .is_some_and(|s| s.granted_at.is_none())
+    }
+
+    /// Waiting for a person to approve an override of its failure or reject it.
+    pub fn awaits_review(&self) -> bool {
+        self.status == AttemptStatus::AwaitingApproval && self.review.is_some()
+    }
+
+    /// Quality checks and validations that failed without failing the gate.
+    pub fn warnings(&self) -> usize {
+        self.validations.iter().filter(|v| v.is_warning()).count()
+            + self.quality_checks.iter().filter(|q| q.warned()).count()
     }
 }
 
@@ -578,6 +776,24 @@ pub struct Invocation {
     pub reported: Option<Completion>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputInfo>,
+    /// The first and last lines of what it printed, secrets redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_excerpt: Option<LogExcerpt>,
+    /// The pull request (or other URL matching the workflow's pattern) it printed last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs_uri: Option<String>,
+    /// The recipe step (1-based) this invocation ran, in a gate with `steps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    /// The skill that step ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill: Option<String>,
+    /// The model orch asked for (`--model`, `ORCH_MODEL`, the gate's, the workflow's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The model the agent says it used, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_by: Option<Actor>,
     #[serde(flatten)]
@@ -612,6 +828,12 @@ impl Invocation {
             cost: None,
             reported: None,
             output: None,
+            log_excerpt: None,
+            outputs_uri: None,
+            step: None,
+            skill: None,
+            model: None,
+            reported_model: None,
             recorded_by: None,
             extra: Map::new(),
         }
@@ -674,6 +896,18 @@ pub struct OutputInfo {
     pub log_dir: String,
 }
 
+/// A short excerpt of an invocation's output, kept in the committed record
+/// (the full logs are not committed): the first and last lines of each
+/// stream, capped in bytes, with the values of secret-looking environment
+/// variables replaced by `[redacted:NAME]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LogExcerpt {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stdout: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stderr: String,
+}
+
 /// Sums over a run's invocations.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Totals {
@@ -701,6 +935,29 @@ pub struct IndexedArtifact {
     pub updated_at: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// An artifact registered with a run (`orch artifact add`): a URL (a
+/// Chromatic build, a preview), a pull request, or a file in the repository.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RegisteredArtifact {
+    /// `url`, `pull_request` or `file`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A repo-relative file, with its SHA-256 when it was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub gate: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    pub added_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<Actor>,
 }
 
 /// Something that happened to a run, in order.
@@ -772,13 +1029,9 @@ impl RunRecord {
         self.gates.iter_mut().find(|g| g.gate == code)
     }
 
-    /// (passed, total) gates.
+    /// (passed, total) gates; a skipped gate counts as passed.
     pub fn gate_counts(&self) -> (usize, usize) {
-        let passed = self
-            .gates
-            .iter()
-            .filter(|g| g.status == GateStatus::Pass)
-            .count();
+        let passed = self.gates.iter().filter(|g| g.status.is_done()).count();
         (passed, self.gates.len())
     }
 
@@ -799,7 +1052,8 @@ impl RunRecord {
     }
 
     /// While a run is open its status follows its gates: FAILED while a
-    /// blocking gate's latest attempt failed, RUNNING otherwise.
+    /// blocking gate's latest attempt failed, AWAITING_APPROVAL while a gate
+    /// waits for signed approvals, RUNNING otherwise.
     pub fn refresh_status(&mut self) {
         if self.is_completed() {
             return;
@@ -807,8 +1061,14 @@ impl RunRecord {
         let failed = self.gates.iter().any(|g| {
             g.blocking.unwrap_or(true) && matches!(g.status, GateStatus::Fail | GateStatus::Blocked)
         });
+        let awaiting = self
+            .gates
+            .iter()
+            .any(|g| g.status == GateStatus::AwaitingApproval);
         self.status = if failed {
             RunStatus::Failed
+        } else if awaiting {
+            RunStatus::AwaitingApproval
         } else {
             RunStatus::Running
         };
@@ -913,7 +1173,7 @@ mod tests {
             ..Usage::default()
         });
         assert_eq!((u.output_tokens, u.input_tokens), (u64::MAX, 1));
-        let text = r#"{"run_id": "r", "workflow": {"name": "w", "slug": "s", "artifact_path": "a"}, "status": "RUNNING", "started_at": "t",
+        let text = r#"{"run_id": "r", "workflow": {"name": "w", "slug": "s", "artifact_path": "a"}, "status": "RUNNING", "started_at": "t", "gates": [],
             "invocations": [{"id": "a", "gate": "G1", "status": "SUCCESS", "cost": {"usd": 1e308, "source": "reported"}},
                             {"id": "b", "gate": "G1", "status": "SUCCESS", "cost": {"usd": 1e308, "source": "reported"}}]}"#;
         let mut run: RunRecord = serde_json::from_str(text).unwrap();

@@ -6,8 +6,9 @@
 //! 2. read `RUN.json`, apply the change in memory;
 //! 3. append every file the change writes, whole, to the run's journal
 //!    (`logs/journal`) and sync it: one fsync, and the change is durable;
-//! 4. replace the files by rename, attempt files first and `RUN.json` last
-//!    (no fsync: the journal holds them).
+//! 4. replace the files by rename, other record files (approvals,
+//!    notifications) and attempt files first and `RUN.json` last (no
+//!    fsync: the journal holds them).
 //!
 //! A failure before step 3 changes nothing. A failure in step 4 puts back
 //! what was replaced and cuts the entry from the journal, so a command that
@@ -17,6 +18,10 @@
 //! and readers that also read attempt files (`verify`) check the journal
 //! for a change in flight first. Two orch processes changing the same run
 //! both land, one after the other.
+//!
+//! `update_file` changes one record file that is not part of the run's
+//! outcome (its notifications), even on a completed run, through the same
+//! journal.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,11 +48,43 @@ pub struct Store<'r> {
     written: Mutex<HashMap<String, (Stamp, String)>>,
 }
 
-/// A change in progress: the freshly read record, and which attempt files
-/// the change touched (they are rewritten from the record).
+/// A change in progress: the freshly read record, which attempt files the
+/// change touched (they are rewritten from the record), and any other
+/// record files it adds (written with it, before RUN.json).
 pub struct Txn {
     pub run: RunRecord,
     touched: Vec<(String, u32)>,
+    files: Vec<(RecordFile, Vec<u8>)>,
+}
+
+/// A file of a run's record besides RUN.json and the attempt files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordFile {
+    /// A signed approval or rejection of one attempt (`approvals/`).
+    Approval {
+        gate: String,
+        attempt: u32,
+        id: String,
+    },
+    /// The notifications sent about the run.
+    Notifications,
+}
+
+impl RecordFile {
+    /// Its repo-relative path in run `id`'s record.
+    pub fn rel(&self, run_id: &str) -> String {
+        format!("{}/{}", layout::run_dir(run_id), self.in_run())
+    }
+
+    /// Its path relative to the run's folder.
+    fn in_run(&self) -> String {
+        match self {
+            RecordFile::Approval { gate, attempt, id } => {
+                layout::approval_in_run(gate, *attempt, id)
+            }
+            RecordFile::Notifications => layout::NOTIFICATIONS_IN_RUN.to_string(),
+        }
+    }
 }
 
 impl Txn {
@@ -57,6 +94,12 @@ impl Txn {
         if !self.touched.contains(&key) {
             self.touched.push(key);
         }
+    }
+
+    /// Writes `bytes` as a record file with this change.
+    pub fn write_file(&mut self, file: RecordFile, bytes: Vec<u8>) {
+        self.files.retain(|(f, _)| *f != file);
+        self.files.push((file, bytes));
     }
 }
 
@@ -390,17 +433,18 @@ impl<'r> Store<'r> {
         }
         atomic::sync_dir(&runs).map_err(|e| Error::write(layout::RUNS_DIR, e))?;
         // (The commit syncs the run's folder when it creates the journal.)
-        for sub in [layout::record_dir(id), layout::logs_dir(id)] {
-            let path = self.path(&sub)?;
-            std::fs::create_dir(&path).map_err(|e| Error::write(&sub, e))?;
-        }
+        let record = layout::record_dir(id);
+        std::fs::create_dir(self.path(&record)?).map_err(|e| Error::write(&record, e))?;
+        super::logs::ensure(self.repo, &self.path(&layout::logs_dir(id))?)?;
         let _lock = self.lock(id)?;
         let disk = self.read_disk(id)?;
-        self.commit(id, &disk, run, &[])?;
+        self.commit(id, &disk, Some(run), &[], &[])?;
         Ok(true)
     }
 
     fn lock(&self, id: &str) -> Result<FileLock> {
+        // The lock is the first file in logs/ for a run an older orch made.
+        super::logs::ensure(self.repo, &self.path(&layout::logs_dir(id))?)?;
         FileLock::acquire(
             &self.path(&layout::lock_file(id))?,
             &format!("run {id}"),
@@ -417,13 +461,7 @@ impl<'r> Store<'r> {
         let _lock = self.lock(id)?;
         let disk = self.recover(id, self.read_disk(id)?)?;
         let run = parse(id, &disk)?;
-        if run.format_version > FORMAT_VERSION {
-            return Err(Error::conflict(format!(
-                "run `{id}` was written by a newer orch (record format {}); this orch writes format {FORMAT_VERSION} and will not modify it",
-                run.format_version
-            ))
-            .hint("upgrade orch to change this run; reading it (`orch run show`) still works"));
-        }
+        refuse_newer(&run, id)?;
         run.ensure_open()?;
         if let Some(owner) = lease::held_by_another(self.repo, id)? {
             return Err(Error::conflict(format!(
@@ -437,26 +475,65 @@ impl<'r> Store<'r> {
         let mut txn = Txn {
             run,
             touched: Vec::new(),
+            files: Vec::new(),
         };
         let out = change(&mut txn)?;
         txn.run.format_version = FORMAT_VERSION;
-        self.commit(id, &disk, &txn.run, &txn.touched)?;
+        self.commit(id, &disk, Some(&txn.run), &txn.touched, &txn.files)?;
         Ok(out)
     }
 
-    /// Journals and applies one change: the touched attempt files and
-    /// RUN.json of `run`, replacing the record `disk`.
+    /// Changes one record file of run `id` that is not part of the run's
+    /// outcome (so it may change after the run completed): under the run's
+    /// lock, `change` gets the file's current text and returns the new
+    /// bytes, or `None` to leave it as it is. The new bytes are committed
+    /// through the journal like any change (RUN.json is left as it is).
+    pub fn update_file<T>(
+        &self,
+        id: &str,
+        file: &RecordFile,
+        change: impl FnOnce(Option<&str>) -> Result<(Option<Vec<u8>>, T)>,
+    ) -> Result<T> {
+        let _lock = self.lock(id)?;
+        let disk = self.recover(id, self.read_disk(id)?)?;
+        refuse_newer(&parse(id, &disk)?, id)?;
+        let current = self.read_file(id, file)?;
+        let (bytes, out) = change(current.as_deref())?;
+        if let Some(bytes) = bytes {
+            self.commit(id, &disk, None, &[], &[(file.clone(), bytes)])?;
+        }
+        Ok(out)
+    }
+
+    /// Reads a record file of run `id`, if it exists (no lock: files are
+    /// replaced atomically).
+    pub fn read_file(&self, id: &str, file: &RecordFile) -> Result<Option<String>> {
+        let rel = file.rel(id);
+        match regular::read_to_string(&self.path(&rel)?) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::read(&rel, e)),
+        }
+    }
+
+    /// Journals and applies one change: the record files `extra`, the
+    /// touched attempt files and RUN.json of `run` (`None`: RUN.json stays
+    /// as it is), replacing the record `disk`.
     fn commit(
         &self,
         id: &str,
         disk: &OnDisk,
-        run: &RunRecord,
+        run: Option<&RunRecord>,
         touched: &[(String, u32)],
+        extra: &[(RecordFile, Vec<u8>)],
     ) -> Result<()> {
-        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut files: Vec<(String, Vec<u8>)> = extra
+            .iter()
+            .map(|(f, bytes)| (f.in_run(), bytes.clone()))
+            .collect();
         for (gate, number) in touched {
             let Some(attempt) = run
-                .gate(gate)
+                .and_then(|r| r.gate(gate))
                 .and_then(|g| g.attempts.iter().find(|a| a.attempt == *number))
             else {
                 continue;
@@ -470,9 +547,19 @@ impl<'r> Store<'r> {
                 json::to_pretty(&file),
             ));
         }
-        // RUN.json is written last, whatever the record says its id is.
-        let run_json = json::to_pretty(run);
-        let run_sha = hash::bytes(&run_json);
+        // RUN.json is written last, whatever the record says its id is. A
+        // change that leaves it as it is journals its bytes on disk: every
+        // entry's commit point is the RUN.json it leaves.
+        let (run_json, run_sha) = match (run, &disk.bytes, disk.sha()) {
+            (Some(run), _, _) => {
+                let bytes = json::to_pretty(run);
+                let sha = hash::bytes(&bytes);
+                (bytes, sha)
+            }
+            (None, Some(bytes), Some(sha)) => (bytes.clone(), sha.to_string()),
+            // No RUN.json: the error that says so.
+            (None, ..) => return parse(id, disk).map(drop),
+        };
         files.push((layout::RUN_JSON_IN_RUN.to_string(), run_json));
 
         let jrel = layout::journal(id);
@@ -565,6 +652,18 @@ impl<'r> Store<'r> {
     }
 }
 
+/// Refuses to change a record written by a newer orch.
+fn refuse_newer(run: &RunRecord, id: &str) -> Result<()> {
+    if run.format_version > FORMAT_VERSION {
+        return Err(Error::conflict(format!(
+            "run `{id}` was written by a newer orch (record format {}); this orch writes format {FORMAT_VERSION} and will not modify it",
+            run.format_version
+        ))
+        .hint("upgrade orch to change this run; reading it (`orch run show`) still works"));
+    }
+    Ok(())
+}
+
 /// The hint of a write that failed and was undone.
 fn unchanged(e: Error) -> Error {
     e.hint("nothing was recorded: the run's record is as it was before this command")
@@ -579,12 +678,18 @@ fn apply(
     made: &mut Vec<PathBuf>,
 ) -> std::result::Result<(), (usize, String, std::io::Error)> {
     let mut temps = Vec::with_capacity(files.len());
+    // Folders cleaned of a crashed writer's temporary files: each once,
+    // before this change makes its own there (several files share one).
+    let mut cleaned: Vec<PathBuf> = Vec::new();
     for (rel, bytes) in files {
         let target = run_dir.join(rel);
         let dir = target.parent().unwrap_or(run_dir);
         let fail = |e| (0, rel.clone(), e);
         create_dirs(dir, made).map_err(fail)?;
-        atomic::remove_stale_temps(dir);
+        if !cleaned.iter().any(|d| d == dir) {
+            atomic::remove_stale_temps(dir);
+            cleaned.push(dir.to_path_buf());
+        }
         fault::at("temp").map_err(fail)?;
         temps.push((atomic::temp_with(dir, bytes).map_err(fail)?, target));
     }
@@ -629,16 +734,25 @@ fn merged(entries: &[Entry]) -> Vec<(String, Vec<u8>)> {
 /// Whether a path from a journal names a record file (a journal is only a
 /// file in logs/: it must never make orch write elsewhere).
 fn is_record_file(rel: &str) -> bool {
-    if rel == layout::RUN_JSON_IN_RUN {
+    if rel == layout::RUN_JSON_IN_RUN || rel == layout::NOTIFICATIONS_IN_RUN {
         return true;
     }
     let parts: Vec<&str> = rel.split('/').collect();
-    matches!(parts.as_slice(), ["record", "gates", gate, name]
-        if is_safe_component(gate)
-            && name
-                .strip_prefix("attempt-")
-                .and_then(|n| n.strip_suffix(".json"))
-                .is_some_and(|n| n.parse::<u32>().is_ok()))
+    match parts.as_slice() {
+        ["record", "gates", gate, name] => {
+            is_safe_component(gate)
+                && name
+                    .strip_prefix("attempt-")
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .is_some_and(|n| n.parse::<u32>().is_ok())
+        }
+        ["record", "approvals", gate, name] => {
+            is_safe_component(gate)
+                && is_safe_component(name)
+                && crate::approval::parse_name(name).is_some()
+        }
+        _ => false,
+    }
 }
 
 fn parse(id: &str, disk: &OnDisk) -> Result<RunRecord> {
@@ -690,7 +804,15 @@ mod tests {
     fn journal_paths_are_confined_to_the_record() {
         assert!(is_record_file("record/RUN.json"));
         assert!(is_record_file("record/gates/G4.1/attempt-12.json"));
+        assert!(is_record_file("record/notifications.json"));
+        assert!(is_record_file(
+            "record/approvals/G3/attempt-2-0123456789ab.json"
+        ));
         for bad in [
+            "record/approvals/../attempt-2-x.json",
+            "record/approvals/G3/attempt-2.json",
+            "record/approvals/G3/sub/attempt-2-x.json",
+            "record/notifications.json/x",
             "record/gates/../../x/attempt-1.json",
             "logs/journal",
             "record/gates/G1/attempt-x.json",

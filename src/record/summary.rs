@@ -32,8 +32,14 @@ pub struct RunSummary {
     pub status: RunStatus,
     pub started_at: String,
     pub finished_at: Option<String>,
+    /// Gates done (passed or skipped).
     pub gates_passed: usize,
     pub gates_total: usize,
+    /// Warnings the done gates passed with.
+    pub warnings: u32,
+    /// Whether a gate finished (passing or not), so the run recorded
+    /// outputs under its artifact path.
+    pub outputs_recorded: bool,
     /// The timestamp of the last event, if any.
     pub last_event_at: Option<String>,
 }
@@ -42,12 +48,19 @@ pub struct RunSummary {
 pub struct SummaryWorkflow {
     pub name: String,
     pub slug: String,
+    #[serde(default)]
+    pub artifact_path: String,
 }
 
 impl RunSummary {
-    /// (passed, total) gates.
+    /// (done, total) gates.
     pub fn gate_counts(&self) -> (usize, usize) {
         (self.gates_passed, self.gates_total)
+    }
+
+    /// Warnings the run's done gates passed with.
+    pub fn warnings(&self) -> u32 {
+        self.warnings
     }
 
     pub fn last_activity(&self) -> &str {
@@ -64,7 +77,6 @@ struct Raw {
     started_at: String,
     #[serde(default)]
     finished_at: Option<String>,
-    #[serde(default)]
     gates: Vec<RawGate>,
     #[serde(default)]
     events: LastEvent,
@@ -73,6 +85,8 @@ struct Raw {
 #[derive(Deserialize)]
 struct RawGate {
     status: GateStatus,
+    #[serde(default)]
+    warnings: Option<u32>,
 }
 
 /// The timestamp of the last event, read from the events array without
@@ -118,12 +132,18 @@ impl From<Raw> for RunSummary {
             status: r.status,
             started_at: r.started_at,
             finished_at: r.finished_at,
-            gates_passed: r
+            gates_passed: r.gates.iter().filter(|g| g.status.is_done()).count(),
+            gates_total: r.gates.len(),
+            warnings: r
                 .gates
                 .iter()
-                .filter(|g| g.status == GateStatus::Pass)
-                .count(),
-            gates_total: r.gates.len(),
+                .filter(|g| g.status.is_done())
+                .filter_map(|g| g.warnings)
+                .fold(0, u32::saturating_add),
+            outputs_recorded: r
+                .gates
+                .iter()
+                .any(|g| matches!(g.status, GateStatus::Pass | GateStatus::Fail)),
             last_event_at: r.events.0,
         }
     }
@@ -277,7 +297,7 @@ fn key(r: &Listed) -> (&str, &str) {
     }
 }
 
-const INDEX_HEADER: &str = "orch-run-index 1";
+const INDEX_HEADER: &str = "orch-run-index 2";
 
 /// The derived index: (stamp of RUN.json, summary) by run id, sorted.
 struct Index {
@@ -316,8 +336,11 @@ fn save_index(path: &std::path::Path, rows: &[Row]) {
             &opt(r.finished_at.as_deref()),
             &r.workflow.name,
             &r.workflow.slug,
+            &r.workflow.artifact_path,
             &r.gates_passed.to_string(),
             &r.gates_total.to_string(),
+            &r.warnings.to_string(),
+            if r.outputs_recorded { "1" } else { "0" },
             &opt(r.last_event_at.as_deref()),
         ];
         for (i, f) in fields.iter().enumerate() {
@@ -351,7 +374,8 @@ fn parse_index_line(line: &str) -> Option<(Stamp, RunSummary)> {
     let mut next = || f.next();
     let (id, ino, size, mtime, ctime) = (next()?, next()?, next()?, next()?, next()?);
     let (status, started, finished, name, slug) = (next()?, next()?, next()?, next()?, next()?);
-    let (passed, total, last) = (next()?, next()?, next()?);
+    let artifact_path = next()?;
+    let (passed, total, warnings, recorded, last) = (next()?, next()?, next()?, next()?, next()?);
     if next().is_some() {
         return None;
     }
@@ -366,12 +390,19 @@ fn parse_index_line(line: &str) -> Option<(Stamp, RunSummary)> {
         workflow: SummaryWorkflow {
             name: unescape(name)?,
             slug: unescape(slug)?,
+            artifact_path: unescape(artifact_path)?,
         },
         status: RunStatus::try_from(status.to_string()).ok()?,
         started_at: unescape(started)?,
         finished_at: parse_opt(&unescape(finished)?).ok()?,
         gates_passed: passed.parse().ok()?,
         gates_total: total.parse().ok()?,
+        warnings: warnings.parse().ok()?,
+        outputs_recorded: match recorded {
+            "1" => true,
+            "0" => false,
+            _ => return None,
+        },
         last_event_at: parse_opt(&unescape(last)?).ok()?,
     };
     Some((stamp, summary))
@@ -429,12 +460,15 @@ mod tests {
             workflow: SummaryWorkflow {
                 name: format!("w{odd}"),
                 slug: "s".into(),
+                artifact_path: format!("essays/{odd}"),
             },
             status: RunStatus::Failed,
             started_at: "2026-01-01T00:00:00.000Z".into(),
             finished_at: None,
             gates_passed: 1,
             gates_total: 3,
+            warnings: 2,
+            outputs_recorded: true,
             last_event_at: Some(odd.into()),
         }
     }

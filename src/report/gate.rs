@@ -3,6 +3,7 @@
 //! strings, failing URLs), and a verdict line.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use crate::record::{Artifact, PreScriptResult, ValidationResult};
 use crate::report::pad;
@@ -55,11 +56,16 @@ pub fn render(
         .results
         .iter()
         .map(|r| r.kind.chars().count())
+        .chain((!eval.quality.is_empty()).then_some("quality_check".len()))
         .max()
         .unwrap_or(0)
         .clamp(10, 24);
     for r in &eval.results {
         let _ = writeln!(out, "{}", check_line(ui, r, width));
+        if let Some(details) = plugin_details(r) {
+            let text = format!("{} details: {details}", " ".repeat(width));
+            let _ = writeln!(out, "    {}", ui.paint(Style::Dim, &text));
+        }
         if r.is_blocking_failure()
             && let Some(d) = &r.description
         {
@@ -67,13 +73,33 @@ pub fn render(
             let _ = writeln!(out, "    {}", ui.paint(Style::Dim, &text));
         }
     }
+    for q in &eval.quality {
+        let (mark, style) = match q.status.as_str() {
+            "passed" => ("✓", Style::Pass),
+            "failed" => ("✗", Style::Fail),
+            _ => (if q.status == "skipped" { "-" } else { "!" }, Style::Warn),
+        };
+        let secs = format!("{:.1}s", Duration::from_millis(q.duration_ms).as_secs_f64());
+        let text = match (&q.reason, q.status.as_str()) {
+            (Some(r), "warned") => format!("{}: {r} (warning)", q.name),
+            (Some(r), _) => format!("{}: {r}", q.name),
+            (None, _) => format!("{}: passed in {secs}", q.name),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {} {}",
+            ui.paint(style, mark),
+            pad("quality_check", width),
+            sanitize_line(&text)
+        );
+    }
     let _ = writeln!(
         out,
         "  {}",
         ui.paint(Style::Dim, &artifact_line(&eval.artifacts))
     );
     let warnings = eval.warnings();
-    let checks = eval.results.len();
+    let checks = eval.results.len() + eval.quality.len();
     let summary = format!(
         "{checks} check{}{}",
         if checks == 1 { "" } else { "s" },
@@ -95,7 +121,8 @@ pub fn render(
             .results
             .iter()
             .filter(|r| r.is_blocking_failure())
-            .count();
+            .count()
+            + eval.quality.iter().filter(|q| q.blocks()).count();
         let _ = writeln!(
             out,
             "{} {} ({failed} of {summary} failed)",
@@ -144,6 +171,24 @@ fn check_line(ui: &Ui, r: &ValidationResult, width: usize) -> String {
         );
     }
     line
+}
+
+/// What a validator plugin added to its answer, on one line (built-in
+/// checks' facts are in the JSON report; a plugin's are its own news).
+fn plugin_details(r: &ValidationResult) -> Option<String> {
+    if crate::contract::BUILTIN_TYPES.contains(&r.kind.as_str()) || r.details.is_empty() {
+        return None;
+    }
+    let text = match (r.details.get("details"), r.details.len()) {
+        (Some(only), 1) => crate::validate::plugin::as_text(only),
+        _ => serde_json::Value::Object(r.details.clone()).to_string(),
+    };
+    let line = sanitize_line(&text);
+    let mut line: String = line.chars().take(200).collect();
+    if text.chars().count() > 200 {
+        line.push('…');
+    }
+    Some(line)
 }
 
 fn artifact_line(artifacts: &[Artifact]) -> String {

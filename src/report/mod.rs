@@ -1,6 +1,7 @@
 //! Rendering results for people. Machine output (`--json`) is the record
 //! types serialised as they are; this module only makes text.
 
+pub mod approval;
 pub mod findings;
 pub mod gate;
 pub mod progress;

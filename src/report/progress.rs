@@ -189,6 +189,33 @@ impl Observer for ProgressView<'_> {
                 self.ui
                     .warn(&format!("{gate} failed but is not blocking; going on"));
             }
+            Progress::AwaitingStart { gate, reason } => {
+                self.ui.warn(&format!(
+                    "{gate} waits for a signed approval before its agent starts: {}",
+                    sanitize_line(reason)
+                ));
+            }
+            Progress::GateSkipped { gate, reason } => {
+                self.note(&format!("▸ {gate} SKIPPED: {}", sanitize_line(reason)));
+            }
+            Progress::Notified { delivery } => {
+                let d = delivery;
+                match d.status {
+                    crate::notify::Status::Delivered => self.note(&format!(
+                        "  notified {} ({}): HTTP {}",
+                        sanitize_line(&d.target),
+                        d.event.as_str(),
+                        d.status_code.unwrap_or(0)
+                    )),
+                    crate::notify::Status::Pending => self.ui.warn(&format!(
+                        "notification to {} ({}) is pending: {} (`orch notify retry` sends it again)",
+                        sanitize_line(&d.target),
+                        d.event.as_str(),
+                        sanitize_line(d.error.as_deref().unwrap_or("not sent"))
+                    )),
+                }
+            }
+            Progress::Warning { message } => self.ui.warn(&sanitize_line(message)),
         }
     }
 }

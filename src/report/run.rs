@@ -172,8 +172,9 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::
         lease::State::Stale(_, why) => {
             let _ = writeln!(
                 out,
-                "  stale      {} (`orch run resume` takes it over)",
-                sanitize_line(why)
+                "  stale      {} (`{}` takes it over)",
+                sanitize_line(why),
+                crate::ui::resume_command(&run.run_id)
             );
         }
         lease::State::None => {}
@@ -231,6 +232,12 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::
             g.gate,
             sanitize_line(name)
         );
+        if let Some(why) = &g.skip_reason {
+            let _ = writeln!(out, "      skipped: {}", sanitize_line(why));
+        }
+        if let Some(uri) = &g.outputs_uri {
+            let _ = writeln!(out, "      outputs {}", sanitize_line(uri));
+        }
         for a in &g.attempts {
             let finished = a.finished_at.as_deref().unwrap_or("…");
             let agent = a.agent.as_deref().unwrap_or("-");
@@ -278,6 +285,58 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::
                     sanitize_line(&format!("{path}{detail}"))
                 );
             }
+            for q in &a.quality_checks {
+                let mark = match q.status.as_str() {
+                    "passed" => "✓",
+                    "failed" => "✗",
+                    "skipped" => "-",
+                    _ => "!",
+                };
+                let why = q.reason.as_deref().unwrap_or("passed");
+                let _ = writeln!(
+                    out,
+                    "         {mark} quality_check {}: {}",
+                    sanitize_line(&q.name),
+                    sanitize_line(why)
+                );
+            }
+            if let Some(level) = &a.automation {
+                let skills: Vec<String> = a
+                    .skills
+                    .iter()
+                    .map(|s| format!("{} ({}, {})", s.id, s.trust, short_hash(&s.sha256)))
+                    .collect();
+                let with = if skills.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with {}", skills.join(", "))
+                };
+                let _ = writeln!(out, "         recipe: {level}{}", sanitize_line(&with));
+            }
+            for (what, req) in [("start", &a.start_approval), ("review", &a.review)] {
+                if let Some(r) = req {
+                    let state = r
+                        .granted_at
+                        .as_deref()
+                        .map_or_else(|| "awaited".to_string(), |t| format!("granted {t}"));
+                    let _ = writeln!(
+                        out,
+                        "         {what} approval {state}: {}",
+                        sanitize_line(r.reason.as_deref().unwrap_or(""))
+                    );
+                }
+            }
+            for r in &a.reverted {
+                let _ = writeln!(
+                    out,
+                    "         reverted {} ({})",
+                    sanitize_line(&r.path),
+                    r.action
+                );
+            }
+            if let Some(q) = &a.questions {
+                let _ = writeln!(out, "         questions for a person: {}", sanitize_line(q));
+            }
             if !a.invocation_ids.is_empty() {
                 let _ = writeln!(out, "         invocations: {}", a.invocation_ids.join(", "));
             }
@@ -290,14 +349,41 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::
     if !run.invocations.is_empty() {
         let _ = writeln!(out, "\ninvocations");
         for i in &run.invocations {
+            let mut extra = String::new();
+            if let (Some(k), Some(skill)) = (i.step, &i.skill) {
+                let _ = write!(extra, "  step {k} ({skill})");
+            }
+            match (&i.model, &i.reported_model) {
+                (Some(m), Some(r)) if m != r => {
+                    let _ = write!(extra, "  model {m} (reported {r})");
+                }
+                (Some(m), _) | (None, Some(m)) => {
+                    let _ = write!(extra, "  model {m}");
+                }
+                (None, None) => {}
+            }
             let _ = writeln!(
                 out,
-                "  {}  {} {}  {}  {}",
+                "  {}  {} {}  {}  {}{}",
                 i.id,
                 i.gate,
                 i.attempt.map(|n| format!("#{n}")).unwrap_or_default(),
                 sanitize_line(i.agent.as_deref().unwrap_or("-")),
-                i.status
+                i.status,
+                sanitize_line(&extra)
+            );
+        }
+    }
+    if !run.registered_artifacts.is_empty() {
+        let _ = writeln!(out, "\nregistered artifacts");
+        for a in &run.registered_artifacts {
+            let _ = writeln!(
+                out,
+                "  {} `{}`  {}  {}",
+                a.kind,
+                sanitize_line(&a.label),
+                sanitize_line(a.url.as_deref().or(a.path.as_deref()).unwrap_or("")),
+                a.gate
             );
         }
     }
@@ -327,7 +413,7 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::
                 out,
                 "  {}  {}  {}",
                 e.timestamp,
-                pad(e.kind.as_str(), 19),
+                pad(e.kind.as_str(), 22),
                 sanitize(msg).replace('\n', " ")
             );
         }
@@ -343,7 +429,7 @@ fn gate_style(s: &GateStatus) -> Style {
     match s {
         GateStatus::Pass => Style::Pass,
         GateStatus::Fail | GateStatus::Blocked => Style::Fail,
-        GateStatus::Running => Style::Warn,
+        GateStatus::Running | GateStatus::AwaitingApproval => Style::Warn,
         _ => Style::Dim,
     }
 }

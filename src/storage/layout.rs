@@ -13,6 +13,11 @@ pub const CONTRACTS_DIR: &str = "orchestration/gates/contracts";
 pub const PROMPTS_DIR: &str = "orchestration/prompts";
 /// Executables that provide extra validation types.
 pub const VALIDATORS_DIR: &str = "orchestration/validators";
+/// Who may sign approvals (git's `allowed_signers` format), read from a
+/// trusted revision, never from the working tree.
+pub const ALLOWED_SIGNERS: &str = "orchestration/allowed_signers";
+/// Where notifications go (webhook targets; URLs come from the environment).
+pub const NOTIFY_CONFIG: &str = "orchestration/notify.json";
 
 pub fn run_dir(run_id: &str) -> String {
     format!("{RUNS_DIR}/{run_id}")
@@ -44,6 +49,19 @@ pub fn attempt_file(run_id: &str, gate: &str, attempt: u32) -> String {
     format!("{RUNS_DIR}/{run_id}/record/gates/{gate}/attempt-{attempt}.json")
 }
 
+/// A signed approval (or rejection) of one attempt, relative to its run's folder.
+pub fn approval_in_run(gate: &str, attempt: u32, id: &str) -> String {
+    format!("record/approvals/{gate}/attempt-{attempt}-{id}.json")
+}
+
+/// The folder of a run's signed approvals.
+pub fn approvals_dir(run_id: &str) -> String {
+    format!("{RUNS_DIR}/{run_id}/record/approvals")
+}
+
+/// The notifications sent about a run, relative to its run's folder.
+pub const NOTIFICATIONS_IN_RUN: &str = "record/notifications.json";
+
 /// The gitignored part of a run: packets, agent output, locks.
 pub fn logs_dir(run_id: &str) -> String {
     format!("{RUNS_DIR}/{run_id}/logs")
@@ -71,4 +89,35 @@ pub fn prompt_template(name: &str) -> String {
 
 pub fn validator(kind: &str) -> String {
     format!("{VALIDATORS_DIR}/{kind}")
+}
+
+/// The skills catalog: one folder per skill, each with a SKILL.md.
+pub const SKILLS_DIR: &str = "skills";
+/// Named project commands (`tests`, `lint`, …) that quality checks use.
+pub const COMMANDS_CONFIG: &str = "orchestration/commands.json";
+
+pub fn skill_dir(id: &str) -> String {
+    format!("{SKILLS_DIR}/{id}")
+}
+
+/// Signed vettings of skill `id` (outside its folder: a vetting inside it
+/// would change the content hash it vouches for).
+pub fn skill_vettings_dir(id: &str) -> String {
+    format!("orchestration/skills/vettings/{id}")
+}
+
+/// One vetting: the content hash it vets and a nonce, so vettings of
+/// different versions, or by different people, sit side by side.
+pub fn skill_vetting(id: &str, sha256: &str, nonce: &str) -> String {
+    format!(
+        "{}/{}-{}.json",
+        skill_vettings_dir(id),
+        sha256.get(..12).unwrap_or(sha256),
+        nonce.get(..12).unwrap_or(nonce)
+    )
+}
+
+/// Where an imported skill came from (`orch skill import`).
+pub fn skill_source(id: &str) -> String {
+    format!("orchestration/skills/sources/{id}.json")
 }

@@ -3,7 +3,9 @@
 //! evaluation serves `gate finish` (which records it) and `gate check`
 //! (which only reports it), so the two can never disagree.
 
+pub mod artifacts;
 pub mod frontmatter;
+pub mod metric;
 pub mod plugin;
 pub mod sources;
 pub mod url;
@@ -33,6 +35,9 @@ pub struct Context<'a> {
     pub offline: bool,
     /// Hash the outputs (`verify` re-checks contracts and hashes separately).
     pub hash_outputs: bool,
+    /// The run being checked, for checks about it (`artifact_exists`);
+    /// `None` for `gate check`, which has no run.
+    pub run: Option<&'a crate::record::RunRecord>,
 }
 
 /// Which list of `required_outputs` an output is in.
@@ -66,11 +71,15 @@ pub struct Evaluation {
     pub artifacts: Vec<Artifact>,
     pub passed: bool,
     pub failure_reason: Option<String>,
+    /// Quality checks, when they ran (`gate finish`, `orch run`).
+    pub quality: Vec<crate::record::QualityCheckResult>,
 }
 
 impl Evaluation {
+    /// Checks and quality checks that failed without failing the gate.
     pub fn warnings(&self) -> usize {
         self.results.iter().filter(|r| r.is_warning()).count()
+            + self.quality.iter().filter(|q| q.warned()).count()
     }
 }
 
@@ -107,6 +116,7 @@ pub fn evaluate(contract: &Contract, ctx: &Context) -> Result<Evaluation> {
         outputs,
         results,
         artifacts,
+        quality: Vec::new(),
     })
 }
 
@@ -114,7 +124,8 @@ fn has_glob(path: &str) -> bool {
     path.contains(['*', '?', '['])
 }
 
-fn resolve_outputs(contract: &Contract, ctx: &Context) -> Result<Vec<Output>> {
+/// The contract's required outputs, resolved against the working tree.
+pub fn resolve_outputs(contract: &Contract, ctx: &Context) -> Result<Vec<Output>> {
     let entries = contract
         .required_outputs
         .all_of
@@ -166,6 +177,7 @@ fn resolve_output(spec: &OutputSpec, group: Group, ctx: &Context) -> Result<Outp
                 "required output `{}` is not a valid glob: {e}",
                 spec.path
             ))
+            .hint("in a glob, `*` matches any run of characters and `[` opens a set: write `[[]` for a literal `[`")
         })?;
         refuse_unnamed_matches(ctx.repo, &base.rel)?;
         for m in matches.flatten() {
@@ -209,8 +221,10 @@ fn text_path(repo: &Repo, path: &std::path::Path, output: &str) -> Result<String
         ))
         .hint("orch records paths as text: rename the file"));
     }
-    repo.relative(path)
-        .ok_or_else(|| Error::input(format!("output `{output}` leads outside the repository")))
+    repo.relative(path).ok_or_else(|| {
+        Error::input(format!("output `{output}` leads outside the repository"))
+            .hint("orch only reads, hashes and writes files inside the repository")
+    })
 }
 
 /// The glob crate passes over names that are not UTF-8 without a word: a
@@ -297,7 +311,17 @@ fn hash_outputs(repo: &Repo, outputs: &[Output]) -> Result<Vec<Artifact>> {
 fn template_error(e: TemplateError, what: &str) -> Error {
     match e {
         TemplateError::Unsafe(p) => p.into_error(what),
-        other => Error::input(format!("{what}: {other}")),
+        TemplateError::NoClientComponent(dir) => Error::input(format!(
+            "{what}: {}",
+            TemplateError::NoClientComponent(dir.clone())
+        ))
+        .hint(format!(
+            "{{client_component}} is the first file in `{dir}` whose name ends in Client.tsx or Client.jsx: write it first"
+        )),
+        other @ TemplateError::Unknown(_) => Error::input(format!("{what}: {other}")).hint(format!(
+            "known variables: {}",
+            crate::contract::template::VARIABLES.map(|v| format!("{{{v}}}")).join(", ")
+        )),
     }
 }
 
@@ -553,7 +577,9 @@ impl Evaluator<'_> {
                 targets,
                 thresholds,
             } => self.min_sources_any_of(&mut r, targets, thresholds)?,
-            Check::ContainsHeadings { target, headings } => {
+            Check::ContainsHeadings {
+                target, headings, ..
+            } => {
                 if let Some(path) = self.file_or_fail(&mut r, target)? {
                     let text = self.read(&path)?;
                     let missing: Vec<&String> = headings
@@ -717,6 +743,26 @@ impl Evaluator<'_> {
                 *max_failures,
                 *sample_size,
             )?,
+            Check::MetricThreshold {
+                source,
+                at,
+                operator,
+                threshold,
+            } => {
+                if let Some(path) = self.file_or_fail(&mut r, source)? {
+                    metric::check(&mut r, &path, &self.read(&path)?, at, *operator, *threshold);
+                }
+            }
+            Check::ArtifactExists {
+                artifact_type,
+                label,
+            } => artifacts::check(
+                &mut r,
+                self.ctx.run,
+                self.ctx.repo,
+                *artifact_type,
+                label.as_deref(),
+            ),
             Check::Plugin { program, .. } => {
                 let verdict = plugin::run(
                     program,

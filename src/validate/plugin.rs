@@ -2,7 +2,8 @@
 //! an executable `orchestration/validators/<type>`. It receives the
 //! validation (known variables substituted) and the run's context as JSON on
 //! stdin, runs in the repository root, and answers with
-//! `{"pass": bool, "reason": "…", "path": "…", "details": {…}}` on stdout.
+//! `{"pass": bool, "reason": "…", "path": "…", "details": {…}}` on stdout;
+//! `reason` and `details` may be any JSON value.
 //! Anything else — no answer, bad JSON, a crash, a timeout — fails the check
 //! with the reason, never passes it.
 
@@ -19,15 +20,61 @@ use crate::exec::{self, Spec};
 /// Version of the stdin/stdout protocol, sent as `protocol`.
 pub const PROTOCOL: u32 = 1;
 
+/// The answer: only `pass` is required, and it must be a boolean. The
+/// rest may be any JSON value (a string, a number, an object).
 #[derive(Deserialize)]
 struct Answer {
     pass: bool,
     #[serde(default)]
-    reason: Option<String>,
+    reason: Option<Value>,
     #[serde(default)]
-    path: Option<String>,
+    path: Option<Value>,
     #[serde(default)]
-    details: Map<String, Value>,
+    details: Option<Value>,
+}
+
+/// Fields of a recorded validation result that a plugin's details must not
+/// overwrite (a record with them twice would not read back).
+const RESERVED: [&str; 9] = [
+    "type",
+    "path",
+    "pass",
+    "severity",
+    "skipped",
+    "description",
+    "reason",
+    "absolute_path",
+    "resolved_path",
+];
+
+impl Answer {
+    /// The details as recorded: an object's fields merged into the result,
+    /// any other value (or an object that would clash with the result's
+    /// own fields) kept whole under `details`. A `path` that is not a
+    /// string is kept as `answer_path`.
+    fn details(&mut self) -> Map<String, Value> {
+        let mut out = match self.details.take() {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) if !RESERVED.iter().any(|k| map.contains_key(*k)) => map,
+            Some(other) => Map::from_iter([("details".to_string(), other)]),
+        };
+        if self
+            .path
+            .as_ref()
+            .is_some_and(|p| !p.is_string() && !p.is_null())
+        {
+            out.insert("answer_path".into(), self.path.take().unwrap_or_default());
+        }
+        out
+    }
+}
+
+/// A JSON value as one line of text: a string as it is, anything else as JSON.
+pub fn as_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// The plugin's verdict.
@@ -120,7 +167,7 @@ pub fn run(
             Err(_) => {}
         }
     }
-    let Some(a) = answer else {
+    let Some(mut a) = answer else {
         // A wrong-shaped answer is the news only when the plugin thought it
         // succeeded; a crash is better explained by its exit and stderr.
         if let Some(why) = wrong_shape.filter(|_| outcome.exit.success()) {
@@ -138,15 +185,16 @@ pub fn run(
         ));
     };
     let pass = a.pass && outcome.exit.success();
-    let reason = match a.reason {
-        Some(r) => r,
+    let details = a.details();
+    let reason = match a.reason.as_ref().filter(|r| !r.is_null()) {
+        Some(r) => as_text(r),
         None if pass => "passed".to_string(),
         None => format!("failed ({})", outcome.exit.describe()),
     };
     Verdict {
         pass,
         reason,
-        path: a.path,
-        details: a.details,
+        path: a.path.and_then(|p| p.as_str().map(str::to_string)),
+        details,
     }
 }

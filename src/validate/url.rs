@@ -70,7 +70,8 @@ fn check_one(agent: &ureq::Agent, url: &str) -> UrlOutcome {
     }
 }
 
-fn reason(e: &ureq::Error) -> String {
+/// A one-line reason for a failed request.
+pub fn reason(e: &ureq::Error) -> String {
     match e {
         ureq::Error::Timeout(_) => "timeout".to_string(),
         ureq::Error::TooManyRedirects => format!("more than {MAX_REDIRECTS} redirects"),

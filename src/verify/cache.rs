@@ -2,10 +2,13 @@
 //! (`.git/orch/verify-cache`, never committed) with every path the finding
 //! depended on: the record's files and folders, its journal, the contracts
 //! and workflow it was judged by, every file and folder the contract
-//! checks looked at, and the recorded outputs. A run whose paths all have
-//! the stamps they had (inode, size, modification and change time) gets
-//! the same finding without reading a byte; any change, and the run is
-//! checked again. Entries are written only for paths that had settled
+//! checks looked at, the recorded outputs, the approval and vetting files;
+//! and the facts outside the working tree it relied on (the signers and
+//! the workflow at the trusted git revision), each kept as a digest of
+//! what it was. A run whose paths all have the stamps they had (inode,
+//! size, modification and change time) and whose facts are as they were
+//! gets the same finding without reading a byte of its files; any change,
+//! and the run is checked again. Entries are written only for paths that had settled
 //! (see `Stamp::settled`), never for runs whose checks reach outside the
 //! files (validator plugins, URL checks when online), and each carries a
 //! checksum: a damaged entry is ignored. The file is one entry after
@@ -24,7 +27,7 @@ use crate::storage::atomic;
 use crate::storage::lines::{escape, unescape};
 use crate::storage::stamp::{Dir, Stamp};
 
-const HEADER: &str = "orch-verify-cache 2";
+const HEADER: &str = "orch-verify-cache 3";
 /// Outputs at least this large keep their hash in the entry.
 pub const HINT_BYTES: u64 = 64 * 1024;
 
@@ -41,6 +44,8 @@ pub struct Hint {
 pub struct Contents {
     /// Repo-relative paths the finding depended on, sorted.
     pub deps: Vec<String>,
+    /// Facts outside the files it relied on (see `storage::watch`), sorted.
+    pub facts: Vec<String>,
     pub hints: Vec<Hint>,
     pub group: Group,
 }
@@ -81,28 +86,43 @@ impl Entry {
     }
 
     /// Whether every path its `contents` depend on still has the stamp it
-    /// had: the finding holds.
-    pub fn holds(&self, contents: &Contents, root: &Dir) -> bool {
-        fingerprint(root, &contents.deps).is_some_and(|f| f == self.fingerprint)
+    /// had, and every fact is as it was: the finding holds.
+    pub fn holds(&self, contents: &Contents, root: &Dir, facts: &Facts) -> bool {
+        fingerprint(root, contents, facts).is_some_and(|f| f == self.fingerprint)
     }
 }
 
-/// The fingerprint of `deps` as they are now; None when a path cannot be
-/// looked at (anything but "absent").
-pub fn fingerprint(root: &Dir, deps: &[String]) -> Option<String> {
-    scan(root, deps, None)
+/// States a fact by its name, as a digest of what it is now (None when it
+/// cannot be told).
+pub type Facts<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// The fingerprint of what `c` depends on, as it is now; None when a path
+/// cannot be looked at (anything but "absent") or a fact cannot be told.
+pub fn fingerprint(root: &Dir, c: &Contents, facts: &Facts) -> Option<String> {
+    scan(root, c, facts, None)
 }
 
 /// Like `fingerprint`, and None unless every path has settled by `now_ns`
 /// (see `Stamp::settled`): a finding over files that changed while it was
 /// made is not worth keeping.
-pub fn settled_fingerprint(root: &Dir, deps: &[String], now_ns: i128) -> Option<String> {
-    scan(root, deps, Some(now_ns))
+pub fn settled_fingerprint(
+    root: &Dir,
+    c: &Contents,
+    facts: &Facts,
+    now_ns: i128,
+) -> Option<String> {
+    scan(root, c, facts, Some(now_ns))
 }
 
-fn scan(root: &Dir, deps: &[String], settled_by: Option<i128>) -> Option<String> {
+fn scan(root: &Dir, c: &Contents, facts: &Facts, settled_by: Option<i128>) -> Option<String> {
     let mut h = Sha256::new();
-    for rel in deps {
+    for name in &c.facts {
+        let digest = facts(name)?;
+        for part in [name.as_bytes(), &[0], digest.as_bytes(), &[0]] {
+            h.update(part);
+        }
+    }
+    for rel in &c.deps {
         h.update(rel.as_bytes());
         match root.stat(rel) {
             Ok((s, _)) => {
@@ -292,6 +312,11 @@ fn entry_body(e: &Contents) -> String {
         out.push_str(&escape(d));
         out.push('\n');
     }
+    for f in &e.facts {
+        out.push_str("f\t");
+        out.push_str(&escape(f));
+        out.push('\n');
+    }
     for h in &e.hints {
         let s = h.stamp;
         let _ = writeln!(
@@ -348,12 +373,14 @@ impl Iterator for EntryReader {
 
 fn parse_body(body: &str) -> Option<Contents> {
     let mut deps = Vec::new();
+    let mut facts = Vec::new();
     let mut hints = Vec::new();
     let mut group = None;
     for line in body.lines() {
         let (kind, rest) = line.split_once('\t')?;
         match kind {
             "d" => deps.push(unescape(rest)?),
+            "f" => facts.push(unescape(rest)?),
             "h" => {
                 let p: Vec<&str> = rest.splitn(6, '\t').collect();
                 let [sha, ino, size, mtime, ctime, path] = p.as_slice() else {
@@ -376,6 +403,7 @@ fn parse_body(body: &str) -> Option<Contents> {
     }
     Some(Contents {
         deps,
+        facts,
         hints,
         group: group?,
     })
@@ -395,6 +423,7 @@ mod tests {
         case.push(Finding::new(Level::Warning, "stale", "x\ny"));
         Contents {
             deps: vec!["a b/c\td".into(), "z".into()],
+            facts: vec!["trusted-signers".into()],
             hints: vec![Hint {
                 path: "out/big.bin".into(),
                 stamp: Stamp {

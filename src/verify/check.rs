@@ -1,6 +1,8 @@
 //! One run's checks (see the module above): the record, then each passed
-//! gate's outputs, contract and staleness. Every file looked at is reported
-//! to `storage::watch`, so the finding can be cached against them.
+//! gate's outputs, contract, staleness and approvals. Every file looked at
+//! is reported to `storage::watch` (and every fact outside the files, such
+//! as the signers at the trusted revision), so the finding can be cached
+//! against them.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -54,9 +56,20 @@ pub(super) fn run(sh: &Shared, id: &str, hints: &[Hint]) -> (Group, bool, Vec<Hi
     };
     let (now, new_hints) = current_hashes(sh, &run, hints);
     let mut volatile = false;
-    let mut cases = vec![check_record(repo, id, &run, &raw)];
+    let approvals = crate::approval::find(repo, id);
+    let mut cases = vec![check_record(repo, id, &run, &raw, &approvals)];
     for (j, g) in run.gates.iter().enumerate() {
-        cases.push(check_gate(sh, &run, j, g, &now, &mut volatile));
+        let mut case = check_gate(sh, &run, j, g, &now, &mut volatile);
+        if let Some(a) = passed_attempt(g) {
+            let current = |path: &str| match now.get(path) {
+                Some(Now::Hash(h)) => Some(h.clone()),
+                _ => None,
+            };
+            for f in sh.audit.check(&run, g, a, &approvals, &current) {
+                case.push(f);
+            }
+        }
+        cases.push(case);
     }
     let group = Group {
         name: id.to_string(),
@@ -171,21 +184,40 @@ fn resolve(wf: &crate::record::WorkflowRef, path: &str) -> String {
     }
 }
 
-/// The attempt's recorded contract, else the workflow's, else the conventional path.
-fn contract_path(wf: Option<&LoadedWorkflow>, g: &GateRecord, a: &Attempt) -> String {
-    a.contract
-        .as_ref()
-        .map(|c| c.path.clone())
-        .or_else(|| {
-            wf.and_then(|w| w.gate(&g.gate).ok())
-                .map(crate::workflow::WorkflowGate::contract_path)
+/// The attempt's recorded contract, else the workflow's, else the
+/// conventional path; `None` for a gate with no contract.
+fn contract_path(wf: Option<&LoadedWorkflow>, g: &GateRecord, a: &Attempt) -> Option<String> {
+    if let Some(c) = &a.contract {
+        return Some(c.path.clone());
+    }
+    match wf.and_then(|w| w.gate(&g.gate).ok()) {
+        Some(wg) => wg.contract_file(),
+        None => Some(layout::default_contract(&g.gate)),
+    }
+}
+
+/// The latest passed attempt of a passed gate (the one verify checks).
+fn passed_attempt(g: &GateRecord) -> Option<&Attempt> {
+    (g.status == GateStatus::Pass)
+        .then(|| {
+            g.attempts
+                .iter()
+                .filter(|a| a.status == AttemptStatus::Pass)
+                .max_by_key(|a| a.attempt)
         })
-        .unwrap_or_else(|| layout::default_contract(&g.gate))
+        .flatten()
 }
 
 /// The record agrees with itself: gate statuses with attempts, attempt
-/// files with RUN.json, the run's status with its gates.
-fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
+/// files with RUN.json, approvals with attempts, the run's status with
+/// its gates.
+fn check_record(
+    repo: &Repo,
+    id: &str,
+    run: &RunRecord,
+    raw: &Value,
+    approvals: &[crate::approval::Found],
+) -> Case {
     let mut case = Case::new("record");
     let run_json = layout::run_json(id);
     let inconsistent = |message: String| {
@@ -212,8 +244,10 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
     for (gi, g) in run.gates.iter().enumerate() {
         let latest = g.latest();
         let agrees = match (&g.status, latest.map(|a| &a.status)) {
-            (GateStatus::NotStarted, None) => true,
+            // A skipped gate may have run before a resume skipped it.
+            (GateStatus::NotStarted, None) | (GateStatus::Skipped, _) => true,
             (GateStatus::NotStarted, Some(_)) | (_, None) => false,
+            (GateStatus::AwaitingApproval, Some(s)) => *s == AttemptStatus::AwaitingApproval,
             (GateStatus::Pass, Some(s)) => *s == AttemptStatus::Pass,
             (GateStatus::Fail, Some(s)) => *s == AttemptStatus::Fail,
             (GateStatus::Running, Some(s)) => *s == AttemptStatus::Running,
@@ -291,6 +325,24 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
             }
         }
     }
+    for f in approvals {
+        let known = run
+            .gate(&f.gate)
+            .is_some_and(|g| g.attempts.iter().any(|a| a.attempt == f.attempt));
+        if !known {
+            case.push(
+                Finding::new(
+                    Level::Error,
+                    "inconsistent",
+                    format!(
+                        "an approval of {} attempt {}, which RUN.json does not have",
+                        f.gate, f.attempt
+                    ),
+                )
+                .file(format!("{}/{}", layout::approvals_dir(id), f.gate)),
+            );
+        }
+    }
     let files = record_files(repo, id);
     for file in files.attempts {
         if !expected_files.contains(&file) {
@@ -308,7 +360,7 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
         for g in run
             .gates
             .iter()
-            .filter(|g| g.blocking.unwrap_or(true) && g.status != GateStatus::Pass)
+            .filter(|g| g.blocking.unwrap_or(true) && !g.status.is_done())
         {
             case.push(inconsistent(format!(
                 "the run is PASSED but blocking gate {} is {}",
@@ -324,7 +376,7 @@ fn check_record(repo: &Repo, id: &str, run: &RunRecord, raw: &Value) -> Case {
                 "a file orch does not know in the record folder",
             )
             .file(file)
-            .hint("records hold RUN.json and gates/<gate>/attempt-<n>.json only"),
+            .hint("records hold RUN.json, gates/<gate>/attempt-<n>.json, approvals/<gate>/attempt-<n>-<id>.json and notifications.json only"),
         );
     }
     for file in files.temps {
@@ -399,11 +451,17 @@ fn record_files(repo: &Repo, id: &str) -> RecordFiles {
                 .strip_prefix("attempt-")
                 .and_then(|n| n.strip_suffix(".json"))
                 .is_some_and(|n| n.parse::<u32>().is_ok());
+        // Checked against RUN.json by the approval checks.
+        let is_approval = parts.len() == 3
+            && parts[0] == "approvals"
+            && crate::approval::parse_name(name).is_some();
+        let is_other_record =
+            parts.len() == 1 && (name == "RUN.json" || name == "notifications.json");
         if name.starts_with(atomic::TEMP_PREFIX) {
             out.temps.push(rel);
         } else if is_attempt && e.file_type().is_file() {
             out.attempts.push(rel);
-        } else if !(parts.len() == 1 && name == "RUN.json") {
+        } else if !(is_approval || is_other_record) {
             out.strays.push(rel);
         }
     }
@@ -427,18 +485,24 @@ fn check_gate(
         Some(n) => format!("{} {n}", g.gate),
         None => g.gate.clone(),
     };
+    if g.status == GateStatus::Skipped {
+        return Case::skipped(
+            name,
+            format!(
+                "skipped: {}",
+                g.skip_reason
+                    .as_deref()
+                    .unwrap_or("its condition did not hold")
+            ),
+        );
+    }
     if g.status != GateStatus::Pass {
         return Case::skipped(
             name,
             format!("not passed ({}); nothing to verify", g.status),
         );
     }
-    let Some(a) = g
-        .attempts
-        .iter()
-        .filter(|a| a.status == AttemptStatus::Pass)
-        .max_by_key(|a| a.attempt)
-    else {
+    let Some(a) = passed_attempt(g) else {
         return Case::skipped(name, "no passed attempt to verify");
     };
     let mut case = Case::new(name);
@@ -481,7 +545,10 @@ fn check_gate(
     // Its contract, today.
     let workflow = a.contract.is_none().then(|| sh.workflow(run));
     let wf = workflow.as_ref().and_then(|w| w.value.as_ref().ok());
-    let rel = contract_path(wf, g, a);
+    // A gate with no contract: its command's exit code decided.
+    let Some(rel) = contract_path(wf, g, a) else {
+        return stale(run, j, g, a, now, case);
+    };
     let loaded = sh.contract(&rel);
     match &loaded.value {
         Err(why) => {
@@ -534,9 +601,25 @@ fn check_gate(
                 depth: a.depth.unwrap_or(run.depth),
                 offline: sh.offline,
                 hash_outputs: false,
+                run: Some(run),
             };
+            // A gate a person's signed override passed failed its checks
+            // on purpose: that it still does is worth saying, not an error.
+            let overridden = a.review.as_ref().is_some_and(|r| r.granted_at.is_some());
             match validate::evaluate(contract, &ctx) {
                 Ok(ev) if ev.passed => {}
+                Ok(ev) if overridden => case.push(
+                    Finding::new(
+                        Level::Warning,
+                        "contract_overridden",
+                        format!(
+                            "the contract does not pass ({}); {} passed by a reviewed override",
+                            ev.failure_reason.unwrap_or_default(),
+                            g.gate
+                        ),
+                    )
+                    .file(rel.clone()),
+                ),
                 Ok(ev) => case.push(
                     Finding::new(
                         Level::Error,
@@ -552,7 +635,19 @@ fn check_gate(
             }
         }
     }
-    // Staleness: an earlier gate's outputs, as this gate saw them, changed since.
+    stale(run, j, g, a, now, case)
+}
+
+/// Adds to `case` the staleness of gate `g` (the `j`th), passed by `a`: an
+/// earlier gate's outputs, as this gate saw them, changed since.
+fn stale(
+    run: &RunRecord,
+    j: usize,
+    g: &GateRecord,
+    a: &Attempt,
+    now: &HashMap<String, Now>,
+    mut case: Case,
+) -> Case {
     let passed_at = a.finished_at.as_deref().unwrap_or(&a.started_at);
     for earlier in &run.gates[..j] {
         let seen = earlier

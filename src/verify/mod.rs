@@ -3,8 +3,10 @@
 //! (gate statuses, attempt files); every output recorded for a passed gate
 //! still has its recorded SHA-256 (else it is *modified* or *missing*);
 //! each passed gate's contract still passes today (and a contract that
-//! changed since is reported); and a gate whose evidence was built on an
-//! earlier gate's outputs that have since changed is *stale*.
+//! changed since is reported); a gate whose evidence was built on an
+//! earlier gate's outputs that have since changed is *stale*; and the
+//! approvals and skill vettings a passed gate needed hold, against the
+//! signers at the trusted revision (`approval::audit`).
 //!
 //! Runs are checked a few at a time on all cores and reported as they are
 //! done, so memory stays flat over 100,000 runs; a run none of whose files
@@ -14,9 +16,9 @@ mod cache;
 mod check;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::approval::audit::Audit;
 use crate::contract::Contract;
 use crate::error::{Error, Result};
 use crate::record::store::Store;
@@ -40,6 +42,8 @@ pub struct Options {
     /// Only runs a commit touches: these staged paths are its record files
     /// or outputs it recorded.
     pub staged: Option<BTreeSet<String>>,
+    /// Where `allowed_signers` is read from (default: see `approval::trust`).
+    pub trusted_rev: Option<String>,
 }
 
 /// Runs handed to a core at a time.
@@ -105,6 +109,7 @@ pub fn verify(repo: &Repo, opts: &Options, report: &mut Report) -> Result<()> {
         contracts: Mutex::new(HashMap::new()),
         workflows: Mutex::new(HashMap::new()),
         hashes: Mutex::new(HashMap::new()),
+        audit: Audit::new(repo, opts.trusted_rev.as_deref()),
     };
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let cache = std::cell::RefCell::new(cache);
@@ -213,10 +218,10 @@ enum Checked {
     },
 }
 
-/// A file loaded once per verify, and the paths loading it looked at.
+/// A file loaded once per verify, and what loading it looked at.
 struct Loaded<T> {
     value: std::result::Result<T, String>,
-    deps: BTreeSet<PathBuf>,
+    seen: watch::Seen,
 }
 
 /// What every run's check shares.
@@ -233,6 +238,8 @@ struct Shared<'r> {
     /// Outputs hashed by this verify (several runs often record the same
     /// file), by path: the stamp it was hashed at, and its hash.
     hashes: Mutex<HashMap<String, (Stamp, String)>>,
+    /// Approvals and vettings, against the signers at the trusted revision.
+    audit: Audit<'r>,
 }
 
 /// At most this many hashes are remembered (then the memory starts over).
@@ -241,8 +248,9 @@ const REMEMBERED_HASHES: usize = 65_536;
 impl Shared<'_> {
     fn check(&self, id: &str, old: Option<&Entry>) -> Checked {
         let contents = old.and_then(Entry::open);
+        let facts = |name: &str| self.audit.fact(name);
         if let (Some(old), Some(c)) = (old, &contents)
-            && old.holds(c, &self.root)
+            && old.holds(c, &self.root, &facts)
         {
             return Checked::Cached(contents.expect("checked above"));
         }
@@ -264,6 +272,7 @@ impl Shared<'_> {
         let root = self.repo.root();
         let mut unnamed = false;
         let mut deps: Vec<String> = seen
+            .paths
             .iter()
             .filter_map(|p| p.strip_prefix(root).ok())
             .filter_map(|rel| {
@@ -275,17 +284,17 @@ impl Shared<'_> {
             .collect();
         deps.sort_unstable();
         deps.dedup();
+        let contents = cache::Contents {
+            deps,
+            facts: seen.facts.into_iter().collect(),
+            hints,
+            group,
+        };
         let entry = (self.caching && !volatile && !unnamed)
-            .then(|| cache::settled_fingerprint(&self.root, &deps, self.started))
+            .then(|| cache::settled_fingerprint(&self.root, &contents, &facts, self.started))
             .flatten()
-            .map(|fingerprint| {
-                let contents = cache::Contents {
-                    deps: deps.clone(),
-                    hints,
-                    group: group.clone(),
-                };
-                Box::new(Entry::new(id, fingerprint, &contents))
-            });
+            .map(|fingerprint| Box::new(Entry::new(id, fingerprint, &contents)));
+        let cache::Contents { deps, group, .. } = contents;
         Checked::Fresh { group, deps, entry }
     }
 
@@ -336,12 +345,10 @@ fn load_once<T>(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let loaded = map.entry(key.to_string()).or_insert_with(|| {
-        let (value, deps) = watch::recording(load);
-        Arc::new(Loaded { value, deps })
+        let (value, seen) = watch::recording(load);
+        Arc::new(Loaded { value, seen })
     });
     // The run that uses it depends on what loading it looked at.
-    for d in &loaded.deps {
-        watch::saw(d);
-    }
+    loaded.seen.replay();
     Arc::clone(loaded)
 }

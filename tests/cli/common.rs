@@ -30,6 +30,8 @@ pub struct TestRepo {
     /// Owns the directory: it is removed when the test ends.
     _dir: tempfile::TempDir,
     root: PathBuf,
+    /// Environment every orch command here gets (see `trust_example`).
+    env: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 /// What a finished orch command left behind.
@@ -41,7 +43,7 @@ pub struct Out {
 }
 
 impl Out {
-    fn from(output: &Output) -> Out {
+    pub fn from(output: &Output) -> Out {
         Out {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -135,20 +137,15 @@ impl TestRepo {
 
     fn at(dir: tempfile::TempDir) -> TestRepo {
         let root = dir.path().canonicalize().expect("canonical temp dir");
-        let git = |args: &[&str]| {
-            let status = Command::new("git")
-                .args(args)
-                .current_dir(&root)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .expect("git runs");
-            assert!(status.success(), "git {args:?} failed");
+        let repo = TestRepo {
+            _dir: dir,
+            root,
+            env: std::cell::RefCell::new(Vec::new()),
         };
-        git(&["init", "-q"]);
-        git(&["config", "user.name", "Test Author"]);
-        git(&["config", "user.email", "author@example.com"]);
-        TestRepo { _dir: dir, root }
+        repo.git(&["init", "-q"]);
+        repo.git(&["config", "user.name", "Test Author"]);
+        repo.git(&["config", "user.email", "author@example.com"]);
+        repo
     }
 
     /// A repository with the shipped visual-essay workflow, contracts,
@@ -169,6 +166,106 @@ impl TestRepo {
         ] {
             copy_dir(&project_root().join(dir), &self.path().join(dir));
         }
+        copy_file(
+            &project_root().join("orchestration/commands.json"),
+            &self.path().join("orchestration/commands.json"),
+        );
+    }
+
+    /// The shipped sources with the example's trust set up
+    /// (examples/trust-example.sh): its reviewer's key is trusted through
+    /// `refs/orch/example-trust`, which every later orch command here
+    /// trusts, and the shipped skills are vetted.
+    pub fn vetted() -> TestRepo {
+        let repo = TestRepo::shipped();
+        repo.trust_example();
+        repo
+    }
+
+    /// Runs examples/trust-example.sh; later orch commands trust its ref.
+    pub fn trust_example(&self) {
+        let out = Command::new("sh")
+            .arg("examples/trust-example.sh")
+            .current_dir(&self.root)
+            .env("ORCH", BIN)
+            .env_remove("ORCH_TRUSTED_REV")
+            .output()
+            .expect("sh runs");
+        assert!(
+            out.status.success(),
+            "trust-example.sh failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert_eq!(rev, "refs/orch/example-trust");
+        self.set_env("ORCH_TRUSTED_REV", &rev);
+    }
+
+    /// The example reviewer's key (after `trust_example`).
+    pub fn example_key(&self) -> PathBuf {
+        self.root.join(".git/orch-example/reviewer")
+    }
+
+    /// The example's reviewer (after `trust_example`) signs `orch approve`
+    /// (with `text` as the comment) or `orch reject` (`text` the reason).
+    pub fn reviewer_decides(&self, verb: &str, run: &str, gate: &str, text: &str) -> Out {
+        let flag = if verb == "approve" {
+            "--comment"
+        } else {
+            "--reason"
+        };
+        let key = self.example_key();
+        self.orch_env(
+            &[
+                verb,
+                "--run",
+                run,
+                "--gate",
+                gate,
+                "--key",
+                key.to_str().unwrap(),
+                flag,
+                text,
+            ],
+            &[
+                ("GIT_AUTHOR_NAME", "Reviewer"),
+                ("GIT_AUTHOR_EMAIL", "example-reviewer@orch.invalid"),
+            ],
+        )
+    }
+
+    /// Sets a variable for every later orch command in this repository.
+    pub fn set_env(&self, key: &str, value: &str) {
+        let mut env = self.env.borrow_mut();
+        env.retain(|(k, _)| k != key);
+        env.push((key.to_string(), value.to_string()));
+    }
+
+    /// The README's main command (examples/visual-essay.sh), as a newcomer
+    /// runs it; returns its output and the run id.
+    pub fn example_run(&self, slug: &str) -> (Out, String) {
+        let out = Out::from(
+            &Command::new("sh")
+                .args(["examples/visual-essay.sh", slug])
+                .current_dir(&self.root)
+                .env("ORCH", BIN)
+                .env("NO_COLOR", "1")
+                .env_remove("ORCH_TRUSTED_REV")
+                .env_remove("GIT_AUTHOR_NAME")
+                .env_remove("GIT_AUTHOR_EMAIL")
+                .stdin(Stdio::null())
+                .output()
+                .expect("sh runs"),
+        );
+        let run = out
+            .stdout
+            .split_whitespace()
+            .skip_while(|w| *w != "PASSED")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no PASSED line:\n{}\n{}", out.stdout, out.stderr))
+            .to_string();
+        self.set_env("ORCH_TRUSTED_REV", "refs/orch/example-trust");
+        (out, run)
     }
 
     pub fn path(&self) -> &Path {
@@ -214,6 +311,21 @@ impl TestRepo {
         serde_json::from_str(&self.read(rel)).unwrap_or_else(|e| panic!("{rel} is not JSON: {e}"))
     }
 
+    /// Runs git in the repository, which must succeed; returns its stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// A configured command for the orch binary, run in the repository.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
@@ -226,7 +338,12 @@ impl TestRepo {
             .env_remove("ORCH_SEED")
             .env_remove("GIT_AUTHOR_NAME")
             .env_remove("GIT_AUTHOR_EMAIL")
+            .env_remove("ORCH_TRUSTED_REV")
+            .env_remove("ORCH_MODEL")
             .stdin(Stdio::null());
+        for (k, v) in self.env.borrow().iter() {
+            cmd.env(k, v);
+        }
         cmd
     }
 
@@ -240,6 +357,52 @@ impl TestRepo {
             cmd.env(k, v);
         }
         Out::from(&cmd.output().expect("orch runs"))
+    }
+
+    /// Runs orch on a terminal (a pseudo-terminal made by util-linux
+    /// `script`), typing `keys`; stdout and stderr arrive together in
+    /// `stdout`. `None`, saying so, where `script` is missing.
+    pub fn on_terminal(&self, args: &[&str], keys: &str) -> Option<Out> {
+        let mut words = vec![BIN];
+        words.extend_from_slice(args);
+        self.on_terminal_sh(&shlex::try_join(words).expect("quotable"), keys)
+    }
+
+    /// Like `on_terminal`, for a shell command line.
+    pub fn on_terminal_sh(&self, line: &str, keys: &str) -> Option<Out> {
+        use std::io::Write;
+        if Command::new("script").arg("--version").output().is_err() {
+            eprintln!("skipping: util-linux `script` is missing, so no terminal can be made");
+            return None;
+        }
+        let mut child = Command::new("script")
+            .args(["-q", "-e", "-c", line, "/dev/null"])
+            .current_dir(&self.root)
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+            .env_remove("FORCE_COLOR")
+            .env_remove("ORCH_NOW")
+            .env_remove("ORCH_SEED")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(keys.as_bytes())
+            .expect("keys typed");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while child.try_wait().expect("wait").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("orch on a terminal still waits for input after 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(Out::from(&child.wait_with_output().expect("output")))
     }
 
     /// `orch gate check --gate G --slug s --artifact-path out EXTRA…`: a
@@ -350,4 +513,135 @@ pub fn copy_dir(src: &Path, dst: &Path) {
             copy_file(&p, &dst.join(e.file_name()));
         }
     }
+}
+
+/// An SSH key made for a test (`ssh-keygen -t ed25519 -N ''`).
+pub struct Key {
+    pub private: PathBuf,
+    /// `ssh-ed25519 AAAA…` (no comment).
+    pub public: String,
+}
+
+impl TestRepo {
+    /// Makes an unprotected ed25519 key outside the repository's tracked files.
+    pub fn keygen(&self, name: &str) -> Key {
+        let dir = self.root.join(".git/test-keys");
+        std::fs::create_dir_all(&dir).expect("key dir");
+        let private = dir.join(name);
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+            .arg(&private)
+            .stdin(Stdio::null())
+            .status()
+            .expect("ssh-keygen runs");
+        assert!(status.success(), "ssh-keygen failed");
+        let public = std::fs::read_to_string(private.with_extension("pub")).expect("public key");
+        let public = public
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        Key { private, public }
+    }
+
+    /// `git add -A && git commit`.
+    pub fn commit(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+    }
+}
+
+/// A request the test server received.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+}
+
+/// A small HTTP server on 127.0.0.1 that records every request and answers
+/// with the given status codes in turn (the last one repeats).
+pub struct Server {
+    pub url: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<Request>>>,
+}
+
+impl Server {
+    pub fn start(statuses: &[u16]) -> Server {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = std::sync::Arc::clone(&requests);
+        let statuses = statuses.to_vec();
+        std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let mut headers = Vec::new();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.trim_end().split_once(':') {
+                        headers.push((k.trim().to_string(), v.trim().to_string()));
+                    }
+                }
+                let len = headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                    .and_then(|(_, v)| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0; len];
+                let _ = reader.read_exact(&mut body);
+                seen.lock().unwrap().push(Request {
+                    path,
+                    headers,
+                    body,
+                });
+                let status = statuses.get(i).or(statuses.last()).copied().unwrap_or(200);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                );
+            }
+        });
+        Server { url, requests }
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// The words of the `orch …` command on the first line with `marker`.
+pub fn pasted(said: &str, marker: &str) -> Vec<String> {
+    let line = said
+        .lines()
+        .find(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("no {marker:?} in:\n{said}"));
+    let at = line.find(marker).unwrap() + marker.len();
+    let cmd = line[at..].trim().trim_end_matches(['`', ')', '.']);
+    let words = shlex::split(cmd).unwrap_or_else(|| panic!("cannot split {cmd:?}"));
+    assert_eq!(words[0], "orch", "{cmd}");
+    words
 }

@@ -4,6 +4,10 @@
 
 use crate::common::{TestRepo, compat_dir, copy_dir};
 
+#[cfg_attr(
+    orch_no_compat,
+    ignore = "../shared/compat/esy was absent when orch was built"
+)]
 #[test]
 fn every_compat_contract_loads_and_checks() {
     let Some(compat) = compat_dir() else { return };
@@ -56,6 +60,10 @@ fn every_compat_contract_loads_and_checks() {
     assert_eq!(checked, 18);
 }
 
+#[cfg_attr(
+    orch_no_compat,
+    ignore = "../shared/compat/esy was absent when orch was built"
+)]
 #[cfg(unix)]
 #[test]
 fn g5_loads_with_a_validator_plugin_for_viz_tech_match() {
@@ -97,6 +105,10 @@ fn g5_loads_with_a_validator_plugin_for_viz_tech_match() {
     assert_eq!(viz["reason"], "claims match imports");
 }
 
+#[cfg_attr(
+    orch_no_compat,
+    ignore = "../shared/compat/esy was absent when orch was built"
+)]
 #[test]
 fn compat_run_records_list_and_show() {
     let Some(compat) = compat_dir() else { return };
@@ -159,6 +171,10 @@ fn compat_run_records_list_and_show() {
     assert_eq!(json["depth"], "deep");
 }
 
+#[cfg_attr(
+    orch_no_compat,
+    ignore = "../shared/compat/esy was absent when orch was built"
+)]
 #[test]
 fn writing_to_a_compat_run_keeps_its_history_and_drops_absolute_paths() {
     let Some(compat) = compat_dir() else { return };

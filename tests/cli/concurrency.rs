@@ -3,19 +3,17 @@
 
 use crate::common::TestRepo;
 
-#[test]
-fn concurrent_invocation_records_all_land() {
-    const WRITERS: usize = 12;
-    let repo = TestRepo::shipped();
-    let run = repo.start_run("robot");
-    repo.start_gate(&run, "G1", "a").ok();
+const WRITERS: usize = 12;
+
+/// Starts WRITERS `orch invocation record` at once for G1; returns the ids they printed.
+fn record_concurrently(repo: &TestRepo, run: &str) -> Vec<String> {
     let children: Vec<_> = (0..WRITERS)
         .map(|i| {
             repo.command(&[
                 "invocation",
                 "record",
                 "--run",
-                &run,
+                run,
                 "--gate",
                 "G1",
                 "--agent",
@@ -37,6 +35,15 @@ fn concurrent_invocation_records_all_land() {
         );
         ids.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
     }
+    ids
+}
+
+#[test]
+fn concurrent_invocation_records_all_land() {
+    let repo = TestRepo::shipped();
+    let run = repo.start_run("robot");
+    repo.start_gate(&run, "G1", "a").ok();
+    let mut ids = record_concurrently(&repo, &run);
     let r = repo.run_json(&run);
     let mut recorded: Vec<String> = r["invocations"]
         .as_array()
@@ -69,6 +76,28 @@ fn concurrent_invocation_records_all_land() {
             format!("orchestration/runs/{run}/record/RUN.json"),
             format!("orchestration/runs/{run}/record/gates/G1/attempt-1.json"),
         ]
+    );
+}
+
+#[test]
+fn concurrent_records_on_a_gate_with_no_attempt_all_land_unlinked() {
+    let repo = TestRepo::shipped();
+    let run = repo.start_run("robot");
+    let mut ids = record_concurrently(&repo, &run);
+    let r = repo.run_json(&run);
+    let invocations = r["invocations"].as_array().unwrap();
+    let mut recorded: Vec<String> = invocations
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    recorded.sort();
+    ids.sort();
+    assert_eq!(recorded, ids);
+    assert!(invocations.iter().all(|i| i.get("attempt").is_none()));
+    assert_eq!(r["gates"][0]["attempts"], serde_json::json!([]));
+    assert_eq!(
+        repo.files_under(&format!("orchestration/runs/{run}/record")),
+        vec![format!("orchestration/runs/{run}/record/RUN.json")]
     );
 }
 

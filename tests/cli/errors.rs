@@ -172,7 +172,7 @@ fn a_missing_run_workflow_or_contract_is_a_usage_error() {
     );
     let out = repo.orch(&["run", "start", "--workflow", "nope", "--slug", "s"]);
     assert_eq!(out.code(2).one_error(), "error: no workflow named `nope`");
-    out.stderr_has("hint: available workflows: visual-essay");
+    out.stderr_has("hint: available workflows: nightly, visual-essay");
     let out = repo.check_gate("G7", &[]);
     assert_eq!(
         out.code(2).one_error(),
@@ -409,19 +409,18 @@ fn paths_are_checked_before_anything_runs_or_is_created() {
             .one_error()
             .ends_with("is outside the repository")
     );
-    // A skill file that cannot be read stops `orch run` before a run exists.
-    let contract = "orchestration/gates/contracts/G2.contract.json";
+    // A skill a gate runs that does not exist stops `orch run` before a run exists.
+    let workflow = "orchestration/workflows/visual-essay.json";
     repo.write(
-        contract,
-        &repo.read(contract).replace(
-            "\"path\": \"skills/essay-research\"",
-            "\"path\": \"skills/nope\"",
-        ),
+        workflow,
+        &repo
+            .read(workflow)
+            .replace("\"skill\": \"essay-research\"", "\"skill\": \"nope\""),
     );
     let out = repo.orch(&["run", "visual-essay", "--slug", "s"]);
     assert_eq!(
         out.code(2).one_error(),
-        "error: gate G2: skill file `skills/nope/SKILL.md` cannot be read: not found"
+        "error: gate G2: no skill `nope`: skills/nope/SKILL.md does not exist"
     );
     assert!(repo.files_under("orchestration/runs").is_empty());
 }
@@ -530,4 +529,270 @@ fn unusable_environment_values_are_named_not_silently_ignored() {
     assert!(age.num_minutes().abs() < 60, "{started} is not now");
     let quiet = repo.orch(&["run", "list"]);
     assert!(!quiet.stderr.contains("warning:"), "{}", quiet.stderr);
+}
+
+/// Asserts orch's error shape: the exit code, exactly one `error:` line
+/// (containing `says`), at least one `hint:` line, no panic.
+#[track_caller]
+fn error_with_hint(out: &crate::common::Out, code: i32, says: &str) {
+    let line = out.code(code).one_error();
+    assert!(line.contains(says), "{line:?} lacks {says:?}");
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.starts_with("hint: ") && l.len() > 8),
+        "no hint for {line:?}:\n{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn every_error_has_one_error_line_and_a_hint() {
+    let repo = TestRepo::shipped();
+    let contract = "orchestration/gates/contracts/G1.contract.json";
+    let good_contract = repo.read(contract);
+    let workflow = "orchestration/workflows/visual-essay.json";
+    let good_workflow = repo.read(workflow);
+    let check = |r: &TestRepo| r.check_gate("G1", &[]);
+
+    // Contracts: JSON syntax, JSON types, regexes, globs, a mistyped type.
+    for (text, says) in [
+        ("{\"gate\": \"G1\",}", "invalid JSON: trailing comma"),
+        (
+            "{\"gate\": 1}",
+            "invalid type: integer `1`, expected a string",
+        ),
+        (
+            "{\"gate\": \"G1\", \"validations\": 3}",
+            "expected an array",
+        ),
+        (
+            r#"{"gate": "G1", "validations": [{"type": "regex_match", "target": "a", "regex": "(a"}]}"#,
+            "`regex` does not compile",
+        ),
+        (
+            r#"{"gate": "G1", "validations": [{"type": "min_file_count", "target": "a", "pattern": "[", "thresholds": {}}]}"#,
+            "is not a valid glob",
+        ),
+        (
+            r#"{"gate": "G1", "validations": [{"type": "contains_heading", "target": "a"}]}"#,
+            "unknown validation type `contains_heading`",
+        ),
+        (
+            r#"{"gate": "G1", "validations": ["x"]}"#,
+            "a validation must be a JSON object",
+        ),
+        (
+            r#"{"gate": "G1", "validations": [{"type": "frontmatter_status", "target": "a", "checks": {"s": []}}]}"#,
+            "frontmatter check `s` is not understood",
+        ),
+    ] {
+        repo.write(contract, text);
+        error_with_hint(&check(&repo), 2, says);
+    }
+    repo.write(contract, &good_contract);
+
+    // Workflows: JSON syntax and types, and the workflow checks.
+    let start =
+        |r: &TestRepo| r.orch(&["run", "start", "--workflow", "visual-essay", "--slug", "s"]);
+    for (text, says) in [
+        (
+            "{\"workflow\": \"visual-essay\" \"gates\": []}",
+            "invalid JSON",
+        ),
+        (
+            "{\"workflow\": \"visual-essay\", \"gates\": 5}",
+            "expected an array",
+        ),
+        (
+            "{\"workflow\": \"visual-essay\", \"gates\": []}",
+            "workflow has no gates",
+        ),
+        (
+            r#"{"workflow": "visual-essay", "gates": [{"gate": "G1"}, {"gate": "G1"}]}"#,
+            "gate `G1` appears twice",
+        ),
+        (
+            r#"{"workflow": "visual-essay", "gates": [{"gate": "G1", "executor": {"command": ["x"], "timeout_s": -5}}]}"#,
+            "executor.timeout_s must be a positive number of seconds",
+        ),
+        (
+            r#"{"workflow": "visual-essay", "gates": [{"gate": "G1", "retry_from": "G9"}]}"#,
+            "retry_from `G9` is not an earlier gate",
+        ),
+    ] {
+        repo.write(workflow, text);
+        error_with_hint(&start(&repo), 2, says);
+    }
+    repo.write(workflow, &good_workflow);
+
+    // RUN.json: syntax, types, and a missing `gates` or `run_id` named as such.
+    let run = repo.start_run("robot");
+    let run_json = format!("orchestration/runs/{run}/record/RUN.json");
+    let good_run = repo.read(&run_json);
+    let without = |field: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(&good_run).unwrap();
+        v.as_object_mut().unwrap().remove(field);
+        serde_json::to_string_pretty(&v).unwrap()
+    };
+    for (text, says) in [
+        ("{".to_string(), "invalid JSON: EOF while parsing an object"),
+        (
+            good_run.replace("\"RUNNING\"", "5"),
+            "invalid type: integer `5`, expected a string",
+        ),
+        (without("gates"), "missing field `gates`"),
+        (without("run_id"), "missing field `run_id`"),
+    ] {
+        repo.write(&run_json, &text);
+        for args in [
+            vec!["run", "show", "--run", run.as_str()],
+            vec![
+                "gate",
+                "start",
+                "--run",
+                run.as_str(),
+                "--gate",
+                "G1",
+                "--agent",
+                "a",
+            ],
+        ] {
+            error_with_hint(&repo.orch(&args), 2, says);
+        }
+    }
+    repo.write(&run_json, &good_run);
+
+    // The command line: clap's errors, typos, values out of range, paths.
+    for (args, code, says) in [
+        (
+            vec!["run", "list", "--bogus"],
+            2,
+            "unexpected argument '--bogus' found",
+        ),
+        (
+            vec!["run", "start", "--workflow", "visual-essay"],
+            2,
+            "--slug <SLUG>",
+        ),
+        (
+            vec![
+                "gate",
+                "check",
+                "--gate",
+                "G1",
+                "--slug",
+                "s",
+                "--artifact-path",
+                "a",
+                "--depth",
+                "x",
+            ],
+            2,
+            "invalid value 'x'",
+        ),
+        (vec!["lsit"], 2, "unrecognized subcommand 'lsit'"),
+        (vec!["run", "lsit"], 2, "unrecognized subcommand `lsit`"),
+        (
+            vec!["run", "resmue", "--run", "x"],
+            2,
+            "unrecognized subcommand `resmue`",
+        ),
+        (
+            vec!["run", "show", "--run", "nope"],
+            2,
+            "no run matches `nope`",
+        ),
+        (
+            vec!["run", "nope", "--slug", "s"],
+            2,
+            "no workflow named `nope`",
+        ),
+        (
+            vec![
+                "invocation",
+                "record",
+                "--run",
+                &run,
+                "--gate",
+                "G1",
+                "--agent",
+                "a",
+                "--cost-usd",
+                "1e12",
+            ],
+            2,
+            "--cost-usd must be a number of US dollars",
+        ),
+        (
+            vec![
+                "run",
+                "start",
+                "--workflow",
+                "visual-essay",
+                "--slug",
+                "s",
+                "--prompt-file",
+                "skills",
+            ],
+            2,
+            "cannot read `skills`: it is a folder, not a file",
+        ),
+        (
+            vec![
+                "run",
+                "start",
+                "--workflow",
+                "visual-essay",
+                "--slug",
+                "s",
+                "--artifact-path",
+                ".",
+            ],
+            2,
+            "is the repository root itself",
+        ),
+        (
+            vec![
+                "run",
+                "start",
+                "--workflow",
+                "visual-essay",
+                "--slug",
+                "s",
+                "--artifact-path",
+                "/etc",
+            ],
+            2,
+            "--artifact-path `/etc` is outside the repository",
+        ),
+        (
+            vec!["run", "visual-essay", "--slug", "s", "--timeout", "-1"],
+            2,
+            "--timeout must be a positive number of seconds",
+        ),
+        (
+            vec!["gate", "finish", "--run", &run, "--gate", "G1"],
+            3,
+            "G1 has not been started",
+        ),
+        (
+            vec![
+                "verify",
+                "--output",
+                "skills/essay-spec/SKILL.md/report.txt",
+            ],
+            5,
+            "cannot write",
+        ),
+        (
+            vec!["-C", "README-that-is-not-here", "run", "list"],
+            2,
+            "cannot read `README-that-is-not-here`",
+        ),
+    ] {
+        error_with_hint(&repo.orch(&args), code, says);
+    }
+    repo.orch(&["run", "complete", "--run", &run]).ok();
+    error_with_hint(&repo.start_gate(&run, "G1", "a"), 3, "was completed");
 }

@@ -91,7 +91,7 @@ fn finish_hashes_outputs_and_records_the_attempt() {
         .stdout_has("sources ≥ 6 (standard)")
         .stdout_has("✓ min_file_count")
         .stdout_has("hashed 3 outputs")
-        .stdout_has("PASS G2 (7 checks)");
+        .stdout_has("PASS G2 (8 checks)");
 
     let a = repo.attempt_json(&run, "G2", 1);
     assert_eq!(a["status"], "PASS");

@@ -16,9 +16,18 @@ fn record_appends_and_links_to_the_current_attempt() {
         "--agent",
         "claude",
     ]);
-    assert_eq!(
-        out.code(3).one_error(),
-        "error: G1 has no attempt to link the invocation to"
+    // No attempt yet: recorded for the gate, unlinked, and said so.
+    let unlinked = out.ok().stdout.trim().to_string();
+    out.stderr_has("warning: G1 has no attempt yet: the invocation is recorded for the gate, linked to no attempt");
+    let r = repo.run_json(&run);
+    assert_eq!(r["invocations"][0]["id"], unlinked.as_str());
+    assert!(r["invocations"][0].get("attempt").is_none());
+    assert_eq!(r["gates"][0]["attempts"], serde_json::json!([]));
+    assert!(
+        r["events"].as_array().unwrap().last().unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("recorded for G1, no attempt yet (not linked)")
     );
 
     repo.start_gate(&run, "G1", "a").ok();
@@ -54,7 +63,7 @@ fn record_appends_and_links_to_the_current_attempt() {
     assert_eq!(v["attempt"], 1);
 
     let r = repo.run_json(&run);
-    let invs = r["invocations"].as_array().unwrap();
+    let invs = &r["invocations"].as_array().unwrap()[1..];
     assert_eq!(invs.len(), 2);
     assert_eq!(invs[0]["id"], id.as_str());
     assert_eq!(invs[0]["gate"], "G1");

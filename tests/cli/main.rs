@@ -1,21 +1,30 @@
 //! Integration tests: the real `orch` binary in temporary git repositories,
 //! asserting on the files it writes, its exit codes and its messages.
 
+mod approvals;
+mod checks;
 mod common;
 mod compat;
 mod concurrency;
 mod errors;
 mod gate;
 mod hand_edits;
+mod init;
 mod invocation;
 mod lint;
 mod listing;
+mod newcomer;
+mod notify;
 mod pipeline;
+mod plans;
 mod plugins;
 mod quickstart;
+mod readme;
+mod recipes;
 mod review;
 mod run;
 mod schema;
+mod skills;
 mod store;
 mod url;
 mod validations;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::common::{Out, TestRepo};
+use crate::common::{Out, TestRepo, pasted};
 
 /// A two-gate workflow `w` (artifact path `out`): gate A1 and A2 each need
 /// `out/<gate>.md` containing "done". Both run `sh agent.sh` unless
@@ -121,24 +121,80 @@ fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// The README's main command: `sh examples/visual-essay.sh` makes the
+/// example's key, trusts it, vets the shipped skills, runs G1 and G2 fully
+/// automatically, has G3's start approved, and resumes to PASSED.
 #[test]
 fn a_full_run_with_a_command_agent_passes() {
     let repo = TestRepo::shipped();
-    let out = repo.orch(&[
-        "run",
-        "visual-essay",
-        "--slug",
-        "the-word-robot",
-        "--agent-cmd",
-        "examples/agents/scripted-essay.sh",
-    ]);
+    let (out, run) = repo.example_run("the-word-robot");
+    // The first `orch run` prints JSON (the script reads the run id from
+    // it), so its gate reports are on stderr.
     out.ok()
-        .stdout_has("PASS G1 (4 checks)")
-        .stdout_has("PASS G3 (6 checks)")
-        .stdout_has("PASSED run_")
-        .stderr_has("▸ G2 Research Complete · attempt 1 · research-agent (`examples/agents/scripted-essay.sh`)");
-    let run = only_run(&repo);
+        .stderr_has("PASS G1 (4 checks)")
+        .stderr_has("PASS G2 (8 checks)")
+        .stdout_has("PASS G3 (7 checks)")
+        .stdout_has("approved G3 attempt 1 (its start)")
+        .stdout_has(&format!("PASSED {run}"))
+        .stderr_has("▸ G2 Research Complete · attempt 1 · research-agent (`examples/agents/scripted-essay.sh`)")
+        .stderr_has("G3 waits for a signed approval before its agent starts: G3 is human_approval");
+    assert_eq!(only_run(&repo), run);
     let r = repo.run_json(&run);
+    // Recipes: vetted skills for the fully automatic gates, a start approval for G3.
+    for (i, (level, skill)) in [
+        ("fully_auto", "essay-intake"),
+        ("fully_auto", "essay-research"),
+        ("human_approval", "essay-spec"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let a = &r["gates"][i]["attempts"][0];
+        assert_eq!(a["automation"], level, "{a}");
+        assert_eq!(a["skills"][0]["id"], skill);
+        assert_eq!(a["skills"][0]["trust"], "vetted");
+        assert_eq!(a["skills"][0]["sha256"].as_str().unwrap().len(), 64);
+    }
+    assert!(r["gates"][0]["attempts"][0].get("start_approval").is_none());
+    let start = &r["gates"][2]["attempts"][0]["start_approval"];
+    assert_eq!(start["min_approvals"], 1);
+    assert!(start["granted_at"].is_string(), "{start}");
+    let approvals = repo.files_under(&format!("orchestration/runs/{run}/record/approvals/G3"));
+    assert_eq!(approvals.len(), 1);
+    let approval = repo.read_json(&approvals[0]);
+    assert_eq!(approval["payload"]["scope"], "start");
+    assert_eq!(
+        approval["payload"]["prompt_sha256"],
+        r["gates"][2]["attempts"][0]["prompt_sha256"]
+    );
+    assert_eq!(approval["payload"]["outputs"], serde_json::json!([]));
+    assert_eq!(
+        repo.files_under("orchestration/skills/vettings").len(),
+        3,
+        "the example vetted the three shipped skills"
+    );
+    // Quality checks ran after the agent and are in the attempts.
+    let q2 = &r["gates"][1]["attempts"][0]["quality_checks"][0];
+    assert_eq!(
+        (q2["name"].as_str(), q2["status"].as_str()),
+        (Some("sources-linked"), Some("passed"))
+    );
+    let q3 = &r["gates"][2]["attempts"][0]["quality_checks"][0];
+    assert_eq!(
+        (
+            q3["name"].as_str(),
+            q3["status"].as_str(),
+            q3["exit_code"].as_i64()
+        ),
+        (Some("essay-lint"), Some("passed"), Some(0))
+    );
+    assert!(
+        q3["output_excerpt"]["stdout"]
+            .as_str()
+            .unwrap()
+            .contains("is clean")
+    );
+
     assert_eq!(r["status"], "PASSED");
     assert!(r["finished_at"].is_string());
     let invs = r["invocations"].as_array().unwrap();
@@ -150,6 +206,11 @@ fn a_full_run_with_a_command_agent_passes() {
         assert_eq!(
             inv["command"],
             serde_json::json!(["examples/agents/scripted-essay.sh"])
+        );
+        assert_eq!(inv["step"], 1);
+        assert_eq!(
+            inv["skill"],
+            ["essay-intake", "essay-research", "essay-spec"][i]
         );
         assert_eq!(inv["reported"]["status"], "complete");
         assert_eq!(
@@ -176,24 +237,47 @@ fn a_full_run_with_a_command_agent_passes() {
         r["gates"][1]["attempts"][0]["prompt_sha256"],
         sha256(packet.as_bytes())
     );
+    let intake = &r["gates"][0]["attempts"][0]["artifacts"][0];
+    let g1_output = format!(
+        "- {} (sha256 {})",
+        intake["path"].as_str().unwrap(),
+        intake["sha256"].as_str().unwrap()
+    );
     for part in [
         &format!("- run: {run}"),
         "## Instructions (orchestration/prompts/G2.md)",
         "Research the visual essay `the-word-robot` at depth `standard`",
-        "## Skill: Essay research (skills/essay-research/SKILL.md)",
+        &format!("the approved intake sets:\n\n{g1_output}\n"),
+        &format!("## Outputs of earlier gates\n\nG1:\n{g1_output}\n"),
+        "1. skill `essay-research` with {\"min_primary_sources\":2}",
         "- `essays/the-word-robot/research/SOURCES.md` (required)",
         "min_sources: `essays/the-word-robot/research/SOURCES.md` lists at least 6 sources",
         "{\"status\": \"complete\", \"reason\": \"…\"}",
     ] {
         assert!(packet.contains(part), "packet lacks {part:?}:\n{packet}");
     }
+    // The step's input is the packet and the skill (the agent's stdin).
     assert_eq!(r["totals"]["invocations"], 3);
     assert_eq!(r["totals"]["cost_source"], "unknown");
     assert!(r["totals"].get("cost_usd").is_none());
     // The lease is gone and only the record is in the committed folder.
     assert!(!repo.exists(&format!("orchestration/runs/{run}/logs/lease.json")));
     let files = repo.files_under(&format!("orchestration/runs/{run}/record"));
-    assert_eq!(files.len(), 4, "{files:?}");
+    assert_eq!(files.len(), 5, "{files:?}");
+    // With the example's trust, the sources are clean and the run verifies.
+    repo.orch(&["lint"]).ok().stdout_has("0 errors, 0 warnings");
+    repo.orch(&["verify"])
+        .ok()
+        .stdout_has("0 errors, 0 warnings");
+    // A record that claims vetted skills the vettings do not back is caught.
+    std::fs::remove_dir_all(
+        repo.path()
+            .join("orchestration/skills/vettings/essay-research"),
+    )
+    .unwrap();
+    repo.orch(&["verify"]).code(1).stdout_has(
+        "G2 ran at fully_auto with skill `essay-research` recorded as vetted, and no vetting of its content",
+    );
 }
 
 #[test]
@@ -556,8 +640,7 @@ fn without_a_terminal_a_persons_gate_pauses_and_exits_cleanly() {
     assert!(!repo.exists(&format!("orchestration/runs/{run}/logs/lease.json")));
     // Resuming validates the person's work: none yet, so G1 fails (people get
     // no retries by default) and the run is FAILED, still resumable.
-    let v = repo
-        .orch(&["run", "resume", "--run", &run, "--json"])
+    let v = paste(&repo, &out.stderr, "validate it and go on: ", &["--json"])
         .code(1)
         .json();
     assert_eq!(
@@ -590,9 +673,108 @@ fn without_a_terminal_a_persons_gate_pauses_and_exits_cleanly() {
     assert!(packet.contains("## Why attempt 1 failed"), "{packet}");
 }
 
+/// Runs the `orch …` command a message told the user to paste (on the
+/// first line of `said` that contains `marker`), split as a shell would,
+/// with `extra` arguments after it.
+fn paste(repo: &TestRepo, said: &str, marker: &str, extra: &[&str]) -> Out {
+    let words = pasted(said, marker);
+    let mut args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    args.extend_from_slice(extra);
+    repo.orch(&args)
+}
+
 #[test]
-fn a_gate_an_agent_failed_is_handed_to_a_person_not_validated_at_once() {
-    let repo = TestRepo::shipped();
+fn resume_goes_on_with_the_agent_and_time_limits_the_run_started_with() {
+    let repo = TestRepo::vetted();
+    let quiet = [("ORCH_KILL_GRACE", "0.1")];
+    let out = repo.orch_env(
+        &[
+            "run",
+            "visual-essay",
+            "--slug",
+            "robot",
+            "--agent-cmd",
+            "sh -c 'sleep 30'",
+            "--idle-timeout",
+            "0.3",
+        ],
+        &quiet,
+    );
+    out.code(1)
+        .stderr_has("agent failed: printed nothing for 0.3s");
+    let run = only_run(&repo);
+    assert_eq!(
+        repo.run_json(&run)["options"],
+        serde_json::json!({"agent_cmd": "sh -c 'sleep 30'", "idle_timeout_s": 0.3})
+    );
+    // The hint, pasted as printed, runs the same agent with the same limits:
+    // never a person's gate, never the default 30-minute limit.
+    let words = pasted(&out.stderr, "continue with: ");
+    let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    let again = repo.orch_env(&args, &quiet);
+    again
+        .code(1)
+        .stderr_has("agent failed: printed nothing for 0.3s");
+    let r = repo.run_json(&run);
+    assert_eq!(attempts(&r, 0).len(), 4, "two more attempts by the agent");
+    let invocations = r["invocations"].as_array().unwrap();
+    assert_eq!(invocations.len(), 4);
+    assert!(
+        invocations
+            .iter()
+            .all(|i| i["command"] == serde_json::json!(["sh", "-c", "sleep 30"])),
+        "{invocations:?}"
+    );
+    // --agent-cmd on resume overrides the recorded one, and says so in the
+    // record; it does G1 and G2, and G3 waits for a person's approval.
+    let waits = paste(
+        &repo,
+        &again.stderr,
+        "continue with: ",
+        &["--agent-cmd", "examples/agents/scripted-essay.sh"],
+    );
+    waits
+        .code(4)
+        .stderr_has("G3 needs signed approvals before its agent starts");
+    repo.reviewer_decides("approve", &run, "G3", "go").ok();
+    // Resumed as printed, G3 is done by the agent the run now records.
+    paste(&repo, &waits.stderr, "then continue with: ", &[])
+        .ok()
+        .stdout_has("PASSED");
+    let r = repo.run_json(&run);
+    let last = r["invocations"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["gate"].as_str(), &last["command"]),
+        (
+            Some("G3"),
+            &serde_json::json!(["examples/agents/scripted-essay.sh"])
+        )
+    );
+    let r = repo.run_json(&run);
+    assert_eq!(
+        r["options"],
+        serde_json::json!({"agent_cmd": "examples/agents/scripted-essay.sh", "idle_timeout_s": 0.3})
+    );
+    let resumed: Vec<&str> = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "RUN_RESUMED")
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        resumed,
+        [
+            "Run resumed",
+            "Run resumed with --agent-cmd `examples/agents/scripted-essay.sh` (was `sh -c 'sleep 30'`)",
+            "Run resumed"
+        ]
+    );
+}
+
+#[test]
+fn a_gate_an_agent_was_doing_never_silently_becomes_a_persons() {
+    let repo = TestRepo::vetted();
     let out = repo.orch(&[
         "run",
         "visual-essay",
@@ -603,26 +785,66 @@ fn a_gate_an_agent_failed_is_handed_to_a_person_not_validated_at_once() {
         "--json",
     ]);
     let run = out.code(1).json()["run_id"].as_str().unwrap().to_string();
-    assert_eq!(
-        attempts(&repo.run_json(&run), 0).len(),
-        2,
-        "one retry for agents"
+    // A record from before orch kept its options: resuming without an agent
+    // would hand G1 to a person behind their back. Refused, with the way on.
+    let path = format!("orchestration/runs/{run}/record/RUN.json");
+    let mut record = repo.run_json(&run);
+    record.as_object_mut().unwrap().remove("options");
+    repo.write(
+        &path,
+        &format!("{}\n", serde_json::to_string_pretty(&record).unwrap()),
     );
-    // Resumed without an agent, G1 is a person's now: they get the packet
-    // first; nothing is validated behind their back.
-    repo.do_work("G1", "robot");
-    let v = repo
-        .orch(&["run", "resume", "--run", &run, "--json"])
-        .code(4)
-        .json();
+    let before = repo.read(&path);
+    // Run from another folder with -C: what orch prints to paste names it too.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let from_elsewhere = |words: &[String]| {
+        Out::from(
+            &std::process::Command::new(crate::common::BIN)
+                .args(words)
+                .current_dir(elsewhere.path())
+                .env("ORCH_TRUSTED_REV", "refs/orch/example-trust")
+                .output()
+                .unwrap(),
+        )
+    };
+    let root = repo.path().display().to_string();
+    let args = ["-C", &root, "run", "resume", "--run", &run].map(String::from);
+    let out = from_elsewhere(&args);
     assert_eq!(
-        (v["outcome"].as_str(), v["gate"].as_str()),
-        (Some("awaiting_input"), Some("G1"))
+        out.code(2).one_error(),
+        "error: G1 was being done by an agent (`sh -c 'exit 1'`), but the run has no agent command recorded to continue with"
     );
-    let g1 = attempts(&repo.run_json(&run), 0);
-    assert_eq!(g1.len(), 3);
-    assert_eq!(g1[2]["status"], "RUNNING");
-    assert!(g1[2]["validations"].as_array().is_none_or(Vec::is_empty));
+    assert_eq!(repo.read(&path), before, "nothing changed");
+    // The hint works as pasted, and so does the one the resumed run prints.
+    let words = pasted(&out.stderr, "continue with the agent: ");
+    assert_eq!(words[1..3], ["-C".to_string(), root.clone()]);
+    let out = from_elsewhere(&words[1..]);
+    out.code(1);
+    let r = repo.run_json(&run);
+    assert_eq!(attempts(&r, 0).len(), 4);
+    assert_eq!(r["options"]["agent_cmd"], "sh -c 'exit 1'");
+    let words = pasted(&out.stderr, "continue with: ");
+    assert_eq!(words[1..3], ["-C".to_string(), root]);
+    from_elsewhere(&words[1..]).code(1);
+    assert_eq!(attempts(&repo.run_json(&run), 0).len(), 6);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stray_enter_at_a_persons_gate_shows_the_packet_and_never_fails_it() {
+    let repo = TestRepo::shipped();
+    // Enter (the menu's default), then `q` to leave the menu.
+    let Some(out) = repo.on_terminal(&["run", "visual-essay", "--slug", "robot"], "\nq") else {
+        return;
+    };
+    out.code(4)
+        .stdout_has("> Show the prompt packet")
+        .stdout_has("## When you are done")
+        .stdout_has("AWAITING_INPUT run_");
+    let r = repo.run_json(&only_run(&repo));
+    let g1 = attempts(&r, 0);
+    assert_eq!(g1.len(), 1);
+    assert_eq!(g1[0]["status"], "RUNNING", "nothing was validated");
 }
 
 #[test]
@@ -687,7 +909,13 @@ fn sigint_leaves_a_resumable_run() {
     assert!(!repo.exists(&format!("orchestration/runs/{run}/logs/lease.json")));
 
     repo.write("good.sh", GOOD);
-    let out = repo.orch(&["run", "resume", "--run", &run, "--agent-cmd", "sh good.sh"]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let out = paste(
+        &repo,
+        &said,
+        "the run is resumable: ",
+        &["--agent-cmd", "sh good.sh"],
+    );
     out.ok().stdout_has("PASSED");
     let r = repo.run_json(&run);
     assert_eq!(
@@ -725,7 +953,14 @@ fn a_run_whose_owner_died_is_shown_stale_and_taken_over() {
         .stdout_has("stale      its owner (pid");
 
     repo.write("good.sh", GOOD);
-    let out = repo.orch(&["run", "resume", "--run", &run, "--agent-cmd", "sh good.sh"]);
+    repo.write(
+        "orchestration/notify.json",
+        r#"{"targets": [{"name": "ops", "format": "json", "url_env": "OPS_HOOK"}]}"#,
+    );
+    let out = repo.orch_env(
+        &["run", "resume", "--run", &run, "--agent-cmd", "sh good.sh"],
+        &[("ORCH_OFFLINE", "1")],
+    );
     out.ok()
         .stderr_has("warning: took the run over: its owner (pid")
         .stdout_has("PASSED");
@@ -733,6 +968,17 @@ fn a_run_whose_owner_died_is_shown_stale_and_taken_over() {
     let r = repo.run_json(&run);
     assert_eq!(attempts(&r, 0)[0]["status"], "INTERRUPTED");
     assert_eq!(attempts(&r, 0)[1]["status"], "PASS");
+    // Taking a run over is news: the `rescued` notification, then `passed`.
+    let n = repo.read_json(&format!(
+        "orchestration/runs/{run}/record/notifications.json"
+    ));
+    let events: Vec<&str> = n["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["rescued", "passed"]);
 }
 
 #[test]
@@ -781,7 +1027,7 @@ fn a_live_run_cannot_be_resumed_twice() {
 
 #[test]
 fn start_from_validates_earlier_gates_without_running_them() {
-    let repo = TestRepo::shipped();
+    let repo = TestRepo::vetted();
     let scripted = ["--agent-cmd", "examples/agents/scripted-essay.sh"];
     let out = repo.orch(&[
         "run",
@@ -804,8 +1050,9 @@ fn start_from_validates_earlier_gates_without_running_them() {
     );
     assert_eq!(r["gates"][1]["status"], "NOT_STARTED");
 
-    let repo = TestRepo::shipped();
+    let repo = TestRepo::vetted();
     repo.do_work("G1", "robot");
+    // G3 is human_approval: the run stops before its agent starts.
     repo.orch(&[
         "run",
         "visual-essay",
@@ -816,7 +1063,7 @@ fn start_from_validates_earlier_gates_without_running_them() {
         scripted[0],
         scripted[1],
     ])
-    .ok();
+    .code(4);
     let r = repo.run_json(&only_run(&repo));
     let g1 = &attempts(&r, 0)[0];
     assert_eq!(
@@ -833,7 +1080,8 @@ fn start_from_validates_earlier_gates_without_running_them() {
         .iter()
         .map(|i| i["gate"].as_str().unwrap())
         .collect();
-    assert_eq!(gates, vec!["G2", "G3"]);
+    assert_eq!(gates, vec!["G2"]);
+    assert_eq!(r["gates"][2]["status"], "AWAITING_APPROVAL");
 }
 
 #[test]

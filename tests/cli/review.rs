@@ -23,13 +23,17 @@ fn git(repo: &TestRepo, args: &[&str]) -> std::process::Output {
         old.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    Command::new("git")
-        .args(args)
+    let mut cmd = Command::new("git");
+    cmd.args(args)
         .current_dir(repo.path())
         .env("PATH", path)
         .env_remove("ORCH")
-        .output()
-        .unwrap()
+        .env_remove("ORCH_TRUSTED_REV");
+    // The hook's orch trusts what the example trusts (see `example_run`).
+    if repo.exists(".git/refs/orch/example-trust") {
+        cmd.env("ORCH_TRUSTED_REV", "refs/orch/example-trust");
+    }
+    cmd.output().unwrap()
 }
 
 /// Everything a command printed (git passes a hook's output on to stderr).
@@ -170,16 +174,8 @@ fn the_pre_commit_hook_lints_and_verifies_staged_runs() {
         .stdout_has("updated .git/hooks/pre-commit");
 
     // A good run commits.
-    let out = repo.orch(&[
-        "run",
-        "visual-essay",
-        "--slug",
-        "robot",
-        "--agent-cmd",
-        "examples/agents/scripted-essay.sh",
-        "--json",
-    ]);
-    let run = out.ok().json()["run_id"].as_str().unwrap().to_string();
+    let (out, run) = repo.example_run("robot");
+    out.ok();
     let committed = commit_all(&repo, "essay and its run");
     assert!(committed.status.success(), "{}", printed(&committed));
 
@@ -227,6 +223,54 @@ fn the_pre_commit_hook_lints_and_verifies_staged_runs() {
     // Restored, the same commit goes through.
     git(&repo, &["checkout", "--", "essays/robot/SPEC.md"]);
     let ok = git(&repo, &["commit", "-q", "-m", "record only"]);
+    assert!(ok.status.success(), "{}", printed(&ok));
+}
+
+#[cfg(unix)]
+#[test]
+fn the_pre_commit_hook_refuses_logs_locks_and_temporary_files() {
+    let repo = TestRepo::shipped();
+    repo.orch(&["hooks", "install"]).ok();
+    let (_, run) = repo.example_run("robot");
+    let lock = format!("orchestration/runs/{run}/logs/run.lock");
+    let temp = format!("orchestration/runs/{run}/record/.orch-tmp-RUN.json.1");
+    repo.write(&temp, "{\"half\": ");
+    // `git add -A` leaves the logs alone (they ignore themselves); forced in,
+    // the hook refuses them, and a temporary file, naming each.
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["add", "-f", &lock]);
+    let refused = git(&repo, &["commit", "-q", "-m", "with logs"]);
+    assert!(!refused.status.success());
+    let said = printed(&refused);
+    assert!(
+        said.contains(&format!("✗ {lock}\n      error: staged, but it is in a run's logs/ folder, which stays out of git")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "✗ {temp}\n      error: staged, but it is a temporary file"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("git rm --cached -- {lock}")),
+        "{said}"
+    );
+    // The same from verify itself, as JSON.
+    let v: serde_json::Value = serde_json::from_slice(
+        &Command::new(BIN)
+            .args(["verify", "--staged", "--json"])
+            .current_dir(repo.path())
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(v["groups"][0]["name"], "staged files");
+    // Unstaged, the commit goes through.
+    git(&repo, &["rm", "-q", "--cached", "--", &lock, &temp]);
+    std::fs::remove_file(repo.path().join(&temp)).unwrap();
+    let ok = git(&repo, &["commit", "-q", "-m", "the run"]);
     assert!(ok.status.success(), "{}", printed(&ok));
 }
 

@@ -64,27 +64,54 @@ fn start_creates_the_record_and_logs_folder() {
 }
 
 #[test]
-fn start_warns_when_git_would_commit_the_logs() {
+fn a_runs_logs_ignore_themselves_in_any_repository() {
+    // No .gitignore at all: the logs folder carries its own.
+    let repo = TestRepo::vetted();
+    let out = repo.orch(&[
+        "run",
+        "visual-essay",
+        "--slug",
+        "robot",
+        "--agent-cmd",
+        "examples/agents/scripted-essay.sh",
+        "--json",
+    ]);
+    // G1 and G2 ran; G3 waits for a person's approval to start. That is the
+    // only warning: none about logs git would see.
+    let run = out.code(4).json()["run_id"].as_str().unwrap().to_string();
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
+    assert!(
+        warnings[0].starts_with("warning: G3 waits for a signed approval"),
+        "{}",
+        out.stderr
+    );
+    let logs = format!("orchestration/runs/{run}/logs");
+    assert_eq!(
+        repo.read(&format!("{logs}/.gitignore")),
+        "# Written by orch: a run's logs (prompt packets, agent output, locks) stay out of git.\n*\n"
+    );
+    assert!(repo.exists(&format!("{logs}/gates/G1/attempt-1/prompt.txt")));
+    let status = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert!(!status.contains("/logs/"), "{status}");
+    assert!(status.contains("record/RUN.json"), "{status}");
+    repo.git(&["add", "-A"]);
+    let staged = repo.git(&["diff", "--cached", "--name-only"]);
+    assert!(!staged.contains("/logs/"), "{staged}");
+}
+
+#[test]
+fn a_run_an_older_orch_made_gets_its_logs_ignored_on_the_next_write() {
     let repo = TestRepo::shipped();
-    let out = repo.orch(&[
-        "run",
-        "start",
-        "--workflow",
-        "visual-essay",
-        "--slug",
-        "robot",
-    ]);
-    out.ok().stderr_has("warning: git does not ignore this run's logs (prompt packets, agent output): add `orchestration/runs/*/logs/` to .gitignore");
-    repo.write(".gitignore", "orchestration/runs/*/logs/\n");
-    let out = repo.orch(&[
-        "run",
-        "start",
-        "--workflow",
-        "visual-essay",
-        "--slug",
-        "robot",
-    ]);
-    assert!(!out.ok().stderr.contains("warning"), "{}", out.stderr);
+    let run = repo.start_run("robot");
+    let ignore = format!("orchestration/runs/{run}/logs/.gitignore");
+    std::fs::remove_file(repo.path().join(&ignore)).unwrap();
+    repo.start_gate(&run, "G1", "a").ok();
+    assert!(repo.read(&ignore).ends_with("*\n"));
 }
 
 #[test]

@@ -266,7 +266,7 @@ fn a_full_disk_fails_the_command_and_loses_nothing() {
         "gate", "fail", "--run", &run, "--gate", "G1", "--reason", "r",
     ]);
     out.code(5)
-        .stderr_has("No space left on device")
+        .stderr_has("the disk is full")
         .stderr_has("hint: nothing was recorded");
     assert_eq!(record(&repo, &run), before);
     std::fs::remove_file(&filler).unwrap();

@@ -5,18 +5,12 @@ use serde_json::Value;
 
 use crate::common::{TestRepo, compat_dir, copy_dir};
 
-/// A completed, PASSED run of the shipped workflow (scripted agent).
+/// A completed, PASSED run of the shipped workflow: the README's main
+/// command (scripted agent, vetted skills, G3's start approved).
 fn passed_run(repo: &TestRepo) -> String {
-    let out = repo.orch(&[
-        "run",
-        "visual-essay",
-        "--slug",
-        "robot",
-        "--agent-cmd",
-        "examples/agents/scripted-essay.sh",
-        "--json",
-    ]);
-    out.ok().json()["run_id"].as_str().unwrap().to_string()
+    let (out, run) = repo.example_run("robot");
+    out.ok();
+    run
 }
 
 /// (case name, level, kind, message) for every finding.
@@ -536,6 +530,10 @@ fn the_cache_follows_the_real_clock_even_with_orch_now() {
     assert!(repo.read(CACHE).contains(&run));
 }
 
+#[cfg_attr(
+    orch_no_compat,
+    ignore = "../shared/compat/esy was absent when orch was built"
+)]
 #[test]
 fn the_node_runners_records_are_verified_too() {
     let Some(compat) = compat_dir() else { return };
@@ -673,5 +671,5 @@ fn quiet_shows_only_what_is_wrong_and_says_each_path_once() {
     assert!(lines[4].starts_with("verify: FAILED"), "{lines:#?}");
     repo.orch(&["lint", "--quiet"])
         .ok()
-        .stdout_has("lint: ok: 10 checked");
+        .stdout_has("lint: ok: 12 checked");
 }
