@@ -41,10 +41,12 @@ pub struct Audit<'r> {
     repo: &'r Repo,
     rev: Option<String>,
     trusted: OnceLock<Result<TrustedSigners, String>>,
-    /// Workflows by (trusted?, path), parsed once.
-    workflows: Mutex<HashMap<(bool, String), Parsed>>,
-    /// Whether a vetting of (skill, content hash) verifies, judged once.
-    vetted: Mutex<HashMap<(String, String), bool>>,
+    /// Workflows by (trusted?, path), parsed once, and what reading each
+    /// looked at.
+    workflows: Mutex<HashMap<(bool, String), (Parsed, watch::Seen)>>,
+    /// Whether a vetting of (skill, content hash) verifies, judged once,
+    /// and what judging it looked at.
+    vetted: Mutex<HashMap<(String, String), (bool, watch::Seen)>>,
 }
 
 impl<'r> Audit<'r> {
@@ -96,19 +98,29 @@ impl<'r> Audit<'r> {
     }
 
     /// The workflow at `path`, from the working tree or the trusted
-    /// revision, read once.
+    /// revision, read once. Every run that asks depends on what reading
+    /// it looked at (the memory would hide it from verify's cache).
     fn read(&self, trusted: bool, path: &str) -> Parsed {
-        if trusted {
-            watch::relied_on(&format!("{TRUSTED_WORKFLOW}{path}"));
-        }
         let key = (trusted, path.to_string());
-        if let Some(w) = self
+        if let Some((w, seen)) = self
             .workflows
             .lock()
             .ok()
             .and_then(|m| m.get(&key).cloned())
         {
+            seen.replay();
             return w;
+        }
+        let (parsed, seen) = watch::recording(|| self.read_afresh(trusted, path));
+        if let Ok(mut map) = self.workflows.lock() {
+            map.insert(key, (parsed.clone(), seen));
+        }
+        parsed
+    }
+
+    fn read_afresh(&self, trusted: bool, path: &str) -> Parsed {
+        if trusted {
+            watch::relied_on(&format!("{TRUSTED_WORKFLOW}{path}"));
         }
         let text = if trusted {
             match self.trusted() {
@@ -125,9 +137,6 @@ impl<'r> Audit<'r> {
         let wf = text
             .and_then(|t| crate::workflow::parse(&t, path).ok())
             .map(Arc::new);
-        if let Ok(mut map) = self.workflows.lock() {
-            map.insert(key, (wf.clone(), sha.clone()));
-        }
         (wf, sha)
     }
 
@@ -267,17 +276,23 @@ impl<'r> Audit<'r> {
             .into_iter()
             .filter(|s| {
                 let key = (s.id.clone(), s.sha256.clone());
-                if let Some(known) = self.vetted.lock().ok().and_then(|m| m.get(&key).copied()) {
+                if let Some((known, seen)) =
+                    self.vetted.lock().ok().and_then(|m| m.get(&key).cloned())
+                {
+                    seen.replay();
                     return !known;
                 }
-                let holds = crate::skill::vetting::find(self.repo, &s.id)
-                    .into_iter()
-                    .filter_map(|f| f.file.ok())
-                    .any(|f| {
-                        crate::skill::vetting::check(f, &s.id, &s.sha256, &trusted.signers).valid()
-                    });
+                let (holds, seen) = watch::recording(|| {
+                    crate::skill::vetting::find(self.repo, &s.id)
+                        .into_iter()
+                        .filter_map(|f| f.file.ok())
+                        .any(|f| {
+                            crate::skill::vetting::check(f, &s.id, &s.sha256, &trusted.signers)
+                                .valid()
+                        })
+                });
                 if let Ok(mut m) = self.vetted.lock() {
-                    m.insert(key, holds);
+                    m.insert(key, (holds, seen));
                 }
                 !holds
             })

@@ -467,6 +467,27 @@ impl TestRepo {
         }
     }
 
+    /// `orch verify --format json`, answered with its cache, and checked
+    /// against a fresh check (`--no-cache`): the two must say the same.
+    /// Files written just before are let settle first, so the cache keeps
+    /// what this verify found about each of `runs` (asserted): the next
+    /// call answers from it unless something it depended on changed.
+    pub fn verify_cached(&self, runs: &[&str]) -> Value {
+        settle();
+        let cached = self.orch(&["verify", "--format", "json"]);
+        let fresh = self.orch(&["verify", "--format", "json", "--no-cache"]);
+        assert_eq!(
+            (cached.code, &cached.stdout),
+            (fresh.code, &fresh.stdout),
+            "verify's cache answered differently from a fresh check"
+        );
+        let cache = self.read(VERIFY_CACHE);
+        for run in runs {
+            assert!(cache.contains(&format!("@\t{run}\t")), "{run} is cached");
+        }
+        cached.json()
+    }
+
     /// Every file under `rel`, repo-relative, sorted.
     pub fn files_under(&self, rel: &str) -> Vec<String> {
         let mut out = Vec::new();
@@ -474,6 +495,30 @@ impl TestRepo {
         out.sort();
         out
     }
+}
+
+/// verify's cache (see `orch verify --help`).
+pub const VERIFY_CACHE: &str = ".git/orch/verify-cache";
+
+/// Lets files written just now settle: verify's cache keeps no finding over
+/// a file that changed within the last 50 ms.
+pub fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(80));
+}
+
+/// The kinds of the error findings in a verify report (`--format json`), in order.
+pub fn error_kinds(doc: &Value) -> Vec<String> {
+    let mut kinds = Vec::new();
+    for g in doc["groups"].as_array().unwrap() {
+        for c in g["cases"].as_array().unwrap() {
+            for f in c["findings"].as_array().unwrap() {
+                if f["level"] == "error" {
+                    kinds.push(f["kind"].as_str().unwrap().to_string());
+                }
+            }
+        }
+    }
+    kinds
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::common::{TestRepo, compat_dir, copy_dir};
+use crate::common::{TestRepo, VERIFY_CACHE, compat_dir, copy_dir, settle};
 
 /// A completed, PASSED run of the shipped workflow: the README's main
 /// command (scripted agent, vetted skills, G3's start approved).
@@ -381,13 +381,7 @@ fn run_selection_and_usage_errors() {
         .stdout_has("verify: ok: 0 checked");
 }
 
-/// Lets files written just now settle: the cache keeps no finding over a
-/// file that changed within the last 50 ms.
-fn settle() {
-    std::thread::sleep(std::time::Duration::from_millis(80));
-}
-
-const CACHE: &str = ".git/orch/verify-cache";
+const CACHE: &str = VERIFY_CACHE;
 
 /// Rewrites the cached finding of the (only) run, with a valid checksum.
 fn poison_cache(repo: &TestRepo, edit: impl Fn(&mut Value)) {
