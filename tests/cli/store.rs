@@ -607,3 +607,83 @@ fn a_full_run_id_opens_its_folder_without_listing_the_runs() {
         "a prefix is looked up among the folder names"
     );
 }
+
+/// A shipped run (the example's trust set up) waiting for a signed
+/// approval to start G3.
+fn run_awaiting_approval() -> (TestRepo, String) {
+    let repo = TestRepo::vetted();
+    let out = repo.orch(&[
+        "run",
+        "visual-essay",
+        "--slug",
+        "robot",
+        "--agent-cmd",
+        "examples/agents/scripted-essay.sh",
+    ]);
+    out.code(4);
+    let run = repo.files_under("orchestration/runs")[0]
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .to_string();
+    assert_eq!(repo.run_json(&run)["status"], "AWAITING_APPROVAL");
+    (repo, run)
+}
+
+/// The approval file, the attempt it lets start and RUN.json are one
+/// change: a crash at any step of `orch approve` leaves all of them or
+/// none (the next command finishes the change, and says so), and a failed
+/// write leaves none.
+#[test]
+fn an_approval_lands_whole_or_not_at_all() {
+    for fault in [
+        "journal:kill",
+        "temp#1:kill",
+        "temp#3:kill",
+        "rename#1:kill",
+        "rename#2:kill",
+        "rename#3:kill",
+        "journal:enospc",
+        "temp#1:enospc",
+        "rename#2:eio",
+        "rename#3:eacces",
+    ] {
+        let (repo, run) = run_awaiting_approval();
+        let approvals = format!("orchestration/runs/{run}/record/approvals");
+        let before = record(&repo, &run);
+        repo.set_env("ORCH_FAULT", fault);
+        let out = repo.reviewer_decides("approve", &run, "G3", "scope is right");
+        repo.set_env("ORCH_FAULT", "");
+        let show = repo.orch(&["run", "show", "--run", &run]);
+        show.ok();
+        if fault == "journal:kill" || !fault.ends_with(":kill") {
+            // Nothing was journaled (a crash) or it was undone (a failed write).
+            if !fault.ends_with(":kill") {
+                out.code(5).stderr_has("hint: nothing was recorded");
+            }
+            assert_eq!(record(&repo, &run), before, "{fault}");
+            assert!(!show.stderr.contains("warning"), "{fault}: {}", show.stderr);
+            // The reviewer approves again, and it counts.
+            repo.reviewer_decides("approve", &run, "G3", "scope is right")
+                .ok();
+        } else {
+            assert_ne!(out.code, 0, "{fault}: orch was killed");
+            show.stderr_has("rolled forward:");
+        }
+        assert_eq!(repo.files_under(&approvals).len(), 1, "{fault}");
+        let r = repo.run_json(&run);
+        assert!(
+            r["gates"][2]["attempts"][0]["start_approval"]["granted_at"].is_string(),
+            "{fault}: {}",
+            r["gates"][2]
+        );
+        assert!(
+            !repo
+                .files_under(&format!("orchestration/runs/{run}/record"))
+                .iter()
+                .any(|f| f.contains(".orch-tmp-")),
+            "{fault}: no temporary file is left"
+        );
+        verify_ok(&repo, &run);
+    }
+}
