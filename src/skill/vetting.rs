@@ -81,7 +81,9 @@ pub fn find(repo: &Repo, id: &str) -> Vec<Found> {
     };
     let mut names: Vec<String> = entries
         .flatten()
-        .filter(|e| e.path().is_file())
+        // Anything but a folder is read (and a FIFO or a device refused,
+        // saying so), never silently passed over.
+        .filter(|e| !e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| {
             std::path::Path::new(n)
