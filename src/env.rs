@@ -38,6 +38,11 @@ pub const MAX_CONCURRENT: &str = "ORCH_MAX_CONCURRENT";
 /// calendar day in this zone (an IANA name such as `Europe/Paris`, or a
 /// POSIX rule such as `EST5EDT`); unset means the system's zone.
 pub const TZ: &str = "TZ";
+/// Test-only: makes one step of a durable record write fail or kills orch
+/// just before it (`<step>[#<n>]:<kill|enospc|erofs|eio|eacces>`), so tests
+/// can prove a crash or a full disk at any step loses nothing. See
+/// `storage::fault`. Never set it outside tests.
+pub const FAULT: &str = "ORCH_FAULT";
 /// The git revision whose `orchestration/allowed_signers` says who may
 /// approve (default: the remote's default branch, else HEAD).
 pub const TRUSTED_REV: &str = "ORCH_TRUSTED_REV";

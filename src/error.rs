@@ -140,6 +140,9 @@ impl Error {
                     format!("a part of `{path}` is a file where a folder is expected")
                 }
                 io::ErrorKind::InvalidData => format!("`{path}` must be UTF-8 text"),
+                io::ErrorKind::InvalidInput => {
+                    format!("`{path}` must be a regular file (orch never reads pipes or devices)")
+                }
                 _ => format!("check that `{path}` is readable, then run the command again"),
             },
             Error::Write { path, source, .. } => match source.kind() {
@@ -173,7 +176,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Json { .. } | Error::Input { .. } => exit::USAGE,
-            // The path given is wrong (missing, a folder, not text): the user's input.
+            // The path given is wrong (missing, a folder, a FIFO, not text): the user's input.
             Error::Read { source, .. }
                 if matches!(
                     source.kind(),
@@ -181,6 +184,7 @@ impl Error {
                         | io::ErrorKind::IsADirectory
                         | io::ErrorKind::NotADirectory
                         | io::ErrorKind::InvalidData
+                        | io::ErrorKind::InvalidInput
                 ) =>
             {
                 exit::USAGE

@@ -3,7 +3,6 @@
 //! many files are spread over all cores. sha2 uses the CPU's SHA
 //! extensions where present.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +17,7 @@ pub fn file(path: &Path) -> io::Result<String> {
 }
 
 fn file_with(path: &Path, buf: &mut [u8]) -> io::Result<String> {
-    let mut f = File::open(path)?;
+    let mut f = crate::storage::regular::open(path)?;
     let mut hasher = Sha256::new();
     loop {
         match f.read(buf) {
@@ -44,6 +43,13 @@ pub fn files(paths: &[PathBuf]) -> Vec<io::Result<String>> {
         || vec![0u8; BUFFER],
         |buf, path| file_with(path, buf),
     )
+}
+
+/// Hashes many files one after another on this thread (for callers that
+/// are already spread over the cores); results are in the order of `paths`.
+pub fn files_in_turn(paths: &[PathBuf]) -> Vec<io::Result<String>> {
+    let mut buf = vec![0u8; BUFFER];
+    paths.iter().map(|p| file_with(p, &mut buf)).collect()
 }
 
 /// Lowercase hex of bytes.
@@ -84,6 +90,16 @@ mod tests {
         let mut with_missing = paths.clone();
         with_missing.push(dir.path().join("missing"));
         let results = files(&with_missing);
+        assert_eq!(
+            files_in_turn(&with_missing)
+                .into_iter()
+                .map(Result::ok)
+                .collect::<Vec<_>>(),
+            results
+                .iter()
+                .map(|r| r.as_ref().ok().cloned())
+                .collect::<Vec<_>>()
+        );
         for (p, r) in paths.iter().zip(&results) {
             assert_eq!(r.as_ref().unwrap(), &bytes(&std::fs::read(p).unwrap()));
         }

@@ -62,7 +62,7 @@ pub fn install(repo: &Repo, force: bool) -> Result<Installed> {
     let dir = hooks_dir(repo)?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::write(dir.display(), e))?;
     let path = dir.join("pre-commit");
-    let existing = std::fs::read_to_string(&path).ok();
+    let existing = crate::storage::regular::read_to_string(&path).ok();
     if let Some(text) = &existing
         && !text.contains(MARKER)
         && !force

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 
 /// Reads a whole text file; `shown` is how the path appears in messages.
 pub fn read_text(path: &Path, shown: &str) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::read(shown, e))
+    crate::storage::regular::read_to_string(path).map_err(|e| Error::read(shown, e))
 }
 
 /// Parses `text` (the content of `shown`) into `T`.

@@ -69,16 +69,33 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "unknown-host".to_string())
 }
 
-/// Reads the lease of a run and judges it (by the real clock).
+/// Reads the lease of a run and judges it (by the real clock). A lease
+/// that cannot be read counts as none here; `held_by_another` and `acquire`
+/// report it.
 pub fn state(repo: &Repo, run_id: &str) -> State {
+    checked_state(repo, run_id).unwrap_or(State::None)
+}
+
+/// Like `state`, but a lease file that cannot be read (a FIFO, say) is an
+/// error rather than "no owner". An unparsable lease is none: it is only
+/// ever replaced whole, so it was not written by a live orch.
+fn checked_state(repo: &Repo, run_id: &str) -> Result<State> {
     let now = clock::real_now();
-    let Ok(text) = std::fs::read_to_string(path(repo, run_id)) else {
-        return State::None;
+    let text = match crate::storage::regular::read_to_string(&path(repo, run_id)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::None),
+        Err(e) => {
+            return Err(
+                Error::read(format!("{}/lease.json", layout::logs_dir(run_id)), e).hint(
+                    "logs/lease.json is orch's own file: delete it if nothing else is running",
+                ),
+            );
+        }
     };
     let Ok(lease) = serde_json::from_str::<Lease>(&text) else {
-        return State::None;
+        return Ok(State::None);
     };
-    judge(lease, now, stale_after())
+    Ok(judge(lease, now, stale_after()))
 }
 
 fn judge(lease: Lease, now: DateTime<Utc>, stale_after: Duration) -> State {
@@ -111,11 +128,11 @@ fn is_mine(l: &Lease) -> bool {
 }
 
 /// The live owner of a run, when it is another process.
-pub fn held_by_another(repo: &Repo, run_id: &str) -> Option<Lease> {
-    match state(repo, run_id) {
+pub fn held_by_another(repo: &Repo, run_id: &str) -> Result<Option<Lease>> {
+    Ok(match checked_state(repo, run_id)? {
         State::Live(l) if !is_mine(&l) => Some(l),
         _ => None,
-    }
+    })
 }
 
 /// What taking the lease replaced.
@@ -133,7 +150,7 @@ pub fn acquire(repo: &Repo, run_id: &str, actor: Option<Actor>) -> Result<(Held,
         env::seconds(env::LOCK_TIMEOUT, 60.0),
     )?;
     let now = clock::real_now();
-    let taken = match state(repo, run_id) {
+    let taken = match checked_state(repo, run_id)? {
         State::Live(l) if is_mine(&l) => Taken::Fresh,
         State::Live(l) => {
             return Err(Error::conflict(format!(
@@ -214,7 +231,7 @@ impl Shared {
     /// (it was stopped, its heartbeat went stale, `resume` took the run)
     /// must never rewrite or remove the new owner's lease.
     fn still_mine(&self) -> bool {
-        std::fs::read_to_string(&self.path)
+        crate::storage::regular::read_to_string(&self.path)
             .ok()
             .and_then(|t| serde_json::from_str::<Lease>(&t).ok())
             .is_some_and(|l| is_mine(&l))

@@ -16,7 +16,6 @@ pub mod error;
 pub mod exec;
 pub mod exit;
 pub mod hash;
-pub mod hashcache;
 pub mod hooks;
 pub mod init;
 pub mod interrupt;

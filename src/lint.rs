@@ -322,7 +322,7 @@ fn key_pos(text: &str, from: usize, key: &str) -> (usize, usize) {
 }
 
 fn read(s: &Source, case: &mut Case) -> Option<String> {
-    match std::fs::read_to_string(&s.path) {
+    match crate::storage::regular::read_to_string(&s.path) {
         Ok(t) => Some(t),
         Err(e) => {
             case.push(Finding::from_error(
@@ -728,7 +728,7 @@ fn lint_prompt(s: &Source) -> Case {
 fn lint_skill(s: &Source) -> Case {
     let skill_md = s.path.join("SKILL.md");
     let mut case = Case::new(s.shown.clone());
-    match std::fs::read_to_string(&skill_md) {
+    match crate::storage::regular::read_to_string(&skill_md) {
         Err(_) => {
             let folder = s
                 .shown

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::json;
 use crate::record::{Attempt, RunRecord};
 use crate::repo::Repo;
-use crate::storage::layout;
+use crate::storage::{layout, regular};
 use crate::workflow::WorkflowGate;
 
 /// Variables a prompt template may use; `{{name}}` writes `{name}` literally.
@@ -131,7 +131,7 @@ pub fn check_template(repo: &Repo, gate: &WorkflowGate, earlier: &[&str]) -> Res
     let path = repo
         .contain(&rel)
         .map_err(|e| e.into_error(&format!("prompt template for gate {}", gate.gate)))?;
-    let text = std::fs::read_to_string(&path.abs).map_err(|e| {
+    let text = regular::read_to_string(&path.abs).map_err(|e| {
         Error::read(&rel, e).hint(format!("gate {} names prompt_template `{name}`", gate.gate))
     })?;
     let names: Vec<String> = earlier.iter().map(|g| format!("outputs.{g}")).collect();
@@ -251,7 +251,7 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
                 let text = repo
                     .contain(q)
                     .ok()
-                    .and_then(|f| std::fs::read_to_string(f.abs).ok())
+                    .and_then(|f| regular::read_to_string(&f.abs).ok())
                     .unwrap_or_else(|| format!("({q} could not be read)"));
                 let _ = writeln!(p, "\n### Questions and a person's answers ({q})\n");
                 let _ = writeln!(p, "{}", text.trim_end());
@@ -279,7 +279,7 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
             let text = repo
                 .contain(&prompt.file)
                 .ok()
-                .and_then(|f| std::fs::read_to_string(f.abs).ok())
+                .and_then(|f| regular::read_to_string(&f.abs).ok())
                 .unwrap_or_else(|| format!("({} could not be read)", prompt.file));
             let _ = writeln!(p, "{}", text.trim_end());
         }
@@ -294,7 +294,7 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
         let path = repo
             .contain(&rel)
             .map_err(|e| e.into_error("prompt template"))?;
-        let text = std::fs::read_to_string(&path.abs).map_err(|e| Error::read(&rel, e))?;
+        let text = regular::read_to_string(&path.abs).map_err(|e| Error::read(&rel, e))?;
         let names: Vec<String> = earlier
             .iter()
             .map(|(g, _)| format!("outputs.{g}"))
@@ -435,7 +435,7 @@ pub fn read_skill(vars: &Vars, gate: &str, rel: &str) -> Result<String> {
         Error::input(format!("gate {gate}: skill file `{rel}`: {e}"))
             .hint("skills are read from inside the repository")
     })?;
-    std::fs::read_to_string(&path.abs).map_err(|e| {
+    regular::read_to_string(&path.abs).map_err(|e| {
         Error::input(format!(
             "gate {gate}: skill file `{rel}` cannot be read: {}",
             crate::repo::io_reason(&e)

@@ -116,6 +116,7 @@ impl Repo {
                 exists = self.check_link(&abs, path)?;
             }
         }
+        crate::storage::watch::saw(&abs);
         Ok(RepoPath {
             rel: parts.join("/"),
             abs,
@@ -179,7 +180,7 @@ impl Repo {
         if dot_git.is_dir() {
             return Some(dot_git);
         }
-        let text = std::fs::read_to_string(&dot_git).ok()?;
+        let text = crate::storage::regular::read_to_string(&dot_git).ok()?;
         let target = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?.trim();
         Some(self.root.join(target))
     }

@@ -80,6 +80,18 @@ impl Ui {
         }
     }
 
+    /// Writes data to stdout as `write` produces it (a report too large to
+    /// hold in memory); a closed pipe ends the process quietly, as `out`.
+    pub fn out_with(&self, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        let result = write(&mut stdout).and_then(|()| stdout.flush());
+        if let Err(e) = result
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
+    }
+
     /// Writes one line of data to stdout.
     pub fn line(&self, text: &str) {
         self.out(&format!("{text}\n"));

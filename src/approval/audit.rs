@@ -10,6 +10,10 @@
 //! What a gate needs is the strictest of the attempt record, the workflow
 //! in the working tree and the workflow at the trusted revision: an agent
 //! that deletes the requirement from the files it can edit gains nothing.
+//!
+//! What it reads from the trusted revision is reported to
+//! `storage::watch` as facts (`TRUSTED_SIGNERS`, `TRUSTED_WORKFLOW` and a
+//! path) that `fact` states again, so verify's cache sees them change.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,21 +24,29 @@ use super::{Found, Scope, Tally, tally};
 use crate::record::{ApprovalRequirement, Attempt, GateRecord, RunRecord};
 use crate::repo::Repo;
 use crate::report::findings::{Finding, Level};
-use crate::storage::layout;
+use crate::storage::{layout, regular, watch};
 use crate::workflow::Workflow;
 
-/// A workflow as read (`None`: missing or broken).
-type Parsed = Option<Arc<Workflow>>;
+/// A workflow as read (`None`: missing or broken), and the SHA-256 of its
+/// text (`None`: missing).
+type Parsed = (Option<Arc<Workflow>>, Option<String>);
+
+/// The fact of the signers at the trusted revision (see `Audit::fact`).
+pub const TRUSTED_SIGNERS: &str = "trusted-signers";
+/// The prefix of the fact of a workflow at the trusted revision (its path follows).
+pub const TRUSTED_WORKFLOW: &str = "trusted-workflow:";
 
 /// Shared by every run one `orch verify` checks; loads what it needs once.
 pub struct Audit<'r> {
     repo: &'r Repo,
     rev: Option<String>,
     trusted: OnceLock<Result<TrustedSigners, String>>,
-    /// Workflows by (trusted?, path), parsed once.
-    workflows: Mutex<HashMap<(bool, String), Parsed>>,
-    /// Whether a vetting of (skill, content hash) verifies, judged once.
-    vetted: Mutex<HashMap<(String, String), bool>>,
+    /// Workflows by (trusted?, path), parsed once, and what reading each
+    /// looked at.
+    workflows: Mutex<HashMap<(bool, String), (Parsed, watch::Seen)>>,
+    /// Whether a vetting of (skill, content hash) verifies, judged once,
+    /// and what judging it looked at.
+    vetted: Mutex<HashMap<(String, String), (bool, watch::Seen)>>,
 }
 
 impl<'r> Audit<'r> {
@@ -49,8 +61,30 @@ impl<'r> Audit<'r> {
     }
 
     fn trusted(&self) -> &Result<TrustedSigners, String> {
+        watch::relied_on(TRUSTED_SIGNERS);
         self.trusted
             .get_or_init(|| trust::load(self.repo, self.rev.as_deref()).map_err(|e| e.to_string()))
+    }
+
+    /// A digest of the fact named `name` as it is now (see the module
+    /// description), or `None` for a name this does not know.
+    pub fn fact(&self, name: &str) -> Option<String> {
+        if name == TRUSTED_SIGNERS {
+            let said = match self.trusted() {
+                Ok(t) => format!(
+                    "{}\n{}\n{}\n{}",
+                    t.rev,
+                    t.weak,
+                    t.missing,
+                    t.sha256.as_deref().unwrap_or("-")
+                ),
+                Err(e) => format!("error: {e}"),
+            };
+            return Some(crate::hash::bytes(said.as_bytes()));
+        }
+        let path = name.strip_prefix(TRUSTED_WORKFLOW)?;
+        let (_, sha) = self.read(true, path);
+        Some(sha.unwrap_or_else(|| "-".to_string()))
     }
 
     /// The workflow a run follows, from the working tree or the trusted revision.
@@ -60,25 +94,50 @@ impl<'r> Audit<'r> {
             .path
             .clone()
             .unwrap_or_else(|| layout::workflow_candidates(&run.workflow.name)[0].clone());
-        let key = (trusted, path.clone());
-        if let Some(w) = self.workflows.lock().ok()?.get(&key) {
-            return w.clone();
+        self.read(trusted, &path).0
+    }
+
+    /// The workflow at `path`, from the working tree or the trusted
+    /// revision, read once. Every run that asks depends on what reading
+    /// it looked at (the memory would hide it from verify's cache).
+    fn read(&self, trusted: bool, path: &str) -> Parsed {
+        let key = (trusted, path.to_string());
+        if let Some((w, seen)) = self
+            .workflows
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
+            seen.replay();
+            return w;
+        }
+        let (parsed, seen) = watch::recording(|| self.read_afresh(trusted, path));
+        if let Ok(mut map) = self.workflows.lock() {
+            map.insert(key, (parsed.clone(), seen));
+        }
+        parsed
+    }
+
+    fn read_afresh(&self, trusted: bool, path: &str) -> Parsed {
+        if trusted {
+            watch::relied_on(&format!("{TRUSTED_WORKFLOW}{path}"));
         }
         let text = if trusted {
             match self.trusted() {
-                Ok(t) if !t.missing => trust::show(self.repo, &t.rev, &path).ok().flatten(),
+                Ok(t) if !t.missing => trust::show(self.repo, &t.rev, path).ok().flatten(),
                 _ => None,
             }
         } else {
-            std::fs::read_to_string(self.repo.join(&path)).ok()
+            self.repo
+                .contain(path)
+                .ok()
+                .and_then(|p| regular::read_to_string(&p.abs).ok())
         };
+        let sha = text.as_deref().map(|t| crate::hash::bytes(t.as_bytes()));
         let wf = text
-            .and_then(|t| crate::workflow::parse(&t, &path).ok())
+            .and_then(|t| crate::workflow::parse(&t, path).ok())
             .map(Arc::new);
-        if let Ok(mut map) = self.workflows.lock() {
-            map.insert(key, wf.clone());
-        }
-        wf
+        (wf, sha)
     }
 
     fn requirement(
@@ -217,17 +276,23 @@ impl<'r> Audit<'r> {
             .into_iter()
             .filter(|s| {
                 let key = (s.id.clone(), s.sha256.clone());
-                if let Some(known) = self.vetted.lock().ok().and_then(|m| m.get(&key).copied()) {
+                if let Some((known, seen)) =
+                    self.vetted.lock().ok().and_then(|m| m.get(&key).cloned())
+                {
+                    seen.replay();
                     return !known;
                 }
-                let holds = crate::skill::vetting::find(self.repo, &s.id)
-                    .into_iter()
-                    .filter_map(|f| f.file.ok())
-                    .any(|f| {
-                        crate::skill::vetting::check(f, &s.id, &s.sha256, &trusted.signers).valid()
-                    });
+                let (holds, seen) = watch::recording(|| {
+                    crate::skill::vetting::find(self.repo, &s.id)
+                        .into_iter()
+                        .filter_map(|f| f.file.ok())
+                        .any(|f| {
+                            crate::skill::vetting::check(f, &s.id, &s.sha256, &trusted.signers)
+                                .valid()
+                        })
+                });
                 if let Ok(mut m) = self.vetted.lock() {
-                    m.insert(key, holds);
+                    m.insert(key, (holds, seen));
                 }
                 !holds
             })

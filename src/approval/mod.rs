@@ -34,7 +34,7 @@ pub use policy::ApprovalPolicy;
 use crate::error::Error;
 use crate::record::{Attempt, RunRecord};
 use crate::repo::Repo;
-use crate::storage::layout;
+use crate::storage::{layout, regular, watch};
 
 /// A run's approval file, read: for which gate and attempt (from its path), and its content.
 pub struct Found {
@@ -47,11 +47,14 @@ pub struct Found {
 pub fn find(repo: &Repo, run_id: &str) -> Vec<Found> {
     let dir = layout::approvals_dir(run_id);
     let mut out = Vec::new();
+    // A file added or removed changes what verify finds (its cache).
+    watch::saw(&repo.join(&dir));
     let Ok(gates) = std::fs::read_dir(repo.join(&dir)) else {
         return out;
     };
     for gate in gates.flatten().filter(|e| e.path().is_dir()) {
         let gate_name = gate.file_name().to_string_lossy().into_owned();
+        watch::saw(&gate.path());
         let Ok(files) = std::fs::read_dir(gate.path()) else {
             continue;
         };
@@ -61,7 +64,8 @@ pub fn find(repo: &Repo, run_id: &str) -> Vec<Found> {
                 continue;
             };
             let rel = format!("{dir}/{gate_name}/{name}");
-            let file = std::fs::read_to_string(f.path())
+            watch::saw(&f.path());
+            let file = regular::read_to_string(&f.path())
                 .map_err(|e| Error::read(&rel, e))
                 .and_then(|text| ApprovalFile::parse(&text, &rel));
             out.push(Found {

@@ -26,6 +26,8 @@ pub struct TrustedSigners {
     pub weak: bool,
     /// The file does not exist at that revision (nobody may approve).
     pub missing: bool,
+    /// SHA-256 of the file at that revision (`None` when missing).
+    pub sha256: Option<String>,
 }
 
 impl TrustedSigners {
@@ -82,6 +84,7 @@ pub fn load(repo: &Repo, rev: Option<&str>) -> Result<TrustedSigners> {
     };
     Ok(TrustedSigners {
         missing: text.is_none(),
+        sha256: text.as_deref().map(|t| crate::hash::bytes(t.as_bytes())),
         signers: text
             .as_deref()
             .map(AllowedSigners::parse)

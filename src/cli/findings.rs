@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::error::{Error, Result};
-use crate::report::findings::{Document, Format, render, step_summary};
-use crate::storage::write_atomic;
+use crate::report::findings::{Format, Report};
+use crate::storage::atomic::write_atomic_with;
 use crate::ui::Ui;
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -55,20 +55,28 @@ impl ReportArgs {
     }
 }
 
-/// Prints (or writes to `--output`) the document, appends the GitHub step
-/// summary when asked for, and returns the exit code.
-pub fn emit(doc: &Document, args: &ReportArgs, ui: &Ui) -> Result<u8> {
+/// Prints (or writes to `--output`) the report of `tool` whose groups
+/// `fill` adds one by one, appends the GitHub step summary when asked for,
+/// and returns the exit code.
+pub fn emit(
+    args: &ReportArgs,
+    ui: &Ui,
+    tool: &str,
+    fill: impl FnOnce(&mut Report) -> Result<()>,
+) -> Result<u8> {
     let format = args.format();
     let output = args.output.as_ref();
-    let text = match output {
-        Some(_) => render(doc, format, &Ui::plain()),
-        None => render(doc, format, ui),
+    let mut report = match output {
+        Some(_) => Report::new(tool, format, &Ui::plain()),
+        None => Report::new(tool, format, ui),
     };
+    fill(&mut report)?;
     match output {
         Some(path) => {
-            write_atomic(path, text.as_bytes()).map_err(|e| Error::write(path.display(), e))?;
+            write_atomic_with(path, |w| report.write_to(w))
+                .map_err(|e| Error::write(path.display(), e))?;
         }
-        None => ui.out(&text),
+        None => ui.out_with(|w| report.write_to(w)),
     }
     if matches!(format, Format::Github)
         && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
@@ -78,10 +86,10 @@ pub fn emit(doc: &Document, args: &ReportArgs, ui: &Ui) -> Result<u8> {
             .create(true)
             .append(true)
             .open(&path)
-            .and_then(|mut f| f.write_all(step_summary(doc).as_bytes()))
+            .and_then(|mut f| f.write_all(report.step_summary().as_bytes()))
             .map_err(|e| Error::write(path.display(), e))?;
     }
-    Ok(if doc.ok() {
+    Ok(if report.ok() {
         crate::exit::SUCCESS
     } else {
         crate::exit::FAILED

@@ -21,5 +21,12 @@ pub struct LintArgs {
 
 pub fn execute(args: &LintArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     let doc = crate::lint::lint(repo, &args.paths)?;
-    emit(&doc, &args.report, ui)
+    emit(&args.report, ui, &doc.tool, |report| {
+        for g in &doc.groups {
+            report
+                .add(g)
+                .map_err(|e| crate::error::Error::write("the report", e))?;
+        }
+        Ok(())
+    })
 }

@@ -243,11 +243,10 @@ pub(super) fn warn_shared_outputs(repo: &Repo, ui: &Ui, opts: &ops::run::StartOp
 fn list(args: &ListArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     let filter = match &args.status {
         Some(s) => {
-            let status = RunStatus::parse_loose(s);
-            if let RunStatus::Other(_) = status {
+            let Some(status) = RunStatus::parse_loose(s) else {
                 return Err(Error::input(format!("unknown run status `{s}`"))
                     .hint(format!("one of {}", RunStatus::KNOWN.join(", "))));
-            }
+            };
             Some(status)
         }
         None => None,

@@ -6,7 +6,6 @@ use clap::builder::FalseyValueParser;
 use super::findings::{ReportArgs, emit};
 use crate::error::Result;
 use crate::repo::Repo;
-use crate::report::findings::Document;
 use crate::ui::Ui;
 use crate::{env, verify};
 
@@ -34,7 +33,9 @@ pub struct VerifyArgs {
     /// Skip url_reachable checks when re-running contracts.
     #[arg(long, env = env::OFFLINE, value_parser = FalseyValueParser::new())]
     pub offline: bool,
-    /// Hash every file, ignoring (and not updating) the stat cache in .git/orch/.
+    /// Check every run afresh, ignoring (and not updating) the cache in
+    /// .git/orch/ (what each run was found to be, and every file it
+    /// depended on).
     #[arg(long)]
     pub no_cache: bool,
     #[command(flatten)]
@@ -58,12 +59,13 @@ pub fn execute(args: &VerifyArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         staged: staged.clone(),
         trusted_rev: args.trust.trusted_rev.clone(),
     };
-    let mut doc = verify::verify(repo, &opts)?;
-    // The commit must not take a run's logs, a lock or a temporary file.
-    if let Some(group) = staged.as_ref().and_then(crate::hooks::forbidden_staged) {
-        let mut groups = vec![group];
-        groups.append(&mut doc.groups);
-        doc = Document::new(&doc.tool, groups);
-    }
-    emit(&doc, &args.report, ui)
+    emit(&args.report, ui, "verify", |report| {
+        // The commit must not take a run's logs, a lock or a temporary file.
+        if let Some(group) = staged.as_ref().and_then(crate::hooks::forbidden_staged) {
+            report
+                .add(&group)
+                .map_err(|e| crate::error::Error::write("the report", e))?;
+        }
+        verify::verify(repo, &opts, report)
+    })
 }

@@ -540,15 +540,26 @@ impl Contract {
         let path = repo
             .contain(rel_path)
             .map_err(|e| e.into_error(&format!("contract path for gate {gate}")))?;
-        if !path.abs.is_file() {
-            return Err(Error::input(format!(
-                "gate {gate}: contract `{}` does not exist",
-                path.rel
-            ))
-            .hint(format!(
-                "create it, or point the workflow gate's `contract` at it (default: {})",
-                layout::default_contract(gate)
-            )));
+        match std::fs::metadata(&path.abs) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::input(format!(
+                    "gate {gate}: contract `{}` does not exist",
+                    path.rel
+                ))
+                .hint(format!(
+                    "create it, or point the workflow gate's `contract` at it (default: {})",
+                    layout::default_contract(gate)
+                )));
+            }
+            Ok(meta) if meta.is_dir() => {
+                return Err(Error::input(format!(
+                    "gate {gate}: contract `{}` is a directory, not a contract file",
+                    path.rel
+                ))
+                .hint("point the workflow gate's `contract` at a .contract.json file"));
+            }
+            // Anything else that is not a regular file is refused when read.
+            _ => {}
         }
         let contract = Self::load(repo, &path.abs)?;
         if contract.gate != gate {

@@ -60,7 +60,7 @@ pub fn redact(text: &str, secrets: &[(String, String)]) -> String {
 }
 
 fn of_file(path: &Path, secrets: &[(String, String)]) -> String {
-    let Ok(mut file) = std::fs::File::open(path) else {
+    let Ok(mut file) = crate::storage::regular::open(path) else {
         return String::new();
     };
     let len = file.metadata().map_or(0, |m| m.len());

@@ -64,7 +64,7 @@ pub fn init(repo: &Repo, example: &Example, force: bool) -> Result<Report> {
     let mut files = Vec::new();
     let mut in_the_way = Vec::new();
     for (rel, bytes, _) in &planned {
-        let action = match std::fs::read(repo.join(rel)) {
+        let action = match crate::storage::regular::read(&repo.join(rel)) {
             Ok(existing) if existing == *bytes => Action::Unchanged,
             Ok(_) => Action::Replaced,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Action::Created,
@@ -113,7 +113,7 @@ pub fn init(repo: &Repo, example: &Example, force: bool) -> Result<Report> {
 /// Adds the lines orch needs to `.gitignore`, keeping what is there.
 fn gitignore(repo: &Repo) -> Result<Action> {
     let path = repo.join(".gitignore");
-    let existing = match std::fs::read_to_string(&path) {
+    let existing = match crate::storage::regular::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::read(".gitignore", e)),

@@ -64,11 +64,14 @@ impl Target {
 impl Config {
     /// Reads the repository's notify.json; `None` when there is none.
     pub fn load(repo: &Repo) -> Result<Option<Config>> {
-        let path = repo.join(layout::NOTIFY_CONFIG);
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let text = json::read_text(&path, layout::NOTIFY_CONFIG)?;
+        // Only a missing file means "no notifications"; anything else
+        // there (a FIFO, a folder) is refused by the read, saying what it is.
+        let text = match crate::storage::regular::read_to_string(&repo.join(layout::NOTIFY_CONFIG))
+        {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::read(layout::NOTIFY_CONFIG, e)),
+        };
         Self::parse(&text, layout::NOTIFY_CONFIG).map(Some)
     }
 

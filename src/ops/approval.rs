@@ -299,7 +299,7 @@ fn settle_in(
             ),
         };
         if let Some(g) = txn.run.gate_mut(gate) {
-            g.status = GateStatus::from(status.as_str().to_string());
+            g.status = status.gate_status();
             if let Some(a) = g.attempts.iter_mut().find(|a| a.attempt == n) {
                 a.status = status.clone();
                 let granted = match scope {

@@ -57,7 +57,7 @@ pub fn begin_attempt(txn: &mut Txn, gate: &str, begin: &Begin) -> Result<u32> {
                 )),
         );
     }
-    let n = g.next_attempt_number();
+    let n = g.next_attempt_number()?;
     if begin.expect.is_some_and(|e| e != n) {
         return Err(Error::conflict(format!(
             "{gate} gained an attempt from another orch process"
@@ -463,7 +463,7 @@ pub fn fail(
         if g.latest()
             .is_none_or(|a| a.status != AttemptStatus::Running)
         {
-            let n = g.next_attempt_number();
+            let n = g.next_attempt_number()?;
             g.attempts.push(Attempt::begin(
                 n,
                 &now,

@@ -872,7 +872,7 @@ impl<'a> Driver<'a> {
             Error::input(format!("run `{}` has no gate `{}`", self.id, g.gate))
                 .hint("the workflow changed since the run started; start a new run")
         })?;
-        let n = record.next_attempt_number();
+        let n = record.next_attempt_number()?;
         let previous = record
             .latest()
             .filter(|a| matches!(a.status, AttemptStatus::Fail | AttemptStatus::Blocked));
@@ -958,7 +958,7 @@ impl<'a> Driver<'a> {
             .and_then(|r| r.attempts.iter().find(|a| a.attempt == n))
             .and_then(|a| a.prompt_sha256.clone());
         let rel = packet_rel(&self.id, &g.gate, n);
-        let text = std::fs::read_to_string(self.repo.join(&rel))
+        let text = crate::storage::regular::read_to_string(&self.repo.join(&rel))
             .ok()
             .filter(|t| Some(hash::bytes(t.as_bytes())) == approved);
         let Some(text) = text else {
@@ -1658,7 +1658,7 @@ fn cost(report: &AgentReport, pricing: Option<&Pricing>) -> Cost {
 fn read_capped(path: &Path, max: u64) -> String {
     use std::io::Read;
     let mut buf = Vec::new();
-    if let Ok(f) = std::fs::File::open(path) {
+    if let Ok(f) = crate::storage::regular::open(path) {
         let _ = f.take(max).read_to_end(&mut buf);
     }
     String::from_utf8_lossy(&buf).into_owned()

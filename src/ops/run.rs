@@ -147,10 +147,7 @@ pub fn outputs_shared_with(repo: &Repo, opts: &StartOptions) -> Result<Vec<RunSu
         .flatten()
         .filter(|r| {
             let other = r.workflow.artifact_path.trim_end_matches('/');
-            (nested(other, &path) || nested(&path, other))
-                && r.gates
-                    .iter()
-                    .any(|g| matches!(g.status, GateStatus::Pass | GateStatus::Fail))
+            (nested(other, &path) || nested(&path, other)) && r.outputs_recorded
         })
         .collect())
 }

@@ -169,7 +169,7 @@ impl Commands {
     /// The project's commands (none when the file does not exist).
     pub fn load(repo: &Repo) -> Result<Commands> {
         let rel = layout::COMMANDS_CONFIG;
-        match std::fs::read_to_string(repo.join(rel)) {
+        match crate::storage::regular::read_to_string(&repo.join(rel)) {
             Ok(text) => Self::parse(&text, rel),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Commands::default()),
             Err(e) => Err(Error::read(rel, e)),

@@ -318,7 +318,7 @@ fn follow_run(store: &Store, f: &mut Folded) {
         RunStatus::AwaitingInput | RunStatus::AwaitingApproval => {}
         _ if f.status.is_waiting()
             && !run.is_completed()
-            && lease::held_by_another(store.repo(), &run.run_id).is_none() =>
+            && matches!(lease::held_by_another(store.repo(), &run.run_id), Ok(None)) =>
         {
             let what = run
                 .events

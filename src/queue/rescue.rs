@@ -136,7 +136,7 @@ pub fn rescue(
                 && e.folded.host.as_deref() == Some(host.as_str())
                 && run_id
                     .as_deref()
-                    .is_none_or(|r| lease::held_by_another(queue.repo, r).is_none()) =>
+                    .is_none_or(|r| matches!(lease::held_by_another(queue.repo, r), Ok(None))) =>
             {
                 let reason =
                     format!("rescued by {rescuer}: it was IN_PROGRESS, but no worker holds it");

@@ -174,7 +174,7 @@ pub fn validate_all(repo: &Repo, judge: &Judge) -> Vec<(String, Report)> {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let report = match std::fs::read_to_string(&path) {
+            let report = match crate::storage::regular::read_to_string(&path) {
                 Ok(text) => validate_text(repo, judge, &text, &shown),
                 Err(e) => Report {
                     valid: false,

@@ -26,7 +26,7 @@ pub fn write(
     let path = repo
         .contain(&rel)
         .map_err(|e| e.into_error("questions file"))?;
-    let mut text = std::fs::read_to_string(&path.abs).unwrap_or_default();
+    let mut text = crate::storage::regular::read_to_string(&path.abs).unwrap_or_default();
     if text.is_empty() {
         text.push_str("# Questions\n\norch writes a section here when a gate whose `on_fail` is `create_questions` fails.\nAnswer under each question, then run `orch run resume`: the next attempt's\nprompt packet includes this file.\n");
     }

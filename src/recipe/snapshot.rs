@@ -73,7 +73,7 @@ pub fn take(contract: &Contract, ctx: &Context, dir: &Path) -> Result<Snapshot> 
 
 /// The snapshot kept in `dir`, if one was taken.
 pub fn load(dir: &Path) -> Option<Snapshot> {
-    let text = std::fs::read_to_string(dir.join(MANIFEST)).ok()?;
+    let text = crate::storage::regular::read_to_string(&dir.join(MANIFEST)).ok()?;
     let mut snap: Snapshot = serde_json::from_str(&text).ok()?;
     snap.dir = dir.to_path_buf();
     Some(snap)
@@ -109,7 +109,7 @@ impl Snapshot {
             }
             crate::storage::write_atomic(
                 &target.abs,
-                &std::fs::read(self.dir.join("files").join(rel))
+                &crate::storage::regular::read(&self.dir.join("files").join(rel))
                     .map_err(|e| Error::read(rel, e))?,
             )
             .map_err(|e| Error::write(rel, e))?;

@@ -20,9 +20,12 @@ use crate::contract::{Depth, Severity};
 /// read-only to it. Records without the field (the Node runner's) are 0.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Declares a status enum stored as a string; unknown strings are kept.
+/// Declares an enum stored as a string. `open` enums keep values this orch
+/// does not know (written by another tool or version) as `Other`; `closed`
+/// ones refuse them, naming the values they accept: a status orch does not
+/// understand must stop it, not be carried along or rewritten.
 macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+    (open $(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(from = "String", into = "String")]
@@ -42,11 +45,6 @@ macro_rules! string_enum {
                     $name::Other(s) => s,
                 }
             }
-
-            /// Case-insensitive parse, for command-line filters.
-            pub fn parse_loose(s: &str) -> $name {
-                $name::from(s.to_ascii_uppercase())
-            }
         }
 
         impl From<String> for $name {
@@ -58,6 +56,56 @@ macro_rules! string_enum {
             }
         }
 
+        string_enum!(@common $name, {
+            "type": "string",
+            "description": concat!("One of: ", $($text, " "),*, "(other values, from other tools or versions, are kept)."),
+            "examples": [$($text),*]
+        });
+    };
+    (closed $(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub enum $name {
+            $($variant,)*
+        }
+
+        impl $name {
+            /// Every value there is, in order.
+            pub const KNOWN: &[&str] = &[$($text),*];
+
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            /// Case-insensitive parse, for command-line filters.
+            pub fn parse_loose(s: &str) -> Option<$name> {
+                $name::try_from(s.to_ascii_uppercase()).ok()
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                match s.as_str() {
+                    $($text => Ok($name::$variant),)*
+                    _ => Err(format!(
+                        "unknown {} `{s}`: expected one of {}",
+                        $crate::record::describe(stringify!($name)),
+                        $name::KNOWN.join(", ")
+                    )),
+                }
+            }
+        }
+
+        string_enum!(@common $name, {
+            "type": "string",
+            "enum": [$($text),*]
+        });
+    };
+    (@common $name:ident, $schema:tt) => {
         impl From<$name> for String {
             fn from(v: $name) -> String {
                 v.as_str().to_string()
@@ -70,11 +118,7 @@ macro_rules! string_enum {
             }
 
             fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({
-                    "type": "string",
-                    "description": concat!("One of: ", $($text, " "),*, "(other values, from other tools or versions, are kept)."),
-                    "examples": [$($text),*]
-                })
+                schemars::json_schema!($schema)
             }
         }
 
@@ -86,7 +130,21 @@ macro_rules! string_enum {
     };
 }
 
+/// "RunStatus" → "run status", for messages.
+#[doc(hidden)]
+pub fn describe(type_name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in type_name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
 string_enum! {
+    closed
     /// Where a run is in its life.
     RunStatus {
         Queued = "QUEUED",
@@ -101,6 +159,7 @@ string_enum! {
 }
 
 string_enum! {
+    closed
     /// A gate's status in `RUN.json`.
     GateStatus {
         NotStarted = "NOT_STARTED",
@@ -115,6 +174,7 @@ string_enum! {
 }
 
 string_enum! {
+    closed
     /// An attempt's status.
     AttemptStatus {
         Running = "RUNNING",
@@ -127,6 +187,7 @@ string_enum! {
 }
 
 string_enum! {
+    open
     /// The outcome of one agent invocation.
     InvocationStatus {
         Running = "RUNNING",
@@ -136,6 +197,7 @@ string_enum! {
 }
 
 string_enum! {
+    open
     /// Event types (FORMATS.md lists those seen in real records).
     EventType {
         RunStarted = "RUN_STARTED",
@@ -155,6 +217,20 @@ string_enum! {
         RunResumed = "RUN_RESUMED",
         RunCompleted = "RUN_COMPLETED",
         ArtifactAdded = "ARTIFACT_ADDED",
+    }
+}
+
+impl AttemptStatus {
+    /// The status a gate takes from its latest attempt.
+    pub fn gate_status(&self) -> GateStatus {
+        match self {
+            AttemptStatus::Running => GateStatus::Running,
+            AttemptStatus::AwaitingApproval => GateStatus::AwaitingApproval,
+            AttemptStatus::Pass => GateStatus::Pass,
+            AttemptStatus::Fail => GateStatus::Fail,
+            AttemptStatus::Blocked => GateStatus::Blocked,
+            AttemptStatus::Interrupted => GateStatus::Interrupted,
+        }
     }
 }
 
@@ -328,8 +404,17 @@ impl GateRecord {
         self.attempts.iter_mut().max_by_key(|a| a.attempt)
     }
 
-    pub fn next_attempt_number(&self) -> u32 {
-        self.attempts.iter().map(|a| a.attempt).max().unwrap_or(0) + 1
+    /// The number of the gate's next attempt; an error once the largest
+    /// number is taken (a number never wraps around to an old one).
+    pub fn next_attempt_number(&self) -> crate::error::Result<u32> {
+        let last = self.attempts.iter().map(|a| a.attempt).max().unwrap_or(0);
+        last.checked_add(1).ok_or_else(|| {
+            crate::error::Error::conflict(format!(
+                "gate {} already has attempt {last}, the largest attempt number there is",
+                self.gate
+            ))
+            .hint("start a new run for this work (`orch run start`)")
+        })
     }
 
     /// Ends attempt `n` with `status` and `reason`, finished `now`; the gate
@@ -341,7 +426,7 @@ impl GateRecord {
         reason: Option<String>,
         now: &str,
     ) -> Option<&mut Attempt> {
-        self.status = GateStatus::from(status.as_str().to_string());
+        self.status = status.gate_status();
         let a = self.attempts.iter_mut().find(|a| a.attempt == n)?;
         a.status = status;
         a.finished_at = Some(now.to_string());

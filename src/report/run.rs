@@ -45,6 +45,22 @@ pub fn activity(
 }
 
 fn short_time(ts: &str) -> String {
+    // orch's own stamps (`2026-01-19T14:30:12.000Z`) are cut to size; any
+    // other form is parsed (an offset is turned into UTC).
+    let b = ts.as_bytes();
+    if b.len() >= 17
+        && b.ends_with(b"Z")
+        && ts.is_ascii()
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit())
+    {
+        return format!("{} {}Z", &ts[..10], &ts[11..16]);
+    }
     clock::parse(ts).map_or_else(
         || ts.to_string(),
         |t| t.format("%Y-%m-%d %H:%MZ").to_string(),
@@ -53,30 +69,30 @@ fn short_time(ts: &str) -> String {
 
 /// `runs` pairs each summary with how its status reads (see `activity`).
 pub fn render_list(ui: &Ui, runs: &[(RunSummary, String)]) -> String {
-    let rows: Vec<[String; 5]> = runs
-        .iter()
-        .map(|(r, activity)| {
-            let (passed, total) = r.gate_counts();
-            [
-                r.run_id.clone(),
-                format!("{}/{}", r.workflow.name, r.workflow.slug),
-                activity.clone(),
-                short_time(&r.started_at),
-                format!("{passed}/{total}"),
-            ]
-        })
-        .collect();
     let headers = ["RUN", "WORKFLOW/SLUG", "STATUS", "STARTED", "GATES"];
-    let widths: Vec<usize> = (0..5)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([headers[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
+    let started: Vec<String> = runs
+        .iter()
+        .map(|(r, _)| short_time(&r.started_at))
         .collect();
-    let mut out = String::new();
+    let gates = |r: &RunSummary| {
+        let (passed, total) = r.gate_counts();
+        format!("{passed}/{total}")
+    };
+    let chars = |s: &str| s.chars().count();
+    let mut widths = headers.map(str::len);
+    for ((r, activity), started) in runs.iter().zip(&started) {
+        let row = [
+            chars(&r.run_id),
+            chars(&r.workflow.name) + 1 + chars(&r.workflow.slug),
+            chars(activity),
+            chars(started),
+            chars(&gates(r)),
+        ];
+        for (w, n) in widths.iter_mut().zip(row) {
+            *w = (*w).max(n);
+        }
+    }
+    let mut out = String::with_capacity(runs.len() * (widths.iter().sum::<usize>() + 12));
     let header: Vec<String> = headers
         .iter()
         .zip(&widths)
@@ -87,22 +103,22 @@ pub fn render_list(ui: &Ui, runs: &[(RunSummary, String)]) -> String {
         "{}",
         ui.paint(Style::Bold, header.join("  ").trim_end())
     );
-    for row in &rows {
-        let status_style = status_style(&row[2]);
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                let cell = pad(&sanitize_line(c), *w);
-                if i == 2 {
-                    ui.paint(status_style, &cell).into_owned()
-                } else {
-                    cell
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    for ((r, activity), started) in runs.iter().zip(&started) {
+        let workflow = format!("{}/{}", r.workflow.name, r.workflow.slug);
+        let cells = [r.run_id.as_str(), &workflow, activity, started, &gates(r)];
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            let cell = sanitize_line(c);
+            if i == 2 {
+                out.push_str(&ui.paint(status_style(activity), &pad(&cell, *w)));
+            } else {
+                let _ = write!(out, "{cell:<w$}");
+            }
+        }
+        out.truncate(out.trim_end().len());
+        out.push('\n');
     }
     out
 }

@@ -57,7 +57,7 @@ impl Skill {
         let path = repo
             .contain(&rel)
             .map_err(|e| e.into_error(&format!("skill `{}` entrypoint", self.id)))?;
-        let text = std::fs::read_to_string(&path.abs).map_err(|e| {
+        let text = crate::storage::regular::read_to_string(&path.abs).map_err(|e| {
             Error::read(&rel, e).hint(format!(
                 "SKILL.md of `{}` names `{file}` as its entrypoint; add the file or fix the frontmatter",
                 self.id
@@ -111,7 +111,15 @@ pub fn load(repo: &Repo, id: &str) -> Result<Skill> {
         .contain(&dir)
         .map_err(|e| e.into_error("skill folder"))?;
     let skill_md = format!("{dir}/SKILL.md");
-    if !path.abs.is_dir() || !path.abs.join("SKILL.md").is_file() {
+    // Missing is "no such skill"; anything else there (a folder, a FIFO)
+    // is refused by the read below, saying what it is.
+    let missing = std::fs::symlink_metadata(path.abs.join("SKILL.md")).is_err_and(|e| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+        )
+    });
+    if missing {
         let known = ids(repo);
         let mut err = Error::input(format!("no skill `{id}`: {skill_md} does not exist"));
         err = if known.is_empty() {
@@ -121,7 +129,7 @@ pub fn load(repo: &Repo, id: &str) -> Result<Skill> {
         };
         return Err(err);
     }
-    let text = std::fs::read_to_string(path.abs.join("SKILL.md"))
+    let text = crate::storage::regular::read_to_string(&path.abs.join("SKILL.md"))
         .map_err(|e| Error::read(&skill_md, e))?;
     Ok(Skill {
         id: id.to_string(),

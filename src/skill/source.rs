@@ -64,7 +64,7 @@ impl Pin {
     /// The pin of skill `id`, if it was imported.
     pub fn load(repo: &Repo, id: &str) -> Result<Option<Pin>> {
         let rel = layout::skill_source(id);
-        match std::fs::read_to_string(repo.join(&rel)) {
+        match crate::storage::regular::read_to_string(&repo.join(&rel)) {
             Ok(text) => Ok(Some(json::parse(&text, &rel)?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::read(&rel, e)),
@@ -454,8 +454,8 @@ fn read_folder(dir: &Path, shown: &str) -> Result<Fetched> {
             return Err(Error::input(format!("{shown}/{rel} is a symlink"))
                 .hint("a skill is plain files: replace the link with the file it points to"));
         }
-        let bytes =
-            std::fs::read(entry.path()).map_err(|e| Error::read(format!("{shown}/{rel}"), e))?;
+        let bytes = crate::storage::regular::read(entry.path())
+            .map_err(|e| Error::read(format!("{shown}/{rel}"), e))?;
         files.push((rel, bytes, content::is_executable(entry.path())));
     }
     Ok(Fetched {

@@ -24,7 +24,7 @@ use crate::approval::signed::{KeyInfo, Problem, SignedFile, Statement};
 use crate::approval::signers::AllowedSigners;
 use crate::error::{Error, Result};
 use crate::repo::Repo;
-use crate::storage::layout;
+use crate::storage::{layout, regular, watch};
 
 /// The SSHSIG namespace of vettings.
 pub const NAMESPACE: &str = "orch-skill-vetting";
@@ -74,12 +74,16 @@ pub struct Found {
 /// Every vetting file of skill `id`, sorted by path.
 pub fn find(repo: &Repo, id: &str) -> Vec<Found> {
     let dir = layout::skill_vettings_dir(id);
+    // A vetting added or removed changes what verify finds (its cache).
+    watch::saw(&repo.join(&dir));
     let Ok(entries) = std::fs::read_dir(repo.join(&dir)) else {
         return Vec::new();
     };
     let mut names: Vec<String> = entries
         .flatten()
-        .filter(|e| e.path().is_file())
+        // Anything but a folder is read (and a FIFO or a device refused,
+        // saying so), never silently passed over.
+        .filter(|e| !e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| {
             std::path::Path::new(n)
@@ -93,7 +97,8 @@ pub fn find(repo: &Repo, id: &str) -> Vec<Found> {
         .into_iter()
         .map(|name| {
             let path = format!("{dir}/{name}");
-            let file = std::fs::read_to_string(repo.join(&path))
+            watch::saw(&repo.join(&path));
+            let file = regular::read_to_string(&repo.join(&path))
                 .map_err(|e| Error::read(&path, e))
                 .and_then(|text| VettingFile::parse(&text, &path));
             Found { path, file }

@@ -1,7 +1,8 @@
-//! The only way orch writes a record: a temporary file in the same
-//! directory, flushed to disk, renamed over the target, then the directory
-//! flushed. A reader sees the old file or the new one, never half of one;
-//! a crash loses at most the write in flight.
+//! Replacing a file whole: a temporary file in the same directory, renamed
+//! over the target. A reader sees the old file or the new one, never half
+//! of one. `write_atomic` also flushes the file and its directory to disk
+//! (a crash loses at most the write in flight); `replace` does not, for
+//! files that are rebuilt when lost.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -10,19 +11,47 @@ use std::path::Path;
 /// and the next writer under the run's lock removes it.
 pub const TEMP_PREFIX: &str = ".orch-tmp-";
 
-/// Atomically replaces `path` with `bytes`.
+/// Atomically and durably replaces `path` with `bytes` (a user's file: a
+/// report, a hook). Records go through the store's journal instead.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if p.as_os_str().is_empty() => Path::new("."),
-        Some(p) => p,
-        None => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "path has no parent directory",
-            ));
-        }
-    };
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Like `write_atomic`, with the content written by `fill` (a report too
+/// large to hold in memory).
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = parent(path)?;
     create_dir_all_durable(dir)?;
+    let mut tmp = temp_with(dir, b"")?;
+    {
+        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        fill(&mut w)?;
+        w.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// Atomically replaces `path` with `bytes`, without making it durable:
+/// readers see the old file or the new one, never half of one, but a crash
+/// of the machine may lose it. For derived files (caches, indexes) that are
+/// rebuilt when missing or wrong.
+pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent(path)?;
+    std::fs::create_dir_all(dir)?;
+    temp_with(dir, bytes)?
+        .persist(path)
+        .map(|_| ())
+        .map_err(|e| e.error)
+}
+
+/// A temporary file in `dir` (removed when dropped) holding `bytes`, to be
+/// renamed over its target with `persist`.
+pub fn temp_with(dir: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(TEMP_PREFIX);
     // Like any file a program creates: 0666 less the umask (tempfile's default is 0600).
@@ -33,9 +62,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     }
     let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    Ok(tmp)
+}
+
+fn parent(path: &Path) -> io::Result<&Path> {
+    match path.parent() {
+        Some(p) if p.as_os_str().is_empty() => Ok(Path::new(".")),
+        Some(p) => Ok(p),
+        None => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "path has no parent directory",
+        )),
+    }
 }
 
 /// Creates `dir` and any missing parents, flushing each new entry to disk

@@ -32,13 +32,26 @@ pub fn run_json(run_id: &str) -> String {
     format!("{RUNS_DIR}/{run_id}/record/RUN.json")
 }
 
+/// `RUN.json`, relative to its run's folder.
+pub const RUN_JSON_IN_RUN: &str = "record/RUN.json";
+
+/// An attempt file, relative to its run's folder.
+pub fn attempt_in_run(gate: &str, attempt: u32) -> String {
+    format!("record/gates/{gate}/attempt-{attempt}.json")
+}
+
+/// A run's redo journal (outside the committed record; see `storage::journal`).
+pub fn journal(run_id: &str) -> String {
+    format!("{RUNS_DIR}/{run_id}/logs/journal")
+}
+
 pub fn attempt_file(run_id: &str, gate: &str, attempt: u32) -> String {
     format!("{RUNS_DIR}/{run_id}/record/gates/{gate}/attempt-{attempt}.json")
 }
 
-/// A signed approval (or rejection) of one attempt.
-pub fn approval_file(run_id: &str, gate: &str, attempt: u32, id: &str) -> String {
-    format!("{RUNS_DIR}/{run_id}/record/approvals/{gate}/attempt-{attempt}-{id}.json")
+/// A signed approval (or rejection) of one attempt, relative to its run's folder.
+pub fn approval_in_run(gate: &str, attempt: u32, id: &str) -> String {
+    format!("record/approvals/{gate}/attempt-{attempt}-{id}.json")
 }
 
 /// The folder of a run's signed approvals.
@@ -46,10 +59,8 @@ pub fn approvals_dir(run_id: &str) -> String {
     format!("{RUNS_DIR}/{run_id}/record/approvals")
 }
 
-/// The notifications sent about a run.
-pub fn notifications_file(run_id: &str) -> String {
-    format!("{RUNS_DIR}/{run_id}/record/notifications.json")
-}
+/// The notifications sent about a run, relative to its run's folder.
+pub const NOTIFICATIONS_IN_RUN: &str = "record/notifications.json";
 
 /// The gitignored part of a run: packets, agent output, locks.
 pub fn logs_dir(run_id: &str) -> String {

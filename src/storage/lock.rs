@@ -2,7 +2,7 @@
 //! outside the committed record. The OS releases it when the holder exits,
 //! so a crashed orch never leaves a run locked.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -21,12 +21,8 @@ impl FileLock {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::write(dir.display(), e))?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::write(path.display(), e))?;
+        let file =
+            super::regular::open_or_create(path).map_err(|e| Error::write(path.display(), e))?;
         let start = Instant::now();
         let mut delay = Duration::from_millis(2);
         let mut announced = false;
@@ -35,6 +31,9 @@ impl FileLock {
                 Ok(()) => return Ok(FileLock { file }),
                 Err(TryLockError::WouldBlock) => {}
                 Err(TryLockError::Error(e)) => return Err(Error::write(path.display(), e)),
+            }
+            if crate::interrupt::requested() {
+                return Err(Error::Interrupted);
             }
             let waited = start.elapsed();
             if waited >= timeout {

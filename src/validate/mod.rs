@@ -179,6 +179,7 @@ fn resolve_output(spec: &OutputSpec, group: Group, ctx: &Context) -> Result<Outp
             ))
             .hint("in a glob, `*` matches any run of characters and `[` opens a set: write `[[]` for a literal `[`")
         })?;
+        refuse_unnamed_matches(ctx.repo, &base.rel)?;
         for m in matches.flatten() {
             let rel = text_path(ctx.repo, &m, &base.rel)?;
             let file = ctx
@@ -226,11 +227,53 @@ fn text_path(repo: &Repo, path: &std::path::Path, output: &str) -> Result<String
     })
 }
 
+/// The glob crate passes over names that are not UTF-8 without a word: a
+/// file the pattern would match must not be left out of the hashes
+/// silently, so such names are found here and refused (as `text_path`
+/// refuses them under a directory output).
+fn refuse_unnamed_matches(repo: &Repo, pattern: &str) -> Result<()> {
+    let parts: Vec<&str> = pattern.split('/').collect();
+    let literal = parts.iter().take_while(|p| !has_glob(p)).count();
+    let base = repo.root().join(parts[..literal].join("/"));
+    let rest = &parts[literal..];
+    let Ok(matcher) = glob::Pattern::new(&rest.join("/")) else {
+        return Ok(()); // glob reports the bad pattern itself
+    };
+    crate::storage::watch::saw(&base);
+    let depth = if rest.contains(&"**") {
+        usize::MAX
+    } else {
+        rest.len()
+    };
+    let options = glob::MatchOptions {
+        require_literal_separator: true,
+        ..glob::MatchOptions::new()
+    };
+    for entry in walkdir::WalkDir::new(&base)
+        .min_depth(1)
+        .max_depth(depth)
+        .into_iter()
+        .flatten()
+    {
+        if entry.file_type().is_dir() {
+            crate::storage::watch::saw(entry.path());
+        }
+        let Ok(rel) = entry.path().strip_prefix(&base) else {
+            continue;
+        };
+        if rel.to_str().is_none() && matcher.matches_with(&rel.to_string_lossy(), options) {
+            text_path(repo, entry.path(), pattern)?;
+        }
+    }
+    Ok(())
+}
+
 fn files_under(repo: &Repo, dir: &RepoPath) -> Result<Vec<RepoPath>> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(&dir.abs).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::read(&dir.rel, e.into()))?;
         if entry.file_type().is_dir() {
+            crate::storage::watch::saw(entry.path());
             continue;
         }
         let rel = text_path(repo, entry.path(), &dir.rel)?;
@@ -414,7 +457,8 @@ impl Evaluator<'_> {
         if let Some(text) = self.cache.borrow().get(&path.abs) {
             return Ok(Rc::clone(text));
         }
-        let bytes = std::fs::read(&path.abs).map_err(|e| Error::read(&path.rel, e))?;
+        let bytes =
+            crate::storage::regular::read(&path.abs).map_err(|e| Error::read(&path.rel, e))?;
         let text: Rc<str> = Rc::from(String::from_utf8_lossy(&bytes).as_ref());
         self.cache
             .borrow_mut()

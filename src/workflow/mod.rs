@@ -322,6 +322,15 @@ pub fn parse(text: &str, shown: &str) -> Result<Workflow> {
             "list the gates in order, e.g. \"gates\": [{\"gate\": \"G1\", \"name\": \"Intake\"}]",
         ));
     }
+    if raw.max_attempts == Some(0) {
+        let at = text.find("\"max_attempts\"").unwrap_or(0);
+        return Err(json::error_at(
+            shown,
+            json::line_col(text, at),
+            "max_attempts is 0: no gate could ever be attempted",
+        )
+        .hint("give the number of attempts one `orch run` may make in all (at least 1), or leave it out for three per gate"));
+    }
     let mut gates: Vec<WorkflowGate> = Vec::with_capacity(raw.gates.len());
     for fragment in &raw.gates {
         let pos = json::line_col(text, json::fragment_offset(text, fragment.get()));
@@ -428,8 +437,18 @@ fn check_execution(
         )
         .hint("name a file in orchestration/prompts/ without `.md`, e.g. \"G1\""));
     }
+    if gate.retry_from.as_deref() == Some(gate.gate.as_str()) {
+        return Err(json::error_at(
+            shown,
+            pos,
+            format!(
+                "gate `{}`: retry_from names the gate itself",
+                gate.gate
+            ),
+        )
+        .hint("retry_from names an earlier gate to go back to; to try this gate again, give it `retries`"));
+    }
     if let Some(target) = &gate.retry_from
-        && *target != gate.gate
         && !earlier.iter().any(|g| g.gate == *target)
     {
         return Err(json::error_at(

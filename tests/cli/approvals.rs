@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{Key, Out, TestRepo};
+use crate::common::{Key, Out, TestRepo, error_kinds};
 
 const AGENT: &str = "mkdir -p out\necho done > out/A1.md\n";
 
@@ -26,13 +26,20 @@ fn waiting(approval: &str) -> Fixture {
 
 /// As `waiting`, whatever the run's outcome.
 fn started(approval: &str) -> Fixture {
+    started_with(
+        approval,
+        r#", {"gate": "A2", "executor": {"command": ["true"]}, "contract": null}"#,
+    )
+}
+
+/// As `started`, with these gates after A1 (`, {...}`) instead of A2.
+fn started_with(approval: &str, more_gates: &str) -> Fixture {
     let repo = TestRepo::new();
     repo.write(
         "orchestration/workflows/w.json",
         &format!(
             r#"{{"workflow": "w", "default_artifact_path": "out", "gates": [
-                {{"gate": "A1", "executor": {{"command": ["sh", "agent.sh"]}}, "approval": {approval}}},
-                {{"gate": "A2", "executor": {{"command": ["true"]}}, "contract": null}}]}}"#
+                {{"gate": "A1", "executor": {{"command": ["sh", "agent.sh"]}}, "approval": {approval}}}{more_gates}]}}"#
         ),
     );
     repo.write(
@@ -68,8 +75,13 @@ fn started(approval: &str) -> Fixture {
 
 impl Fixture {
     fn approve_as(&self, email: &str, key: &Key, extra: &[&str]) -> Out {
+        self.approve_run_as(&self.run, email, key, extra)
+    }
+
+    /// Approves A1 of `run` (any run of workflow `w` in this repository).
+    fn approve_run_as(&self, run: &str, email: &str, key: &Key, extra: &[&str]) -> Out {
         let key = key.private.to_str().unwrap();
-        let mut args = vec!["approve", "--run", &self.run, "--gate", "A1", "--key", key];
+        let mut args = vec!["approve", "--run", run, "--gate", "A1", "--key", key];
         args.extend_from_slice(extra);
         self.repo.orch_env(
             &args,
@@ -124,18 +136,7 @@ impl Fixture {
 
 /// The kinds of verify's error findings.
 fn errors(out: &Out) -> Vec<String> {
-    let doc = out.json();
-    let mut kinds = Vec::new();
-    for g in doc["groups"].as_array().unwrap() {
-        for c in g["cases"].as_array().unwrap() {
-            for f in c["findings"].as_array().unwrap() {
-                if f["level"] == "error" {
-                    kinds.push(f["kind"].as_str().unwrap().to_string());
-                }
-            }
-        }
-    }
-    kinds
+    error_kinds(&out.json())
 }
 
 #[test]
@@ -666,4 +667,84 @@ fn the_commands_around_an_approval_work_pasted_from_another_folder() {
     paste(&approved.stderr, "continue with: ", &[], &[])
         .ok()
         .stdout_has("PASSED");
+}
+
+/// verify's cache answers only for what has not changed: an approval
+/// removed or added, `allowed_signers` at the trusted revision, and the
+/// workflow's approval policy each change the answer at once, for every
+/// run (not only the first one verify looked at).
+#[test]
+fn the_verify_cache_sees_approvals_signers_and_policies_change() {
+    // A1 only: each run's gates recorded their contracts, so nothing but
+    // the approval checks reads the workflow.
+    let f = started_with(r#"{"required": true}"#, "");
+    f.approve().ok();
+    f.resume().ok();
+    let out = f.repo.orch(&["run", "w", "--slug", "t"]);
+    out.code(4);
+    let other = f.repo.orch(&["run", "list", "--json"]).json()[0]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(other, f.run);
+    f.approve_run_as(&other, "reviewer@example.com", &f.reviewer, &[])
+        .ok();
+    f.repo.orch(&["run", "resume", "--run", &other]).ok();
+    let runs = [f.run.as_str(), other.as_str()];
+    let clean = |doc: &Value| assert_eq!(error_kinds(doc), Vec::<String>::new(), "{doc:#}");
+    clean(&f.repo.verify_cached(&runs));
+
+    // An approval removed, then added back.
+    let approvals = format!("orchestration/runs/{other}/record/approvals/A1");
+    let file = f.repo.files_under(&approvals)[0].clone();
+    let bytes = f.repo.read(&file);
+    std::fs::remove_file(f.repo.path().join(&file)).unwrap();
+    let doc = f.repo.verify_cached(&runs);
+    assert_eq!(error_kinds(&doc), ["approval_missing"], "{doc:#}");
+    f.repo.write(&file, &bytes);
+    clean(&f.repo.verify_cached(&runs));
+
+    // The reviewer leaves allowed_signers at the trusted revision (HEAD
+    // here), and comes back.
+    let signers = f.repo.read("orchestration/allowed_signers");
+    let mut without: String = signers
+        .lines()
+        .filter(|l| !l.starts_with("reviewer@"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    without.push('\n');
+    f.repo.write("orchestration/allowed_signers", &without);
+    f.repo.commit("the reviewer leaves");
+    let doc = f.repo.verify_cached(&runs);
+    let kinds = error_kinds(&doc);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "approval_signer_not_allowed")
+            .count(),
+        2,
+        "{kinds:?}"
+    );
+    f.repo.write("orchestration/allowed_signers", &signers);
+    f.repo.commit("the reviewer is back");
+    clean(&f.repo.verify_cached(&runs));
+
+    // The workflow in the working tree asks for two approvals: both runs
+    // have too few.
+    let wf = f.repo.read("orchestration/workflows/w.json");
+    f.repo.write(
+        "orchestration/workflows/w.json",
+        &wf.replace(
+            r#""required": true"#,
+            r#""required": true, "min_approvals": 2"#,
+        ),
+    );
+    let doc = f.repo.verify_cached(&runs);
+    assert_eq!(
+        error_kinds(&doc),
+        ["approval_too_few", "approval_too_few"],
+        "{doc:#}"
+    );
+    f.repo.write("orchestration/workflows/w.json", &wf);
+    clean(&f.repo.verify_cached(&runs));
 }

@@ -119,10 +119,23 @@ impl TestRepo {
     /// Like `new`, in a folder whose name starts with `prefix` (to test
     /// awkward repository paths).
     pub fn named(prefix: &str) -> TestRepo {
-        let dir = tempfile::Builder::new()
-            .prefix(prefix)
-            .tempdir()
-            .expect("temp dir");
+        TestRepo::at(
+            tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir()
+                .expect("temp dir"),
+        )
+    }
+
+    /// Like `shipped`, in a new folder inside `parent` (a small file
+    /// system, say).
+    pub fn shipped_in(parent: &Path) -> TestRepo {
+        let repo = TestRepo::at(tempfile::tempdir_in(parent).expect("temp dir"));
+        repo.add_shipped();
+        repo
+    }
+
+    fn at(dir: tempfile::TempDir) -> TestRepo {
         let root = dir.path().canonicalize().expect("canonical temp dir");
         let repo = TestRepo {
             _dir: dir,
@@ -139,6 +152,11 @@ impl TestRepo {
     /// prompts and skills, as a fresh clone of orch has them.
     pub fn shipped() -> TestRepo {
         let repo = TestRepo::new();
+        repo.add_shipped();
+        repo
+    }
+
+    fn add_shipped(&self) {
         for dir in [
             "orchestration/workflows",
             "orchestration/gates/contracts",
@@ -146,13 +164,12 @@ impl TestRepo {
             "skills",
             "examples",
         ] {
-            copy_dir(&project_root().join(dir), &repo.path().join(dir));
+            copy_dir(&project_root().join(dir), &self.path().join(dir));
         }
         copy_file(
             &project_root().join("orchestration/commands.json"),
-            &repo.path().join("orchestration/commands.json"),
+            &self.path().join("orchestration/commands.json"),
         );
-        repo
     }
 
     /// The shipped sources with the example's trust set up
@@ -260,6 +277,21 @@ impl TestRepo {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, content).expect("write");
         self
+    }
+
+    /// Rewrites a file in place (same inode) and puts its modification
+    /// time back: only its change time says it changed.
+    pub fn edit_in_place(&self, rel: &str, edit: impl FnOnce(String) -> String) {
+        let path = self.root.join(rel);
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let text = edit(self.read(rel));
+        std::fs::write(&path, text).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
     }
 
     pub fn read(&self, rel: &str) -> String {
@@ -435,6 +467,27 @@ impl TestRepo {
         }
     }
 
+    /// `orch verify --format json`, answered with its cache, and checked
+    /// against a fresh check (`--no-cache`): the two must say the same.
+    /// Files written just before are let settle first, so the cache keeps
+    /// what this verify found about each of `runs` (asserted): the next
+    /// call answers from it unless something it depended on changed.
+    pub fn verify_cached(&self, runs: &[&str]) -> Value {
+        settle();
+        let cached = self.orch(&["verify", "--format", "json"]);
+        let fresh = self.orch(&["verify", "--format", "json", "--no-cache"]);
+        assert_eq!(
+            (cached.code, &cached.stdout),
+            (fresh.code, &fresh.stdout),
+            "verify's cache answered differently from a fresh check"
+        );
+        let cache = self.read(VERIFY_CACHE);
+        for run in runs {
+            assert!(cache.contains(&format!("@\t{run}\t")), "{run} is cached");
+        }
+        cached.json()
+    }
+
     /// Every file under `rel`, repo-relative, sorted.
     pub fn files_under(&self, rel: &str) -> Vec<String> {
         let mut out = Vec::new();
@@ -442,6 +495,30 @@ impl TestRepo {
         out.sort();
         out
     }
+}
+
+/// verify's cache (see `orch verify --help`).
+pub const VERIFY_CACHE: &str = ".git/orch/verify-cache";
+
+/// Lets files written just now settle: verify's cache keeps no finding over
+/// a file that changed within the last 50 ms.
+pub fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(80));
+}
+
+/// The kinds of the error findings in a verify report (`--format json`), in order.
+pub fn error_kinds(doc: &Value) -> Vec<String> {
+    let mut kinds = Vec::new();
+    for g in doc["groups"].as_array().unwrap() {
+        for c in g["cases"].as_array().unwrap() {
+            for f in c["findings"].as_array().unwrap() {
+                if f["level"] == "error" {
+                    kinds.push(f["kind"].as_str().unwrap().to_string());
+                }
+            }
+        }
+    }
+    kinds
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {

@@ -313,3 +313,26 @@ fn a_gate_finished_by_hand_that_needs_approval_tells_the_approvers() {
     assert_eq!(body["run_id"], id.as_str());
     assert_eq!(notifications(&repo)[0]["event"], "awaiting_approval");
 }
+
+/// notify.json that is a FIFO is refused at once, saying what it is: the
+/// run warns (notifications never fail it) and `notify retry` fails,
+/// rather than both acting as if there were no notify.json.
+#[test]
+fn a_notify_json_that_is_not_a_regular_file_is_refused() {
+    const FIFO: &str =
+        "cannot read `orchestration/notify.json`: is a FIFO (named pipe), not a regular file";
+    let repo = fixture(0, JSON_TARGET);
+    let path = repo.path().join("orchestration/notify.json");
+    std::fs::remove_file(&path).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(made, "mkfifo notify.json");
+    let server = Server::start(&[200]);
+    run(&repo, &server.url, &[])
+        .ok()
+        .stderr_has(&format!("warning: notifications: {FIFO}"));
+    assert!(server.requests().is_empty());
+    repo.orch(&["notify", "retry"]).code(2).stderr_has(FIFO);
+}

@@ -573,3 +573,51 @@ fn outputs_of_an_unknown_or_later_gate_are_refused_before_a_run() {
     // lint, which does not know which workflow uses a template, lets it be.
     repo.orch(&["lint", "orchestration/prompts/G2.md"]).ok();
 }
+
+/// verify's cache and skills: a vetting removed or added changes the
+/// answer at once for every run that ran the skill (not only the first
+/// one verify looked at). An edit of the skill's files does not: a run is
+/// judged by the bytes it recorded, whose vetting still stands, and the
+/// cache says so as a fresh check does.
+#[test]
+fn the_verify_cache_sees_skill_vettings_change() {
+    let repo = repo_with(&format!(
+        r#"{{"gate": "A1", {EXEC}, "automation": "fully_auto", "steps": [{{"skill": "tool"}}]}}"#
+    ));
+    agent(&repo, "GOOD");
+    vet(&repo, "tool");
+    let runs: Vec<String> = ["s", "t"]
+        .iter()
+        .map(|slug| run_id(repo.orch(&["run", "w", "--slug", slug, "--json"]).ok()))
+        .collect();
+    let runs: Vec<&str> = runs.iter().map(String::as_str).collect();
+    for run in &runs {
+        assert_eq!(
+            repo.run_json(run)["gates"][0]["attempts"][0]["skills"][0]["trust"],
+            "vetted"
+        );
+    }
+    let clean = |doc: &Value| {
+        assert_eq!(
+            crate::common::error_kinds(doc),
+            Vec::<String>::new(),
+            "{doc:#}"
+        );
+    };
+    clean(&repo.verify_cached(&runs));
+
+    let vetting = repo.files_under("orchestration/skills/vettings/tool")[0].clone();
+    let bytes = repo.read(&vetting);
+    std::fs::remove_file(repo.path().join(&vetting)).unwrap();
+    let doc = repo.verify_cached(&runs);
+    assert_eq!(
+        crate::common::error_kinds(&doc),
+        ["skill_not_vetted", "skill_not_vetted"],
+        "{doc:#}"
+    );
+    repo.write(&vetting, &bytes);
+    clean(&repo.verify_cached(&runs));
+
+    repo.write("skills/tool/SKILL.md", "# Tool\n\nDoes two things.\n");
+    clean(&repo.verify_cached(&runs));
+}

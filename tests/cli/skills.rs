@@ -554,3 +554,25 @@ fn imports_from_a_folder_copy_its_files() {
             .stderr_has("is a symlink");
     }
 }
+
+/// A vetting that is a FIFO is refused at once, saying what it is, never
+/// passed over in silence (nor does reading it hang).
+#[test]
+fn a_vetting_that_is_not_a_regular_file_is_reported() {
+    let repo = TestRepo::vetted();
+    let dir = "orchestration/skills/vettings/essay-intake";
+    let vetting = repo.files_under(dir)[0].clone();
+    let path = repo.path().join(&vetting);
+    std::fs::remove_file(&path).unwrap();
+    let made = Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(made, "mkfifo {vetting}");
+    let out = repo.orch(&["skill", "show", "essay-intake"]);
+    out.ok()
+        .stdout_has("trust       experimental")
+        .stderr_has(&format!(
+            "cannot read `{vetting}`: is a FIFO (named pipe), not a regular file"
+        ));
+}

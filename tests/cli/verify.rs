@@ -1,9 +1,9 @@
-//! `orch verify`: every finding class, every format, the stat cache, and the
+//! `orch verify`: every finding class, every format, the cache, and the
 //! Node runner's records.
 
 use serde_json::Value;
 
-use crate::common::{TestRepo, compat_dir, copy_dir};
+use crate::common::{TestRepo, VERIFY_CACHE, compat_dir, copy_dir, settle};
 
 /// A completed, PASSED run of the shipped workflow: the README's main
 /// command (scripted agent, vetted skills, G3's start approved).
@@ -381,43 +381,147 @@ fn run_selection_and_usage_errors() {
         .stdout_has("verify: ok: 0 checked");
 }
 
+const CACHE: &str = VERIFY_CACHE;
+
+/// Rewrites the cached finding of the (only) run, with a valid checksum.
+fn poison_cache(repo: &TestRepo, edit: impl Fn(&mut Value)) {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write;
+    let text = repo.read(CACHE);
+    let (header, rest) = text.split_once('\n').unwrap();
+    let (at, body) = rest.split_once('\n').unwrap();
+    let mut fields: Vec<String> = at.split('\t').map(String::from).collect();
+    let body: String = body
+        .lines()
+        .map(|line| match line.strip_prefix("g\t") {
+            Some(json) => {
+                let mut group: Value = serde_json::from_str(json).unwrap();
+                edit(&mut group);
+                format!("g\t{group}\n")
+            }
+            None => format!("{line}\n"),
+        })
+        .collect();
+    fields[4] = body.len().to_string();
+    fields[3] = Sha256::digest(body.as_bytes())
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        });
+    repo.write(CACHE, &format!("{header}\n{}\n{body}", fields.join("\t")));
+}
+
 #[test]
-fn a_second_verify_uses_the_stat_cache_and_no_cache_hashes_everything() {
+fn a_second_verify_answers_from_the_cache_and_no_cache_checks_afresh() {
     let repo = TestRepo::shipped();
-    passed_run(&repo);
-    // Outputs written a while ago (not in the second the cache is written: the racy rule).
-    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    for f in repo.files_under("essays") {
-        std::fs::File::options()
-            .write(true)
-            .open(repo.path().join(&f))
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-    }
+    let run = passed_run(&repo);
+    settle();
     repo.orch(&["verify"]).ok();
-    let cache_path = ".git/orch/hash-cache.json";
-    let cache: Value = serde_json::from_str(&repo.read(cache_path)).unwrap();
-    assert_eq!(
-        cache["entries"].as_object().unwrap().len(),
-        5,
-        "every recorded output is cached"
+    let cache = repo.read(CACHE);
+    assert!(cache.contains(&format!("@\t{run}\t")), "{cache}");
+    assert!(
+        cache.contains("d\tessays/robot/SPEC.md\n"),
+        "recorded outputs are among what the finding depends on"
     );
-    // Prove the cache is read: poison it, and verify believes it...
-    let poisoned = repo.read(cache_path).replace(
-        cache["entries"]["essays/robot/SPEC.md"]["sha256"]
-            .as_str()
-            .unwrap(),
-        &"0".repeat(64),
-    );
-    repo.write(cache_path, &poisoned);
+    // Prove the cache is read: poison the finding, and verify believes it...
+    poison_cache(&repo, |g| {
+        g["cases"][1]["findings"] = serde_json::json!([
+            {"level": "error", "kind": "poisoned", "message": "from the cache"}
+        ]);
+    });
     let doc = repo.orch(&["verify", "--format", "json"]).code(1).json();
-    assert_eq!(findings(&doc)[0].2, "modified");
-    // ...while --no-cache hashes the file itself and leaves the cache alone.
-    let before = repo.read(cache_path);
-    assert!(before.contains(&"0".repeat(64)));
+    assert_eq!(findings(&doc)[0].2, "poisoned");
+    // ...while --no-cache checks afresh and leaves the cache alone.
+    let before = repo.read(CACHE);
     repo.orch(&["verify", "--no-cache"]).ok();
-    assert_eq!(repo.read(cache_path), before);
+    assert_eq!(repo.read(CACHE), before);
+    // A damaged entry is not believed.
+    repo.write(CACHE, &before.replace("from the cache", "from the cachf"));
+    repo.orch(&["verify"]).ok();
+}
+
+/// Makes G3's contract (still valid) require a heading SPEC.md lacks;
+/// returns its path.
+fn require_layer_7(repo: &TestRepo) -> &'static str {
+    let contract = "orchestration/gates/contracts/G3.contract.json";
+    let mut c: Value = serde_json::from_str(&repo.read(contract)).unwrap();
+    c["validations"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "type": "contains_headings",
+            "target": "{artifact_path}/SPEC.md",
+            "required_headings": ["## Layer 7"]
+        }));
+    repo.write(contract, &serde_json::to_string_pretty(&c).unwrap());
+    contract
+}
+
+/// A change made to a repository in a test.
+type Change = Box<dyn Fn(&TestRepo)>;
+
+#[test]
+fn a_cached_finding_is_dropped_when_anything_it_depends_on_changes() {
+    let repo = TestRepo::shipped();
+    let run = passed_run(&repo);
+    let record = format!("orchestration/runs/{run}/record");
+    let changes: Vec<(&str, Change, &str)> = vec![
+        (
+            "an output edited in place, same size and modification time",
+            Box::new(|repo: &TestRepo| {
+                repo.edit_in_place("essays/robot/SPEC.md", |t| t.replacen('#', "%", 1));
+            }),
+            "modified",
+        ),
+        (
+            "a new file in the record",
+            Box::new(move |repo: &TestRepo| {
+                repo.write(&format!("{record}/gates/G1/notes.txt"), "mine\n");
+            }),
+            "stray_file",
+        ),
+        (
+            "a contract that no longer passes",
+            Box::new(|repo: &TestRepo| {
+                require_layer_7(repo);
+            }),
+            "contract_failing",
+        ),
+        (
+            "recorded outputs removed with their folder",
+            Box::new(|repo: &TestRepo| {
+                std::fs::remove_dir_all(repo.path().join("essays/robot/research")).unwrap();
+                std::fs::create_dir(repo.path().join("essays/robot/research")).unwrap();
+            }),
+            "missing",
+        ),
+    ];
+    for (what, change, kind) in changes {
+        settle();
+        repo.orch(&["verify", "--offline"]);
+        assert!(repo.read(CACHE).contains(&run), "{what}: cached");
+        change(&repo);
+        let doc = repo
+            .orch(&["verify", "--offline", "--format", "json"])
+            .json();
+        assert!(
+            findings(&doc).iter().any(|f| f.2 == kind),
+            "{what}: {:#?}",
+            findings(&doc)
+        );
+    }
+}
+
+#[test]
+fn the_cache_follows_the_real_clock_even_with_orch_now() {
+    let repo = TestRepo::shipped();
+    let run = passed_run(&repo);
+    settle();
+    // With the clock of ORCH_NOW, every file would look changed "later".
+    repo.orch_env(&["verify"], &[("ORCH_NOW", "2000-01-01T00:00:00Z")])
+        .ok();
+    assert!(repo.read(CACHE).contains(&run));
 }
 
 #[cfg_attr(
@@ -489,25 +593,6 @@ fn leftover_logs_are_not_runs_and_stray_record_files_are_flagged() {
 }
 
 #[test]
-fn the_cache_follows_the_real_clock_even_with_orch_now() {
-    let repo = TestRepo::shipped();
-    passed_run(&repo);
-    repo.orch_env(&["verify"], &[("ORCH_NOW", "2099-01-01T00:00:00Z")])
-        .ok();
-    let cache: Value = serde_json::from_str(&repo.read(".git/orch/hash-cache.json")).unwrap();
-    let written = cache["written_at"].as_i64().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .cast_signed();
-    assert!(
-        (now - written).abs() < 3600,
-        "written_at {written} is not the real time {now}"
-    );
-}
-
-#[test]
 fn staged_selects_the_runs_a_commit_touches() {
     let repo = TestRepo::shipped();
     let run = passed_run(&repo);
@@ -541,17 +626,7 @@ fn staged_selects_the_runs_a_commit_touches() {
     git(&["reset", "-q", "--hard"]);
 
     // So does a valid contract change that a passed gate no longer meets.
-    let contract = "orchestration/gates/contracts/G3.contract.json";
-    let mut c: Value = serde_json::from_str(&repo.read(contract)).unwrap();
-    c["validations"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({
-            "type": "contains_headings",
-            "target": "{artifact_path}/SPEC.md",
-            "required_headings": ["## Layer 7"]
-        }));
-    repo.write(contract, &serde_json::to_string_pretty(&c).unwrap());
+    let contract = require_layer_7(&repo);
     git(&["add", contract]);
     let doc = verify_json(&repo, &["--staged"], 1);
     assert_eq!(doc["summary"]["groups"], 1);

@@ -51,7 +51,7 @@ pub fn list(dir: &Path, shown: &str) -> Result<Vec<String>> {
 /// A definition file; `None` when it does not exist.
 pub fn read_def(dir: &Path, name: &str) -> Result<Option<TaskDef>> {
     let shown = format!("{}/{name}", super::TASKS_DIR);
-    let text = match std::fs::read_to_string(dir.join(name)) {
+    let text = match crate::storage::regular::read_to_string(&dir.join(name)) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::read(shown, e)),
@@ -70,7 +70,8 @@ pub fn read_def(dir: &Path, name: &str) -> Result<Option<TaskDef>> {
 
 pub fn read_event(dir: &Path, name: &str) -> Result<Event> {
     let shown = format!("{}/{name}", super::EVENTS_DIR);
-    let text = std::fs::read_to_string(dir.join(name)).map_err(|e| Error::read(&shown, e))?;
+    let text = crate::storage::regular::read_to_string(&dir.join(name))
+        .map_err(|e| Error::read(&shown, e))?;
     json::parse(&text, &shown)
 }
 
@@ -78,7 +79,7 @@ pub fn read_event(dir: &Path, name: &str) -> Result<Event> {
 pub fn tasks(tasks_dir: &Path, events_dir: &Path, cache_path: &Path) -> Result<Vec<StoredTask>> {
     let mtimes = (mtime(tasks_dir), mtime(events_dir));
     // Checked as UTF-8 once, so the parser need not check every string.
-    let mut cache = std::fs::read(cache_path)
+    let mut cache = crate::storage::regular::read(cache_path)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|t| serde_json::from_str::<Cache>(&t).ok())

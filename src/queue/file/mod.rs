@@ -183,7 +183,7 @@ impl FileBackend {
             // A claim file that cannot be read (a crash while it was written)
             // still holds the fence; its unknown holder is dead to rescue.
             Some(
-                std::fs::read_to_string(&path)
+                crate::storage::regular::read_to_string(&path)
                     .ok()
                     .and_then(|t| serde_json::from_str::<Claim>(&t).ok())
                     .unwrap_or_else(|| Claim {
@@ -420,7 +420,7 @@ impl Backend for FileBackend {
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
             .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|e| crate::storage::regular::read_to_string(&e.path()).ok())
             .filter_map(|t| serde_json::from_str(&t).ok())
             .collect();
         out.sort_by(|a: &WorkerRecord, b| a.id.cmp(&b.id));

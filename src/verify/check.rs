@@ -1,103 +1,30 @@
-//! `orch verify`: does each committed record still tell the truth about the
-//! working tree? For every run: the record parses and agrees with itself
-//! (gate statuses, attempt files); every output recorded for a passed gate
-//! still has its recorded SHA-256 (else it is *modified* or *missing*);
-//! each passed gate's contract still passes today (and a contract that
-//! changed since is reported); and a gate whose evidence was built on an
-//! earlier gate's outputs that have since changed is *stale*.
+//! One run's checks (see the module above): the record, then each passed
+//! gate's outputs, contract, staleness and approvals. Every file looked at
+//! is reported to `storage::watch` (and every fact outside the files, such
+//! as the signers at the trusted revision), so the finding can be cached
+//! against them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::approval::audit::Audit;
-use crate::contract::Contract;
+use super::Shared;
+use super::cache::{HINT_BYTES, Hint};
+use crate::contract::Check;
 use crate::contract::template::Vars;
-use crate::error::{Error, Result};
-use crate::hashcache::{HashCache, Stamp};
-use crate::record::store::Store;
+use crate::error::Error;
 use crate::record::{
     Attempt, AttemptStatus, FORMAT_VERSION, GateRecord, GateStatus, RunRecord, RunStatus,
 };
 use crate::repo::Repo;
-use crate::report::findings::{Case, Document, Finding, Group, Level};
-use crate::storage::{atomic, layout};
+use crate::report::findings::{Case, Finding, Group, Level};
+use crate::storage::stamp::Stamp;
+use crate::storage::{atomic, layout, regular, watch};
 use crate::validate::{self, Context};
 use crate::workflow::LoadedWorkflow;
-use crate::{hash, json, par};
-
-/// `orch verify`.
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// Run ids, prefixes or suffixes; empty means every run.
-    pub runs: Vec<String>,
-    pub offline: bool,
-    /// Use (and refresh) the stat cache.
-    pub cache: bool,
-    /// Only runs a commit touches: these staged paths are its record files
-    /// or outputs it recorded.
-    pub staged: Option<BTreeSet<String>>,
-    /// Where `allowed_signers` is read from (default: see `approval::trust`).
-    pub trusted_rev: Option<String>,
-}
-
-/// Whether a staged change touches a run: its record, its workflow, a
-/// contract or an output it recorded, or a validator plugin (any run's
-/// contract may use one).
-fn touches(l: &Loaded, staged: &BTreeSet<String>) -> bool {
-    let record = format!("{}/", layout::record_dir(&l.id));
-    let validators = format!("{}/", layout::VALIDATORS_DIR);
-    if staged
-        .iter()
-        .any(|p| p.starts_with(&record) || p.starts_with(&validators))
-    {
-        return true;
-    }
-    let Ok((run, _)) = &l.record else {
-        return false;
-    };
-    let workflow_files = match &run.workflow.path {
-        Some(p) => vec![p.clone()],
-        None => layout::workflow_candidates(&run.workflow.name).to_vec(),
-    };
-    if workflow_files.iter().any(|p| staged.contains(p)) {
-        return true;
-    }
-    run.gates.iter().any(|g| {
-        staged.contains(&layout::default_contract(&g.gate))
-            || g.attempts.iter().any(|a| {
-                a.contract
-                    .as_ref()
-                    .is_some_and(|c| staged.contains(&c.path))
-                    || a.artifacts
-                        .iter()
-                        .any(|x| staged.contains(&resolve(&run.workflow, &x.path)))
-            })
-    })
-}
-
-/// The paths staged in git's index (what the next commit changes). A rename
-/// counts as its old and its new path, so moving an output away is seen.
-pub fn staged_paths(repo: &Repo) -> Result<BTreeSet<String>> {
-    let out = std::process::Command::new("git")
-        .args(["diff", "--cached", "--name-only", "--no-renames", "-z"])
-        .current_dir(repo.root())
-        .output()
-        .map_err(|e| Error::input(format!("cannot run git: {}", crate::repo::io_reason(&e))))?;
-    if !out.status.success() {
-        return Err(
-            Error::input("cannot list the staged files").hint("--staged needs a git repository")
-        );
-    }
-    Ok(out
-        .stdout
-        .split(|b| *b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect())
-}
+use crate::{hash, json};
 
 /// A recorded output as it is now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,106 +35,145 @@ enum Now {
     Unsafe(String),
 }
 
-struct Loaded {
-    id: String,
-    /// The record, and RUN.json as raw JSON (attempt files are compared to it).
-    record: std::result::Result<(RunRecord, Value), Error>,
+/// Checks run `id`: its group of findings, whether any check reached
+/// outside the files (a validator plugin, a URL: the finding cannot be
+/// cached), and the hashes of its large outputs (`hints` holds those of
+/// the last check).
+pub(super) fn run(sh: &Shared, id: &str, hints: &[Hint]) -> (Group, bool, Vec<Hint>) {
+    let repo = sh.repo;
+    let (run, raw) = match load(repo, id) {
+        Ok(r) => r,
+        Err(e) => {
+            let mut case = Case::new("record");
+            case.push(Finding::from_error(Level::Error, "unreadable", &e));
+            let group = Group {
+                name: id.to_string(),
+                description: None,
+                cases: vec![case],
+            };
+            return (group, false, Vec::new());
+        }
+    };
+    let (now, new_hints) = current_hashes(sh, &run, hints);
+    let mut volatile = false;
+    let approvals = crate::approval::find(repo, id);
+    let mut cases = vec![check_record(repo, id, &run, &raw, &approvals)];
+    for (j, g) in run.gates.iter().enumerate() {
+        let mut case = check_gate(sh, &run, j, g, &now, &mut volatile);
+        if let Some(a) = passed_attempt(g) {
+            let current = |path: &str| match now.get(path) {
+                Some(Now::Hash(h)) => Some(h.clone()),
+                _ => None,
+            };
+            for f in sh.audit.check(&run, g, a, &approvals, &current) {
+                case.push(f);
+            }
+        }
+        cases.push(case);
+    }
+    let group = Group {
+        name: id.to_string(),
+        description: Some(format!(
+            "{}/{}, {}",
+            run.workflow.name, run.workflow.slug, run.status
+        )),
+        cases,
+    };
+    (group, volatile, new_hints)
 }
 
-pub fn verify(repo: &Repo, opts: &Options) -> Result<Document> {
-    let store = Store::new(repo);
-    let named = !opts.runs.is_empty();
-    let ids = if named {
-        let mut ids: Vec<String> = opts
-            .runs
-            .iter()
-            .map(|q| store.resolve(q))
-            .collect::<Result<_>>()?;
-        ids.dedup();
-        ids
-    } else {
-        // A folder with no record/ holds only leftover (ignored) logs, as
-        // after switching branches: not a run to verify.
-        store
-            .ids()?
-            .into_iter()
-            .filter(|id| repo.join(&layout::record_dir(id)).exists())
-            .collect()
-    };
-    let mut loaded = par::map_with(&ids, || (), |(), id| load(repo, id));
-    if let Some(staged) = &opts.staged {
-        loaded.retain(|l| touches(l, staged));
-    }
+fn load(repo: &Repo, id: &str) -> crate::error::Result<(RunRecord, Value)> {
+    let rel = layout::run_json(id);
+    let path = repo.join(&rel);
+    watch::saw(&path);
+    let text = regular::read_to_string(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::input(format!("run `{id}` has no record: `{rel}` is missing"))
+        } else {
+            Error::read(&rel, e)
+        }
+    })?;
+    let value: Value = json::parse(&text, &rel)?;
+    let run = RunRecord::deserialize(&value).map_err(|_| {
+        // Reparse from text for the position of the problem.
+        json::parse::<RunRecord>(&text, &rel)
+            .err()
+            .unwrap_or_else(|| Error::input(format!("{rel}: not a run record")))
+    })?;
+    Ok((run, value))
+}
 
-    // Every recorded output, hashed once (through the stat cache).
-    let mut cache = if opts.cache {
-        HashCache::load(repo)
-    } else {
-        HashCache::disabled()
-    };
-    let mut wanted: BTreeSet<String> = BTreeSet::new();
-    for l in &loaded {
-        if let Ok((run, _)) = &l.record {
-            for g in &run.gates {
-                for a in g
-                    .attempts
-                    .iter()
-                    .filter(|a| a.status == AttemptStatus::Pass)
-                {
-                    wanted.extend(
-                        a.artifacts
-                            .iter()
-                            .filter(|x| x.sha256.is_some())
-                            .map(|x| resolve(&run.workflow, &x.path)),
-                    );
+/// Every output recorded by a passed attempt, as it is now: hashed, unless
+/// the last check's hash of a large output still holds by its stamp.
+fn current_hashes(
+    sh: &Shared,
+    run: &RunRecord,
+    hints: &[Hint],
+) -> (HashMap<String, Now>, Vec<Hint>) {
+    let repo = sh.repo;
+    let wanted: BTreeSet<String> = run
+        .gates
+        .iter()
+        .flat_map(|g| &g.attempts)
+        .filter(|a| a.status == AttemptStatus::Pass)
+        .flat_map(|a| &a.artifacts)
+        .filter(|x| x.sha256.is_some())
+        .map(|x| resolve(&run.workflow, &x.path))
+        .collect();
+    let mut now = HashMap::new();
+    let mut new_hints = Vec::new();
+    let mut to_hash: Vec<(String, PathBuf, Stamp)> = Vec::new();
+    for rel in wanted {
+        match repo.contain(&rel) {
+            Err(e) => {
+                now.insert(rel, Now::Unsafe(e.to_string()));
+            }
+            Ok(p) => match std::fs::metadata(&p.abs) {
+                Ok(meta) if meta.is_file() => {
+                    let stamp = Stamp::of(&meta);
+                    if let Some(h) = hints.iter().find(|h| h.path == rel && h.stamp == stamp) {
+                        now.insert(rel, Now::Hash(h.sha256.clone()));
+                        new_hints.push(h.clone());
+                    } else if let Some(sha) = sh.hashed(&rel, stamp) {
+                        now.insert(rel, Now::Hash(sha));
+                    } else {
+                        to_hash.push((rel, p.abs, stamp));
+                    }
                 }
+                _ => {
+                    now.insert(rel, Now::Missing);
+                }
+            },
+        }
+    }
+    let paths: Vec<PathBuf> = to_hash.iter().map(|(_, p, _)| p.clone()).collect();
+    // Runs are checked on all cores already; a run with many outputs (one
+    // run over a GiB, say) hashes them on all cores too.
+    let hashed = if paths.len() >= 16 {
+        hash::files(&paths)
+    } else {
+        hash::files_in_turn(&paths)
+    };
+    for ((rel, _, stamp), result) in to_hash.into_iter().zip(hashed) {
+        match result {
+            Ok(sha) => {
+                sh.remember_hash(&rel, stamp, &sha);
+                if stamp.size >= HINT_BYTES {
+                    new_hints.push(Hint {
+                        path: rel.clone(),
+                        stamp,
+                        sha256: sha.clone(),
+                    });
+                }
+                now.insert(rel, Now::Hash(sha));
+            }
+            Err(_) => {
+                now.insert(rel, Now::Missing);
             }
         }
     }
-    let now = current_hashes(repo, &wanted, &mut cache);
-    if opts.cache {
-        cache.save();
-    }
-
-    let contracts = load_contracts(repo, &loaded);
-    let audit = Audit::new(repo, opts.trusted_rev.as_deref());
-    let groups = par::map_with(
-        &loaded,
-        || (),
-        |(), l| check_run(repo, l, &now, &contracts, &audit, opts),
-    );
-    if crate::interrupt::requested() {
-        return Err(Error::Interrupted);
-    }
-    Ok(Document::new("verify", groups))
+    (now, new_hints)
 }
-
-fn load(repo: &Repo, id: &str) -> Loaded {
-    let rel = layout::run_json(id);
-    let record = std::fs::read_to_string(repo.join(&rel))
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::input(format!("run `{id}` has no record: `{rel}` is missing"))
-            } else {
-                Error::read(&rel, e)
-            }
-        })
-        .and_then(|text| {
-            let value: Value = json::parse(&text, &rel)?;
-            let run = RunRecord::deserialize(&value).map_err(|_| {
-                // Reparse from text for the position of the problem.
-                json::parse::<RunRecord>(&text, &rel)
-                    .err()
-                    .unwrap_or_else(|| Error::input(format!("{rel}: not a run record")))
-            })?;
-            Ok((run, value))
-        });
-    Loaded {
-        id: id.to_string(),
-        record,
-    }
-}
-
 /// A recorded path, with the Node runner's `{artifact_path}`-style templates resolved.
 fn resolve(wf: &crate::record::WorkflowRef, path: &str) -> String {
     if path.contains('{') {
@@ -216,58 +182,6 @@ fn resolve(wf: &crate::record::WorkflowRef, path: &str) -> String {
     } else {
         path.to_string()
     }
-}
-
-fn current_hashes(
-    repo: &Repo,
-    wanted: &BTreeSet<String>,
-    cache: &mut HashCache,
-) -> HashMap<String, Now> {
-    let mut now = HashMap::new();
-    let mut to_hash: Vec<(String, PathBuf, Stamp)> = Vec::new();
-    for rel in wanted {
-        match repo.contain(rel) {
-            Err(e) => {
-                now.insert(rel.clone(), Now::Unsafe(e.to_string()));
-            }
-            Ok(p) => match std::fs::metadata(&p.abs) {
-                Ok(meta) if meta.is_file() => {
-                    let stamp = Stamp::of(&meta);
-                    match cache.get(rel, stamp) {
-                        Some(sha) => {
-                            now.insert(rel.clone(), Now::Hash(sha.to_string()));
-                        }
-                        None => to_hash.push((rel.clone(), p.abs, stamp)),
-                    }
-                }
-                _ => {
-                    now.insert(rel.clone(), Now::Missing);
-                }
-            },
-        }
-    }
-    let paths: Vec<PathBuf> = to_hash.iter().map(|(_, p, _)| p.clone()).collect();
-    for ((rel, _, stamp), result) in to_hash.into_iter().zip(hash::files(&paths)) {
-        match result {
-            Ok(sha) => {
-                cache.put(&rel, stamp, &sha);
-                now.insert(rel, Now::Hash(sha));
-            }
-            Err(_) => {
-                now.insert(rel, Now::Missing);
-            }
-        }
-    }
-    now
-}
-
-/// The contract each passed gate is judged by now: loaded once per file,
-/// and which file each (run, gate) uses.
-#[derive(Default)]
-struct Contracts {
-    files: BTreeMap<String, std::result::Result<Contract, String>>,
-    /// `None` for a gate with no contract.
-    by_gate: HashMap<(String, String), Option<String>>,
 }
 
 /// The attempt's recorded contract, else the workflow's, else the
@@ -279,85 +193,6 @@ fn contract_path(wf: Option<&LoadedWorkflow>, g: &GateRecord, a: &Attempt) -> Op
     match wf.and_then(|w| w.gate(&g.gate).ok()) {
         Some(wg) => wg.contract_file(),
         None => Some(layout::default_contract(&g.gate)),
-    }
-}
-
-fn load_contracts(repo: &Repo, loaded: &[Loaded]) -> Contracts {
-    let mut out = Contracts::default();
-    let mut workflows: HashMap<String, Option<LoadedWorkflow>> = HashMap::new();
-    for l in loaded {
-        let Ok((run, _)) = &l.record else { continue };
-        for g in run.gates.iter().filter(|g| g.status == GateStatus::Pass) {
-            let Some(a) = g.latest() else { continue };
-            let wf = if a.contract.is_none() {
-                let key = run
-                    .workflow
-                    .path
-                    .clone()
-                    .unwrap_or_else(|| run.workflow.name.clone());
-                workflows
-                    .entry(key)
-                    .or_insert_with(|| crate::ops::run_workflow(repo, run).ok())
-                    .as_ref()
-            } else {
-                None
-            };
-            let rel = contract_path(wf, g, a);
-            if let Some(rel) = &rel {
-                out.files.entry(rel.clone()).or_insert_with(|| {
-                    let path = repo.contain(rel).map_err(|e| e.to_string())?;
-                    Contract::load(repo, &path.abs).map_err(|e| e.to_string())
-                });
-            }
-            out.by_gate
-                .insert((run.run_id.clone(), g.gate.clone()), rel);
-        }
-    }
-    out
-}
-
-fn check_run(
-    repo: &Repo,
-    l: &Loaded,
-    now: &HashMap<String, Now>,
-    contracts: &Contracts,
-    audit: &Audit,
-    opts: &Options,
-) -> Group {
-    let (run, raw) = match &l.record {
-        Ok(r) => r,
-        Err(e) => {
-            let mut case = Case::new("record");
-            case.push(Finding::from_error(Level::Error, "unreadable", e));
-            return Group {
-                name: l.id.clone(),
-                description: None,
-                cases: vec![case],
-            };
-        }
-    };
-    let approvals = crate::approval::find(repo, &l.id);
-    let mut cases = vec![check_record(repo, &l.id, run, raw, &approvals)];
-    for (j, g) in run.gates.iter().enumerate() {
-        let mut case = check_gate(repo, run, j, g, now, contracts, opts);
-        if let Some(a) = passed_attempt(g) {
-            let current = |path: &str| match now.get(path) {
-                Some(Now::Hash(h)) => Some(h.clone()),
-                _ => None,
-            };
-            for f in audit.check(run, g, a, &approvals, &current) {
-                case.push(f);
-            }
-        }
-        cases.push(case);
-    }
-    Group {
-        name: l.id.clone(),
-        description: Some(format!(
-            "{}/{}, {}",
-            run.workflow.name, run.workflow.slug, run.status
-        )),
-        cases,
     }
 }
 
@@ -418,7 +253,6 @@ fn check_record(
             (GateStatus::Running, Some(s)) => *s == AttemptStatus::Running,
             (GateStatus::Blocked, Some(s)) => *s == AttemptStatus::Blocked,
             (GateStatus::Interrupted, Some(s)) => *s == AttemptStatus::Interrupted,
-            (GateStatus::Other(_), _) => true,
         };
         if !agrees {
             let what = latest.map_or_else(
@@ -445,7 +279,13 @@ fn check_record(
             let inline = raw_gates
                 .and_then(|gs| gs.get(gi))
                 .and_then(|g| g["attempts"].get(ai));
-            match std::fs::read_to_string(repo.join(&rel)) {
+            let path = repo.join(&rel);
+            watch::saw(&path);
+            match regular::read_to_string(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => case.push(
+                    Finding::from_error(Level::Error, "unreadable", &Error::read(&rel, e))
+                        .file(rel),
+                ),
                 Err(_) => case.push(
                     Finding::new(
                         Level::Error,
@@ -582,12 +422,19 @@ struct RecordFiles {
 fn record_files(repo: &Repo, id: &str) -> RecordFiles {
     let dir = layout::record_dir(id);
     let mut out = RecordFiles::default();
+    watch::saw(&repo.join(&dir));
     let entries = walkdir::WalkDir::new(repo.join(&dir))
         .min_depth(1)
         .sort_by_file_name()
         .into_iter()
         .flatten()
-        .filter(|e| !e.file_type().is_dir());
+        .filter(|e| {
+            // A new file in any of the record's folders changes what is found.
+            if e.file_type().is_dir() {
+                watch::saw(e.path());
+            }
+            !e.file_type().is_dir()
+        });
     for e in entries {
         let parts: Vec<String> = e
             .path()
@@ -626,14 +473,14 @@ fn short(sha: &str) -> &str {
 }
 
 fn check_gate(
-    repo: &Repo,
+    sh: &Shared,
     run: &RunRecord,
     j: usize,
     g: &GateRecord,
     now: &HashMap<String, Now>,
-    contracts: &Contracts,
-    opts: &Options,
+    volatile: &mut bool,
 ) -> Case {
+    let repo = sh.repo;
     let name = match &g.name {
         Some(n) => format!("{} {n}", g.gate),
         None => g.gate.clone(),
@@ -696,20 +543,15 @@ fn check_gate(
         }
     }
     // Its contract, today.
-    let rel = match contracts.by_gate.get(&(run.run_id.clone(), g.gate.clone())) {
-        Some(rel) => rel.clone(),
-        None => contract_path(None, g, a),
+    let workflow = a.contract.is_none().then(|| sh.workflow(run));
+    let wf = workflow.as_ref().and_then(|w| w.value.as_ref().ok());
+    // A gate with no contract: its command's exit code decided.
+    let Some(rel) = contract_path(wf, g, a) else {
+        return stale(run, j, g, a, now, case);
     };
-    match rel.as_ref().map(|rel| (rel, contracts.files.get(rel))) {
-        // A gate with no contract: its command's exit code decided.
-        None => {}
-        Some((rel, None | Some(Err(_)))) => {
-            let why = contracts
-                .files
-                .get(rel)
-                .and_then(|c| c.as_ref().err())
-                .cloned()
-                .unwrap_or_else(|| "not found".into());
+    let loaded = sh.contract(&rel);
+    match &loaded.value {
+        Err(why) => {
             case.push(
                 Finding::new(
                     Level::Error,
@@ -719,7 +561,12 @@ fn check_gate(
                 .file(rel.clone()),
             );
         }
-        Some((rel, Some(Ok(contract)))) => {
+        Ok(contract) => {
+            *volatile |= contract.validations.iter().any(|v| match &v.check {
+                Check::Plugin { .. } => true,
+                Check::UrlReachable { .. } => !sh.offline,
+                _ => false,
+            });
             if let Some(recorded) = &a.contract
                 && recorded.sha256 != contract.sha256
             {
@@ -752,7 +599,7 @@ fn check_gate(
                 repo,
                 vars: &vars,
                 depth: a.depth.unwrap_or(run.depth),
-                offline: opts.offline,
+                offline: sh.offline,
                 hash_outputs: false,
                 run: Some(run),
             };
@@ -788,7 +635,19 @@ fn check_gate(
             }
         }
     }
-    // Staleness: an earlier gate's outputs, as this gate saw them, changed since.
+    stale(run, j, g, a, now, case)
+}
+
+/// Adds to `case` the staleness of gate `g` (the `j`th), passed by `a`: an
+/// earlier gate's outputs, as this gate saw them, changed since.
+fn stale(
+    run: &RunRecord,
+    j: usize,
+    g: &GateRecord,
+    a: &Attempt,
+    now: &HashMap<String, Now>,
+    mut case: Case,
+) -> Case {
     let passed_at = a.finished_at.as_deref().unwrap_or(&a.started_at);
     for earlier in &run.gates[..j] {
         let seen = earlier
