@@ -290,6 +290,8 @@ fn a_gate_awaiting_approval_notifies_with_the_approve_command() {
 /// rather than both acting as if there were no notify.json.
 #[test]
 fn a_notify_json_that_is_not_a_regular_file_is_refused() {
+    const FIFO: &str =
+        "cannot read `orchestration/notify.json`: is a FIFO (named pipe), not a regular file";
     let repo = fixture(0, JSON_TARGET);
     let path = repo.path().join("orchestration/notify.json");
     std::fs::remove_file(&path).unwrap();
@@ -298,8 +300,6 @@ fn a_notify_json_that_is_not_a_regular_file_is_refused() {
         .status()
         .is_ok_and(|s| s.success());
     assert!(made, "mkfifo notify.json");
-    const FIFO: &str =
-        "cannot read `orchestration/notify.json`: is a FIFO (named pipe), not a regular file";
     let server = Server::start(&[200]);
     run(&repo, &server.url, &[])
         .ok()
