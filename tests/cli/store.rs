@@ -481,6 +481,60 @@ fn fifos_are_refused_at_once_everywhere_orch_reads() {
     list.ok();
 }
 
+/// The files main's approvals, notifications and quality checks added to
+/// what orch reads: as FIFOs, each is refused at once, saying what it is,
+/// and never hangs orch or is passed over as if absent.
+#[test]
+fn fifos_among_approvals_notifications_and_commands_are_refused_at_once() {
+    const FIFO: &str = "is a FIFO (named pipe), not a regular file";
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/workflows/w.json",
+        r#"{"workflow": "w", "default_artifact_path": "out", "gates": [
+            {"gate": "A1", "executor": {"command": ["true"]}, "contract": null}]}"#,
+    );
+    repo.write(
+        "orchestration/notify.json",
+        r#"{"targets": [{"name": "ops", "format": "json", "url_env": "HOOK_URL"}]}"#,
+    );
+    repo.orch_env(&["run", "w", "--slug", "s"], &[("ORCH_OFFLINE", "1")])
+        .ok();
+    let run = repo.orch(&["run", "list", "--json"]).json()[0]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let record = repo.path().join(format!("orchestration/runs/{run}/record"));
+
+    // notifications.json: run show warns and goes on; notify retry stops.
+    let notifications = record.join("notifications.json");
+    mkfifo(&notifications);
+    orch_in_time(&repo, &["run", "show", "--run", &run])
+        .ok()
+        .stderr_has(&format!("warning: notifications: cannot read `orchestration/runs/{run}/record/notifications.json`: {FIFO}"));
+    orch_in_time(&repo, &["notify", "retry", "--run", &run])
+        .code(2)
+        .stderr_has(FIFO);
+    std::fs::remove_file(&notifications).unwrap();
+
+    // A signed approval: verify reports it.
+    let approval = record.join("approvals/A1/attempt-1-0123456789ab.json");
+    mkfifo(&approval);
+    orch_in_time(&repo, &["verify", "--run", &run, "--offline"])
+        .code(1)
+        .stdout_has(FIFO);
+    orch_in_time(&repo, &["run", "show", "--run", &run]).ok();
+    std::fs::remove_dir_all(record.join("approvals")).unwrap();
+
+    // The project's commands: lint and run say so.
+    mkfifo(&repo.path().join("orchestration/commands.json"));
+    orch_in_time(&repo, &["lint"]).code(1).stdout_has(&format!(
+        "cannot read `orchestration/commands.json`: {FIFO}"
+    ));
+    orch_in_time(&repo, &["run", "w", "--slug", "t", "--offline"])
+        .code(2)
+        .stderr_has(FIFO);
+}
+
 /// What `strace OPTIONS orch ARGS` logged, orch given `env` besides the
 /// repository's (None, saying why, where strace cannot trace).
 fn strace(
