@@ -41,6 +41,17 @@ fn busy_run(repo: &TestRepo) -> String {
     run
 }
 
+/// Asserts that run `run`'s record folder holds no temporary file.
+fn no_temp_left(repo: &TestRepo, run: &str, what: &str) {
+    assert!(
+        !repo
+            .files_under(&format!("orchestration/runs/{run}/record"))
+            .iter()
+            .any(|f| f.contains(".orch-tmp-")),
+        "{what}: no temporary file is left"
+    );
+}
+
 fn verify_ok(repo: &TestRepo, run: &str) {
     repo.orch(&["verify", "--run", run, "--offline"]).ok();
 }
@@ -71,13 +82,7 @@ fn a_crash_after_the_change_is_journaled_is_finished_by_the_next_command() {
         // Said once: the record is whole now.
         let again = repo.orch(&["run", "show", "--run", &run]);
         assert!(!again.stderr.contains("warning"), "{}", again.stderr);
-        assert!(
-            !repo
-                .files_under(&format!("orchestration/runs/{run}/record"))
-                .iter()
-                .any(|f| f.contains(".orch-tmp-")),
-            "{step}: no temporary file is left"
-        );
+        no_temp_left(&repo, &run, step);
     }
 }
 
@@ -481,12 +486,9 @@ fn fifos_are_refused_at_once_everywhere_orch_reads() {
     list.ok();
 }
 
-/// The files main's approvals, notifications and quality checks added to
-/// what orch reads: as FIFOs, each is refused at once, saying what it is,
-/// and never hangs orch or is passed over as if absent.
-#[test]
-fn fifos_among_approvals_notifications_and_commands_are_refused_at_once() {
-    const FIFO: &str = "is a FIFO (named pipe), not a regular file";
+/// A passed run of a one-gate workflow whose notification to `ops` is
+/// pending (it ran offline).
+fn notified_run() -> (TestRepo, String) {
     let repo = TestRepo::new();
     repo.write(
         "orchestration/workflows/w.json",
@@ -503,6 +505,16 @@ fn fifos_among_approvals_notifications_and_commands_are_refused_at_once() {
         .as_str()
         .unwrap()
         .to_string();
+    (repo, run)
+}
+
+/// The files main's approvals, notifications and quality checks added to
+/// what orch reads: as FIFOs, each is refused at once, saying what it is,
+/// and never hangs orch or is passed over as if absent.
+#[test]
+fn fifos_among_approvals_notifications_and_commands_are_refused_at_once() {
+    const FIFO: &str = "is a FIFO (named pipe), not a regular file";
+    let (repo, run) = notified_run();
     let record = repo.path().join(format!("orchestration/runs/{run}/record"));
 
     // notifications.json: run show warns and goes on; notify retry stops.
@@ -812,13 +824,7 @@ fn an_approval_lands_whole_or_not_at_all() {
             "{fault}: {}",
             r["gates"][2]
         );
-        assert!(
-            !repo
-                .files_under(&format!("orchestration/runs/{run}/record"))
-                .iter()
-                .any(|f| f.contains(".orch-tmp-")),
-            "{fault}: no temporary file is left"
-        );
+        no_temp_left(&repo, &run, fault);
         verify_ok(&repo, &run);
     }
 }
@@ -832,26 +838,9 @@ fn an_approval_lands_whole_or_not_at_all() {
 #[test]
 fn a_notification_record_survives_a_crash_or_a_failed_write() {
     let server = Server::start(&[200]);
-    // A passed run whose notification is pending (sent offline).
     let pending = || {
-        let repo = TestRepo::new();
-        repo.write(
-            "orchestration/workflows/w.json",
-            r#"{"workflow": "w", "default_artifact_path": "out", "gates": [
-            {"gate": "A1", "executor": {"command": ["true"]}, "contract": null}]}"#,
-        );
-        repo.write(
-            "orchestration/notify.json",
-            r#"{"targets": [{"name": "ops", "format": "json", "url_env": "HOOK_URL"}]}"#,
-        );
-        repo.orch_env(&["run", "w", "--slug", "s"], &[("ORCH_OFFLINE", "1")])
-            .ok();
+        let (repo, run) = notified_run();
         repo.set_env("HOOK_URL", &server.url);
-        let run = repo.files_under("orchestration/runs")[0]
-            .split('/')
-            .nth(2)
-            .unwrap()
-            .to_string();
         (repo, run)
     };
     let status = |repo: &TestRepo, run: &str| {
@@ -895,13 +884,7 @@ fn a_notification_record_survives_a_crash_or_a_failed_write() {
         // Nothing left to finish, and no temporary file left.
         let show = repo.orch(&["run", "show", "--run", &run]);
         assert!(!show.stderr.contains("warning"), "{fault}: {}", show.stderr);
-        assert!(
-            !repo
-                .files_under(&format!("orchestration/runs/{run}/record"))
-                .iter()
-                .any(|f| f.contains(".orch-tmp-")),
-            "{fault}: no temporary file is left"
-        );
+        no_temp_left(&repo, &run, fault);
         repo.orch(&["verify", "--run", &run, "--offline"]).ok();
     }
 }
