@@ -141,7 +141,9 @@ fn default_sources(repo: &Repo) -> Vec<Source> {
         ]
         .iter()
         .map(|rel| root.join(rel))
-        .filter(|p| p.is_file())
+        // Anything there is linted: a FIFO or a folder is refused by the
+        // read, saying what it is, never passed over as if absent.
+        .filter(|p| std::fs::symlink_metadata(p).is_ok())
         .map(|p| (Kind::Settings, p)),
     );
     found

@@ -20,8 +20,11 @@
 //! both land, one after the other.
 //!
 //! `update_file` changes one record file that is not part of the run's
-//! outcome (its notifications), even on a completed run, through the same
-//! journal.
+//! outcome (its notifications), even on a completed run. A change that
+//! leaves `RUN.json` as it is (that one, say) has no commit point the
+//! journal could go by: its files are renamed into place first and
+//! journaled after (still one fsync), so a crash loses that command's
+//! change whole and leaves nothing half done.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -486,8 +489,8 @@ impl<'r> Store<'r> {
     /// Changes one record file of run `id` that is not part of the run's
     /// outcome (so it may change after the run completed): under the run's
     /// lock, `change` gets the file's current text and returns the new
-    /// bytes, or `None` to leave it as it is. The new bytes are committed
-    /// through the journal like any change (RUN.json is left as it is).
+    /// bytes, or `None` to leave it as it is. Committed like any change,
+    /// RUN.json left as it is (see the module's description).
     pub fn update_file<T>(
         &self,
         id: &str,
@@ -560,6 +563,17 @@ impl<'r> Store<'r> {
             // No RUN.json: the error that says so.
             (None, ..) => return parse(id, disk).map(drop),
         };
+        let run_dir = self.path(&layout::run_dir(id))?;
+        // A change RUN.json does not show (notifications.json alone, say) is
+        // quiet: RUN.json, the commit point readers and recovery go by,
+        // cannot tell whether it landed. So its files are put in place
+        // first, each atomically, and journaled after: until the journal
+        // holds them (and makes them durable) a crash loses only this
+        // command's change, and nothing is left to finish.
+        let quiet = disk.sha() == Some(run_sha.as_str());
+        if quiet && files.is_empty() {
+            return Ok(());
+        }
         files.push((layout::RUN_JSON_IN_RUN.to_string(), run_json));
 
         let jrel = layout::journal(id);
@@ -598,7 +612,6 @@ impl<'r> Store<'r> {
             }
             _ => {}
         }
-        let run_dir = self.path(&layout::run_dir(id))?;
         // What the change replaces, to put back if it cannot be completed.
         let old: Vec<Option<Vec<u8>>> = files
             .iter()
@@ -611,15 +624,28 @@ impl<'r> Store<'r> {
             })
             .collect();
         let before = journal.len();
-        journal
-            .append(&Entry {
-                base,
-                files: files.clone(),
-                run_json_sha256: Some(run_sha.clone()),
-            })
-            .map_err(|e| unchanged(Error::write(&jrel, e)))?;
+        let entry = Entry {
+            base,
+            files: files.clone(),
+            run_json_sha256: Some(run_sha.clone()),
+        };
+        if !quiet {
+            journal
+                .append(&entry)
+                .map_err(|e| unchanged(Error::write(&jrel, e)))?;
+        }
+        // A quiet change leaves RUN.json (its bytes, and so its stamp) alone.
+        let to_apply = &files[..files.len() - usize::from(quiet)];
         let mut made = Vec::new();
-        let result = apply(&run_dir, &files, &mut made);
+        let result = apply(&run_dir, to_apply, &mut made).and_then(|()| {
+            if !quiet {
+                return Ok(());
+            }
+            journal.append(&entry).map_err(|e| {
+                let rel = jrel.strip_prefix(&format!("{}/", layout::run_dir(id)));
+                (to_apply.len(), rel.unwrap_or(&jrel).to_string(), e)
+            })
+        });
         let Err((done, rel, e)) = result else {
             if let Some(stamp) = Stamp::path(&run_dir.join(layout::RUN_JSON_IN_RUN)) {
                 self.written

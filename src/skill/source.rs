@@ -23,7 +23,7 @@ use super::content::{self, Content};
 use crate::error::{Error, Result};
 use crate::record::{Actor, FORMAT_VERSION};
 use crate::repo::{Repo, is_safe_component};
-use crate::storage::{atomic, layout, write_atomic};
+use crate::storage::{atomic, layout, regular, write_atomic};
 use crate::{clock, json};
 
 /// Where an imported skill came from, as committed.
@@ -213,10 +213,17 @@ fn write(
         .prefix(&format!("{}import-{id}-", atomic::TEMP_PREFIX))
         .tempdir_in(&skills)
         .map_err(|e| Error::write(layout::SKILLS_DIR, e))?;
+    // Every folder made, to sync before the skill is renamed into place.
+    let mut dirs = vec![staged.path().to_path_buf()];
     for (rel, bytes, exec) in &fetched.files {
         let path = staged.path().join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::write(rel, e))?;
+            for dir in parent.ancestors().take_while(|d| *d != staged.path()) {
+                if !dirs.iter().any(|d| d == dir) {
+                    dirs.push(dir.to_path_buf());
+                }
+            }
         }
         std::fs::write(&path, bytes).map_err(|e| Error::write(rel, e))?;
         #[cfg(unix)]
@@ -254,6 +261,16 @@ fn write(
         && changed.is_empty();
     let written = !dry_run && !unchanged;
     if written {
+        // Its files and folders reach the disk before the folder is renamed
+        // into place and the pin (written durably) names their content.
+        for (rel, _, _) in &fetched.files {
+            regular::open(&staged.path().join(rel))
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::write(rel, e))?;
+        }
+        for d in &dirs {
+            atomic::sync_dir(d).map_err(|e| Error::write(layout::SKILLS_DIR, e))?;
+        }
         let target = repo.join(&dir);
         let staged = staged.keep();
         let old_dir = target.exists().then(|| {

@@ -25,6 +25,7 @@ pub fn write_atomic_with(
 ) -> io::Result<()> {
     let dir = parent(path)?;
     create_dir_all_durable(dir)?;
+    super::fault::at("temp")?;
     let mut tmp = temp_with(dir, b"")?;
     {
         let mut w = io::BufWriter::new(tmp.as_file_mut());
@@ -32,6 +33,7 @@ pub fn write_atomic_with(
         w.flush()?;
     }
     tmp.as_file().sync_all()?;
+    super::fault::at("rename")?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir)
 }

@@ -8,6 +8,9 @@
 //! step fail with that error. Steps: `journal` (appending a change to the
 //! run's journal), `temp` (writing a record file's temporary copy),
 //! `rename` (moving one into place: attempt files first, RUN.json last).
+//! A change RUN.json does not show (notifications) renames first and
+//! journals after. `write_atomic` (a file replaced on its own: vettings,
+//! reports) has a `temp` and a `rename` step too.
 
 use std::io;
 use std::sync::OnceLock;

@@ -328,7 +328,19 @@ impl TestRepo {
 
     /// A configured command for the orch binary, run in the repository.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
+        self.command_via(&[], args)
+    }
+
+    /// Like `command`, with orch run by `wrapper` (`strace -f -o LOG`, say).
+    pub fn command_via(&self, wrapper: &[&str], args: &[&str]) -> Command {
+        let mut cmd = match wrapper {
+            [] => Command::new(BIN),
+            [program, rest @ ..] => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(BIN);
+                c
+            }
+        };
         cmd.args(args)
             .current_dir(&self.root)
             .env("NO_COLOR", "1")

@@ -576,3 +576,47 @@ fn a_vetting_that_is_not_a_regular_file_is_reported() {
             "cannot read `{vetting}`: is a FIFO (named pipe), not a regular file"
         ));
 }
+
+/// A vetting is written whole or not at all: a failed write or a crash at
+/// any step leaves no vetting file (nor half of one), and vetting again
+/// works.
+#[test]
+fn a_vetting_is_written_whole_or_not_at_all() {
+    let repo = TestRepo::vetted();
+    let path = "skills/essay-intake/SKILL.md";
+    repo.write(path, &repo.read(path).replacen("short.", "short!", 1));
+    let dir = "orchestration/skills/vettings/essay-intake";
+    let before = repo.files_under(dir);
+    let key = repo.example_key();
+    for fault in ["temp:enospc", "rename:eio", "temp:kill", "rename:kill"] {
+        let out = repo.orch_env(
+            &[
+                "skill",
+                "vet",
+                "essay-intake",
+                "--key",
+                key.to_str().unwrap(),
+            ],
+            &[
+                ("GIT_AUTHOR_NAME", "Reviewer"),
+                ("GIT_AUTHOR_EMAIL", REVIEWER),
+                ("ORCH_FAULT", fault),
+            ],
+        );
+        if fault.ends_with(":kill") {
+            assert_ne!(out.code, 0, "{fault}: orch was killed");
+        } else {
+            out.code(5);
+        }
+        // (A killed writer may leave its temporary file, named as such.)
+        let files: Vec<String> = repo
+            .files_under(dir)
+            .into_iter()
+            .filter(|f| !f.contains("/.orch-tmp-"))
+            .collect();
+        assert_eq!(files, before, "{fault}: no vetting written");
+        assert_eq!(show(&repo, "essay-intake")["trust"], "experimental");
+    }
+    vet_as(&repo, "essay-intake", REVIEWER, &key).ok();
+    assert_eq!(show(&repo, "essay-intake")["trust"], "vetted");
+}

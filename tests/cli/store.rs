@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Out, TestRepo};
+use crate::common::{Out, Server, TestRepo};
 
 /// Every file under the run's record folder, with its content.
 fn record(repo: &TestRepo, run: &str) -> BTreeMap<String, String> {
@@ -41,6 +41,17 @@ fn busy_run(repo: &TestRepo) -> String {
     run
 }
 
+/// Asserts that run `run`'s record folder holds no temporary file.
+fn no_temp_left(repo: &TestRepo, run: &str, what: &str) {
+    assert!(
+        !repo
+            .files_under(&format!("orchestration/runs/{run}/record"))
+            .iter()
+            .any(|f| f.contains(".orch-tmp-")),
+        "{what}: no temporary file is left"
+    );
+}
+
 fn verify_ok(repo: &TestRepo, run: &str) {
     repo.orch(&["verify", "--run", run, "--offline"]).ok();
 }
@@ -71,13 +82,7 @@ fn a_crash_after_the_change_is_journaled_is_finished_by_the_next_command() {
         // Said once: the record is whole now.
         let again = repo.orch(&["run", "show", "--run", &run]);
         assert!(!again.stderr.contains("warning"), "{}", again.stderr);
-        assert!(
-            !repo
-                .files_under(&format!("orchestration/runs/{run}/record"))
-                .iter()
-                .any(|f| f.contains(".orch-tmp-")),
-            "{step}: no temporary file is left"
-        );
+        no_temp_left(&repo, &run, step);
     }
 }
 
@@ -481,19 +486,81 @@ fn fifos_are_refused_at_once_everywhere_orch_reads() {
     list.ok();
 }
 
-/// What `strace OPTIONS orch ARGS` logged (None, saying why, where strace
-/// cannot trace).
-fn strace(repo: &TestRepo, options: &[&str], args: &[&str]) -> Option<String> {
+/// A passed run of a one-gate workflow whose notification to `ops` is
+/// pending (it ran offline).
+fn notified_run() -> (TestRepo, String) {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/workflows/w.json",
+        r#"{"workflow": "w", "default_artifact_path": "out", "gates": [
+            {"gate": "A1", "executor": {"command": ["true"]}, "contract": null}]}"#,
+    );
+    repo.write(
+        "orchestration/notify.json",
+        r#"{"targets": [{"name": "ops", "format": "json", "url_env": "HOOK_URL"}]}"#,
+    );
+    repo.orch_env(&["run", "w", "--slug", "s"], &[("ORCH_OFFLINE", "1")])
+        .ok();
+    let run = repo.orch(&["run", "list", "--json"]).json()[0]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (repo, run)
+}
+
+/// The files main's approvals, notifications and quality checks added to
+/// what orch reads: as FIFOs, each is refused at once, saying what it is,
+/// and never hangs orch or is passed over as if absent.
+#[test]
+fn fifos_among_approvals_notifications_and_commands_are_refused_at_once() {
+    const FIFO: &str = "is a FIFO (named pipe), not a regular file";
+    let (repo, run) = notified_run();
+    let record = repo.path().join(format!("orchestration/runs/{run}/record"));
+
+    // notifications.json: run show warns and goes on; notify retry stops.
+    let notifications = record.join("notifications.json");
+    mkfifo(&notifications);
+    orch_in_time(&repo, &["run", "show", "--run", &run])
+        .ok()
+        .stderr_has(&format!("warning: notifications: cannot read `orchestration/runs/{run}/record/notifications.json`: {FIFO}"));
+    orch_in_time(&repo, &["notify", "retry", "--run", &run])
+        .code(2)
+        .stderr_has(FIFO);
+    std::fs::remove_file(&notifications).unwrap();
+
+    // A signed approval: verify reports it.
+    let approval = record.join("approvals/A1/attempt-1-0123456789ab.json");
+    mkfifo(&approval);
+    orch_in_time(&repo, &["verify", "--run", &run, "--offline"])
+        .code(1)
+        .stdout_has(FIFO);
+    orch_in_time(&repo, &["run", "show", "--run", &run]).ok();
+    std::fs::remove_dir_all(record.join("approvals")).unwrap();
+
+    // The project's commands: lint and run say so.
+    mkfifo(&repo.path().join("orchestration/commands.json"));
+    orch_in_time(&repo, &["lint"]).code(1).stdout_has(&format!(
+        "cannot read `orchestration/commands.json`: {FIFO}"
+    ));
+    orch_in_time(&repo, &["run", "w", "--slug", "t", "--offline"])
+        .code(2)
+        .stderr_has(FIFO);
+}
+
+/// What `strace OPTIONS orch ARGS` logged, orch given `env` besides the
+/// repository's (None, saying why, where strace cannot trace).
+fn strace(
+    repo: &TestRepo,
+    options: &[&str],
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Option<String> {
     let log = repo.path().join(".strace");
-    let status = Command::new("strace")
-        .args(["-f", "-o"])
-        .arg(&log)
-        .args(options)
-        .arg(crate::common::BIN)
-        .args(args)
-        .current_dir(repo.path())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
+    let mut wrapper = vec!["strace", "-f", "-o", log.to_str().unwrap()];
+    wrapper.extend_from_slice(options);
+    let status = repo
+        .command_via(&wrapper, args)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
@@ -509,7 +576,17 @@ fn strace(repo: &TestRepo, options: &[&str], args: &[&str]) -> Option<String> {
 
 /// fsync/fdatasync calls of a command, counted by strace.
 fn fsyncs(repo: &TestRepo, args: &[&str]) -> Option<usize> {
-    let text = strace(repo, &["-c", "-e", "trace=fsync,fdatasync,syncfs"], args)?;
+    fsyncs_env(repo, args, &[])
+}
+
+/// Like `fsyncs`, with `env` for orch.
+fn fsyncs_env(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Option<usize> {
+    let text = strace(
+        repo,
+        &["-c", "-e", "trace=fsync,fdatasync,syncfs"],
+        args,
+        env,
+    )?;
     Some(
         text.lines()
             .filter_map(|l| {
@@ -559,24 +636,94 @@ fn a_change_costs_one_fsync_and_a_gate_attempt_at_most_four() {
         1
     );
     assert_eq!(one(&["gate", "finish", "--run", &run, "--gate", "G1"]), 1);
-    // A whole run: three gates, one attempt each, an agent per gate.
-    let total = one(&[
-        "run",
-        "visual-essay",
-        "--slug",
-        "t",
-        "--agent-cmd",
-        "examples/agents/scripted-essay.sh",
-    ]);
+    // Whole runs, telling a team (a notification is a change of its own):
+    // the shipped workflow with its skills vetted, so G1 and G2 run on
+    // their own, and G3 either too or after a signed approval of its start.
+    let repo = TestRepo::vetted();
+    repo.write(
+        "orchestration/notify.json",
+        r#"{"targets": [{"name": "team", "format": "json", "url_env": "HOOK_URL"}]}"#,
+    );
+    let server = Server::start(&[200]);
+    repo.set_env("HOOK_URL", &server.url);
+    let one = |args: &[&str]| fsyncs(&repo, args).unwrap();
+    let run_visual_essay = |slug: &str| {
+        let total = one(&[
+            "run",
+            "visual-essay",
+            "--slug",
+            slug,
+            "--agent-cmd",
+            "examples/agents/scripted-essay.sh",
+        ]);
+        let run = repo.orch(&["run", "list", "--json"]).json()[0]["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (total, run)
+    };
+    let attempts = |run: &str| -> usize {
+        repo.run_json(run)["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["attempts"].as_array().unwrap().len())
+            .sum()
+    };
+    let workflow = "orchestration/workflows/visual-essay.json";
+    let shipped = repo.read(workflow);
+    repo.write(
+        workflow,
+        &shipped.replace(
+            r#""automation": "human_approval""#,
+            r#""automation": "fully_auto""#,
+        ),
+    );
+    let (total, run) = run_visual_essay("auto");
+    assert_eq!(repo.run_json(&run)["status"], "PASSED");
+    assert_eq!(attempts(&run), 3);
     assert!(
         total <= 6 + 4 * 3,
         "orch run: {total} fsyncs for 3 gate attempts"
+    );
+    assert_eq!(server.requests().len(), 1, "passed");
+
+    repo.write(workflow, &shipped);
+    let (mut total, run) = run_visual_essay("approved");
+    assert_eq!(repo.run_json(&run)["status"], "AWAITING_APPROVAL");
+    let approve = fsyncs_env(
+        &repo,
+        &[
+            "approve",
+            "--run",
+            &run,
+            "--gate",
+            "G3",
+            "--key",
+            repo.example_key().to_str().unwrap(),
+        ],
+        &[
+            ("GIT_AUTHOR_NAME", "Reviewer"),
+            ("GIT_AUTHOR_EMAIL", "example-reviewer@orch.invalid"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(approve, 1, "orch approve: one change");
+    total += approve + one(&["run", "resume", "--run", &run]);
+    assert_eq!(repo.run_json(&run)["status"], "PASSED");
+    assert_eq!(attempts(&run), 3);
+    assert_eq!(server.requests().len(), 3, "awaiting_approval, then passed");
+    // The approval and the resume it allows are state changes of their
+    // own, by other commands: one fsync each.
+    assert!(
+        total <= 6 + 4 * 3 + 2,
+        "{total} fsyncs for 3 gate attempts, an approval and a resume"
     );
 }
 
 /// The paths a command opened, as strace saw them.
 fn opened(repo: &TestRepo, args: &[&str]) -> Option<Vec<String>> {
-    let text = strace(repo, &["-e", "trace=openat,open"], args)?;
+    let text = strace(repo, &["-e", "trace=openat,open"], args, &[])?;
     Some(
         text.lines()
             .filter_map(|l| Some(l.split('"').nth(1)?.to_string()))
@@ -677,13 +824,7 @@ fn an_approval_lands_whole_or_not_at_all() {
             "{fault}: {}",
             r["gates"][2]
         );
-        assert!(
-            !repo
-                .files_under(&format!("orchestration/runs/{run}/record"))
-                .iter()
-                .any(|f| f.contains(".orch-tmp-")),
-            "{fault}: no temporary file is left"
-        );
+        no_temp_left(&repo, &run, fault);
         verify_ok(&repo, &run);
     }
 }
@@ -705,5 +846,65 @@ fn a_task_or_event_file_that_is_a_fifo_is_refused_not_waited_on() {
         let out = orch_in_time(&repo, &["task", "list"]);
         assert_ne!(out.code, 0, "{name}: {}", out.stderr);
         out.stderr_has(FIFO);
+    }
+}
+
+/// `notify retry` records how each delivery went in notifications.json, a
+/// change RUN.json does not show: the file is renamed into place, then
+/// journaled. A failed write leaves it as it was; a crash before the
+/// journal holds it loses that command's change whole (the next retry
+/// sends again); once journaled it is durable. Never half-changed, never
+/// a temporary file left.
+#[test]
+fn a_notification_record_survives_a_crash_or_a_failed_write() {
+    let server = Server::start(&[200]);
+    let pending = || {
+        let (repo, run) = notified_run();
+        repo.set_env("HOOK_URL", &server.url);
+        (repo, run)
+    };
+    let status = |repo: &TestRepo, run: &str| {
+        repo.read_json(&format!(
+            "orchestration/runs/{run}/record/notifications.json"
+        ))["notifications"][0]["status"]
+            .clone()
+    };
+    for fault in [
+        "temp#1:erofs",
+        "rename#1:eio",
+        "journal:enospc",
+        "temp#1:kill",
+        "rename#1:kill",
+        "journal:kill",
+    ] {
+        let (repo, run) = pending();
+        assert_eq!(status(&repo, &run), "pending");
+        let before = record(&repo, &run);
+        let out = repo.orch_env(
+            &["notify", "retry", "--run", &run],
+            &[("ORCH_FAULT", fault)],
+        );
+        assert_ne!(out.code, 0, "{fault}");
+        if fault == "journal:kill" {
+            // Killed once the file was in place: the change is there, whole.
+            assert_eq!(status(&repo, &run), "delivered");
+        } else {
+            if !fault.ends_with(":kill") {
+                out.code(5).stderr_has("hint: nothing was recorded");
+            }
+            // (A killed writer may leave its temporary file: the next
+            // writer in that folder removes it.)
+            let mut after = record(&repo, &run);
+            after.retain(|f, _| !f.contains(".orch-tmp-"));
+            assert_eq!(after, before, "{fault}: nothing changed");
+            // The next retry sends again, and records it.
+            repo.orch(&["notify", "retry", "--run", &run]).ok();
+            assert_eq!(status(&repo, &run), "delivered", "{fault}");
+        }
+        // Nothing left to finish, and no temporary file left.
+        let show = repo.orch(&["run", "show", "--run", &run]);
+        assert!(!show.stderr.contains("warning"), "{fault}: {}", show.stderr);
+        no_temp_left(&repo, &run, fault);
+        repo.orch(&["verify", "--run", &run, "--offline"]).ok();
     }
 }
