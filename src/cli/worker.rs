@@ -47,6 +47,8 @@ pub struct WorkerCommand {
     pub action: Option<WorkerAction>,
     #[command(flatten)]
     pub run: WorkerArgs,
+    #[command(flatten)]
+    pub queue: super::queue::QueueArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,7 +103,7 @@ pub struct WorkerArgs {
 }
 
 pub fn execute(cmd: WorkerCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
-    let queue = Queue::open(repo);
+    let queue = Queue::connect(repo, cmd.queue.url())?;
     match cmd.action {
         None => work(&queue, cmd.run, ui),
         Some(WorkerAction::List(a)) => list(&queue, a.json, ui),

@@ -113,6 +113,22 @@ pub trait Backend: Send + Sync {
         worker: &WorkerRecord,
         still_ready: &dyn Fn(&StoredTask) -> bool,
     ) -> Result<Option<Claim>>;
+    /// Claims the first of `ids` (best first) that no current claim holds
+    /// and `still_ready` accepts, for `worker`. The file backend tries them
+    /// one by one; a database does it in one transaction.
+    fn claim_first(
+        &self,
+        ids: &[&str],
+        worker: &WorkerRecord,
+        still_ready: &dyn Fn(&StoredTask) -> bool,
+    ) -> Result<Option<Claim>> {
+        for id in ids {
+            if let Some(c) = self.claim(id, worker, still_ready)? {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
+    }
     /// Ends a claim, appending `event` with it, only while it is current.
     /// False when it was not (taken over, or already released).
     fn release(&self, claim: &Claim, event: Option<&Event>) -> Result<bool>;

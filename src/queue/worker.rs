@@ -496,8 +496,12 @@ impl<'q> Foreground<'q> {
         let (tx, rx) = mpsc::channel::<()>();
         let beat_shared = Arc::clone(&shared);
         let repo = queue.repo.clone();
+        let backend = Arc::clone(&queue.backend);
         let thread = std::thread::spawn(move || {
-            let q = Queue::open(&repo);
+            let q = Queue {
+                repo: &repo,
+                backend,
+            };
             while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(iv.heartbeat) {
                 let _ = beat_shared.beat(&q);
             }

@@ -14,10 +14,28 @@ use crate::common::{Out, TestRepo};
 
 pub const NOW: &str = "2026-03-10T12:00:00Z";
 
+thread_local! {
+    /// Whether `fixture` repositories keep their queue on PostgreSQL.
+    static ON_POSTGRES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `test` with each of its `fixture` repositories on a fresh
+/// PostgreSQL queue (skipped, saying why, where there is no server).
+pub fn on_postgres(test: fn()) {
+    if crate::pgserver::shared().is_some() {
+        ON_POSTGRES.with(|p| p.set(true));
+        test();
+    }
+}
+
 /// A repository with a one-gate workflow `w` (outputs in `out/<slug>`): the
 /// gate needs `out/<slug>/A1.md` containing "done", written by `sh agent.sh`.
 pub fn fixture(agent: &str) -> TestRepo {
     let repo = TestRepo::new();
+    if ON_POSTGRES.with(std::cell::Cell::get) {
+        let url = crate::pgserver::fresh_queue().expect("with_postgres checked the server");
+        repo.set_env("ORCH_QUEUE_URL", &url);
+    }
     repo.write(
         "orchestration/workflows/w.json",
         r#"{"workflow": "w", "default_artifact_path": "out/{slug}",
@@ -231,7 +249,7 @@ fn dependencies_that_would_make_a_cycle_are_refused() {
 }
 
 #[test]
-fn weights_boosts_and_ties_decide_what_is_next() {
+pub fn weights_boosts_and_ties_decide_what_is_next() {
     let repo = fixture(QUICK);
     let env = [("ORCH_NOW", NOW), ("TZ", "UTC")];
     let low_overdue = add(
@@ -310,7 +328,7 @@ fn today_is_a_calendar_day_in_the_zone_of_tz() {
 }
 
 #[test]
-fn more_dependents_then_older_then_id_break_ties() {
+pub fn more_dependents_then_older_then_id_break_ties() {
     let repo = fixture(QUICK);
     let add_early = |t: &str| {
         repo.orch_env(
@@ -361,7 +379,7 @@ fn more_dependents_then_older_then_id_break_ties() {
 }
 
 #[test]
-fn only_todo_tasks_whose_dependencies_are_done_are_ready() {
+pub fn only_todo_tasks_whose_dependencies_are_done_are_ready() {
     let repo = fixture(QUICK);
     let a = add(&repo, "A", &["--priority", "low"]);
     let b = add(&repo, "B", &["--priority", "critical", "--depends-on", &a]);
@@ -403,7 +421,7 @@ fn only_todo_tasks_whose_dependencies_are_done_are_ready() {
 }
 
 #[test]
-fn nothing_ready_says_why_and_exits_1() {
+pub fn nothing_ready_says_why_and_exits_1() {
     let repo = fixture(QUICK);
     let out = at(&repo, &["next"]);
     out.code(1).stderr_has("there are no tasks yet");
@@ -434,7 +452,7 @@ fn nothing_ready_says_why_and_exits_1() {
 }
 
 #[test]
-fn concurrent_claims_never_hand_out_one_task_twice() {
+pub fn concurrent_claims_never_hand_out_one_task_twice() {
     let repo = fixture(QUICK);
     let ids: HashSet<String> = (0..8).map(|i| add(&repo, &format!("t{i}"), &[])).collect();
     let children: Vec<_> = (0..10)
@@ -472,7 +490,7 @@ fn concurrent_claims_never_hand_out_one_task_twice() {
 }
 
 #[test]
-fn statuses_change_only_in_the_allowed_ways() {
+pub fn statuses_change_only_in_the_allowed_ways() {
     let repo = fixture(QUICK);
     let a = add(&repo, "A", &[]);
     at(&repo, &["task", "retry", &a])
@@ -532,7 +550,7 @@ fn statuses_change_only_in_the_allowed_ways() {
 }
 
 #[test]
-fn a_claimed_task_is_written_only_by_its_holder() {
+pub fn a_claimed_task_is_written_only_by_its_holder() {
     let repo = fixture(QUICK);
     let a = add(&repo, "A", &[]);
     at(&repo, &["next", "--claim", "--worker", "ext"]).ok();
