@@ -92,6 +92,15 @@ impl Scope {
             Scope::Override => "override",
         }
     }
+
+    /// What a gate awaiting this scope waits for, in words.
+    pub fn awaited(self) -> &'static str {
+        match self {
+            Scope::Outputs => "approval of its outputs",
+            Scope::Start => "approval to start its agent",
+            Scope::Override => "a review of its failure (an approved override, or a rejection)",
+        }
+    }
 }
 
 /// An output as it was approved.

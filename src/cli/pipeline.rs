@@ -190,6 +190,7 @@ pub fn run(args: PipelineArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             .transpose()?,
         depth: args.depth.unwrap_or_default().into(),
         prompt_file: args.prompt_file,
+        task: None,
     };
     super::run::warn_shared_outputs(repo, ui, &start);
     let mut view = ProgressView::new(ui, args.exec.json);
@@ -352,7 +353,7 @@ pub(crate) fn finish(
         }
         Outcome::AwaitingApproval { gate, have, need } => {
             ui.line(&format!("AWAITING_APPROVAL {run_id} at {gate}"));
-            let what = match awaited(&run, gate) {
+            let what = match crate::ops::approval::awaited(&run, gate) {
                 crate::approval::Scope::Start => "needs signed approvals before its agent starts",
                 crate::approval::Scope::Override => {
                     "failed and needs a person's review: approve an override, or reject"
@@ -381,14 +382,6 @@ pub(crate) fn finish(
         }
     }
     Ok(outcome.exit_code())
-}
-
-/// What gate `gate` of `run` awaits approval of.
-fn awaited(run: &crate::record::RunRecord, gate: &str) -> crate::approval::Scope {
-    run.gate(gate).and_then(|g| g.latest()).map_or(
-        crate::approval::Scope::Outputs,
-        crate::ops::approval::awaited_scope,
-    )
 }
 
 /// A person at a terminal, or nobody (then every human gate pauses).

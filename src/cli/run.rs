@@ -176,6 +176,7 @@ fn start(args: StartArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             .transpose()?,
         depth: args.depth.into(),
         prompt_file: args.prompt_file,
+        task: None,
     };
     warn_shared_outputs(repo, ui, &opts);
     let run = ops::run::start(repo, &opts)?;

@@ -63,8 +63,9 @@ pub enum TaskAction {
     /// Claim a task and run its workflow now, in the foreground.
     ///
     /// The task must be ready (TODO, every dependency DONE), or waiting for
-    /// a person or blocked with an open run (its run is resumed: a person's
-    /// gate is validated at once). Exit codes are `orch run`'s.
+    /// a person or an approval, or blocked, with an open run (its run is
+    /// resumed: a person's gate is validated at once, approvals are
+    /// counted). Exit codes are `orch run`'s.
     Run(RunArgs),
 }
 
@@ -128,7 +129,8 @@ pub struct AddArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only tasks with this status (TODO, BLOCKED, IN_PROGRESS,
-    /// AWAITING_INPUT, DONE, FAILED, CANCELLED; any case). Repeat for more.
+    /// AWAITING_INPUT, AWAITING_APPROVAL, DONE, FAILED, CANCELLED; any
+    /// case). Repeat for more.
     #[arg(long, value_name = "STATUS")]
     pub status: Vec<String>,
     /// Only tasks with this tag.
@@ -146,6 +148,9 @@ pub struct IdArgs {
     /// Task id, or a unique prefix or suffix of one.
     #[arg(value_name = "ID")]
     pub id: String,
+    /// Print the task's state after the change as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +190,9 @@ pub struct EditArgs {
     /// Remove a tag. Repeat for more.
     #[arg(long, value_name = "TAG")]
     pub untag: Vec<String>,
+    /// Print the task's state after the change as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--worker`: who writes, when a worker outside orch reports on a task it claimed.
@@ -210,6 +218,9 @@ pub struct ProgressArgs {
     pub message: Option<String>,
     #[command(flatten)]
     pub worker: WorkerArg,
+    /// Print the task's state after the change as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -234,6 +245,9 @@ pub struct FailArgs {
     pub reason: String,
     #[command(flatten)]
     pub worker: WorkerArg,
+    /// Print the task's state after the change as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +258,9 @@ pub struct CancelArgs {
     /// Why it is cancelled.
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
+    /// Print the task's state after the change as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -278,6 +295,9 @@ pub fn execute(cmd: TaskCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
                     remove_tags: args.untag,
                 },
             )?;
+            if args.json {
+                return state(&queue, &id, ui);
+            }
             ui.note(&format!("edited {id}"));
             Ok(exit::SUCCESS)
         }
@@ -288,6 +308,9 @@ pub fn execute(cmd: TaskCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
                 args.message.as_deref(),
                 args.worker.worker.as_deref(),
             )?;
+            if args.json {
+                return state(&queue, &id, ui);
+            }
             ui.note(&format!("{id}: {}%", args.percent));
             Ok(exit::SUCCESS)
         }
@@ -307,22 +330,47 @@ pub fn execute(cmd: TaskCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
         }
         TaskAction::Fail(args) => {
             let id = queue.fail(&args.id, &args.reason, args.worker.worker.as_deref())?;
+            if args.json {
+                return state(&queue, &id, ui);
+            }
             ui.line(&format!("FAILED {id}"));
             ui.note(&format!("when it can go on: orch task retry {id}"));
             Ok(exit::SUCCESS)
         }
         TaskAction::Cancel(args) => {
             let id = queue.cancel(&args.id, &args.reason)?;
+            if args.json {
+                return state(&queue, &id, ui);
+            }
             ui.line(&format!("CANCELLED {id}"));
             Ok(exit::SUCCESS)
         }
         TaskAction::Retry(args) => {
             let id = queue.retry(&args.id)?;
+            if args.json {
+                return state(&queue, &id, ui);
+            }
             ui.line(&format!("TODO {id}"));
             Ok(exit::SUCCESS)
         }
         TaskAction::Run(args) => super::worker::run_task(&queue, &args, ui),
     }
+}
+
+/// `--json` after a change: the task's id, status and why, and progress,
+/// as `orch task list --json` shows them.
+fn state(queue: &Queue, id: &str, ui: &Ui) -> Result<u8> {
+    let board = queue.board()?;
+    let i = board
+        .get(id)
+        .ok_or_else(|| Error::input(format!("there is no task `{id}`")))?;
+    let (status, reason) = board.shown(i);
+    let f = &board.entries[i].folded;
+    ui.out(&json::to_pretty_string(&json!({
+        "id": id, "status": status, "reason": reason,
+        "percent": f.percent, "message": f.message, "run_id": f.run_id,
+    })));
+    Ok(exit::SUCCESS)
 }
 
 fn add(queue: &Queue, args: AddArgs, ui: &Ui) -> Result<u8> {

@@ -60,13 +60,24 @@ pub enum WorkerAction {
     /// to TODO, their runs are marked interrupted, and the next worker
     /// resumes them.
     #[command(after_long_help = AFTER_LONG_HELP)]
-    Rescue(JsonArg),
+    Rescue(RescueArgs),
     /// Forget workers that have been gone for more than a day.
     Cleanup(JsonArg),
 }
 
 #[derive(Debug, Args)]
 pub struct JsonArg {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RescueArgs {
+    /// Record the `rescued` notifications (orchestration/notify.json) in
+    /// each freed run without sending them (`orch notify retry` sends them).
+    #[arg(long, env = env::OFFLINE, value_parser = clap::builder::FalseyValueParser::new())]
+    pub offline: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -107,7 +118,7 @@ pub fn execute(cmd: WorkerCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
     match cmd.action {
         None => work(&queue, cmd.run, ui),
         Some(WorkerAction::List(a)) => list(&queue, a.json, ui),
-        Some(WorkerAction::Rescue(a)) => rescue_now(&queue, a.json, ui),
+        Some(WorkerAction::Rescue(a)) => rescue_now(&queue, &a, ui),
         Some(WorkerAction::Cleanup(a)) => cleanup(&queue, a.json, ui),
     }
 }
@@ -240,7 +251,7 @@ impl Reporter for Printer<'_> {
                 format!("{worker}: {task} is ready now ({after} is DONE)")
             }
             Report::Rescued { worker, rescued } => format!(
-                "{worker}: rescued {}: {}{}",
+                "{worker}: rescued {}: {}{}{}",
                 rescued.task,
                 rescued.reason,
                 if rescued.run_interrupted {
@@ -250,7 +261,18 @@ impl Reporter for Printer<'_> {
                     )
                 } else {
                     String::new()
-                }
+                },
+                rescued
+                    .notified
+                    .iter()
+                    .map(|d| format!("; {}", d.describe()))
+                    .chain(
+                        rescued
+                            .notify_error
+                            .iter()
+                            .map(|e| format!("; notifications: {e}"))
+                    )
+                    .collect::<String>()
             ),
             Report::Idle { worker, why } => format!("{worker}: waiting: {why}"),
             Report::Error {
@@ -333,6 +355,7 @@ fn list(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
                 "blocked": count(Status::Blocked),
                 "in_progress": count(Status::InProgress),
                 "awaiting_input": count(Status::AwaitingInput),
+                "awaiting_approval": count(Status::AwaitingApproval),
             },
             "recent": {"hours": 24, "done": done, "failed": failed,
                        "failure_rate": (done + failed > 0).then(|| ratio(failed, done + failed))},
@@ -399,10 +422,11 @@ fn list(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
         )
     };
     ui.out(&format!(
-        "queue: {ready} ready, {} blocked, {} in progress, {} awaiting input; {rate}\n",
+        "queue: {ready} ready, {} blocked, {} in progress, {} awaiting input, {} awaiting approval; {rate}\n",
         count(Status::Blocked),
         count(Status::InProgress),
-        count(Status::AwaitingInput)
+        count(Status::AwaitingInput),
+        count(Status::AwaitingApproval)
     ));
     if let Some(w) = warning {
         ui.warn(w);
@@ -437,10 +461,16 @@ fn recent_outcomes(board: &crate::queue::board::Board) -> (usize, usize) {
     (done, failed)
 }
 
-fn rescue_now(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
+fn rescue_now(queue: &Queue, args: &RescueArgs, ui: &Ui) -> Result<u8> {
     let board = queue.board()?;
-    let rescued = rescue::rescue(queue, &board, "orch worker rescue", &Intervals::from_env())?;
-    if as_json {
+    let rescued = rescue::rescue(
+        queue,
+        &board,
+        "orch worker rescue",
+        &Intervals::from_env(),
+        args.offline,
+    )?;
+    if args.json {
         ui.out(&json::to_pretty_string(&rescued));
         return Ok(exit::SUCCESS);
     }
@@ -462,6 +492,12 @@ fn rescue_now(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
             r.task,
             sanitize_line(&r.reason)
         ));
+        for d in &r.notified {
+            ui.note(&d.describe());
+        }
+        if let Some(e) = &r.notify_error {
+            ui.warn(&format!("notifications: {}", sanitize_line(e)));
+        }
     }
     Ok(exit::SUCCESS)
 }

@@ -75,7 +75,7 @@ pub fn build(run: &RunRecord, event: Event, gate: Option<&str>) -> Message {
         "run_id": id,
         "workflow": run.workflow.name,
         "slug": run.workflow.slug,
-        "task": run.extra.get("task").cloned().unwrap_or(Value::Null),
+        "task": run.task,
         "gate": gate,
         "status": run.status,
         "outputs_uri": outputs_uri,

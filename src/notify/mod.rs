@@ -90,6 +90,25 @@ pub struct Delivery {
     pub error: Option<String>,
 }
 
+impl Delivery {
+    /// One line for people: where it went, or why it is still pending.
+    pub fn describe(&self) -> String {
+        let target = crate::ui::sanitize_line(&self.target);
+        match self.status {
+            Status::Delivered => format!(
+                "notified {target} ({}): HTTP {}",
+                self.event.as_str(),
+                self.status_code.unwrap_or(0)
+            ),
+            Status::Pending => format!(
+                "notification to {target} ({}) is pending: {} (`orch notify retry` sends it again)",
+                self.event.as_str(),
+                crate::ui::sanitize_line(self.error.as_deref().unwrap_or("not sent"))
+            ),
+        }
+    }
+}
+
 /// `record/notifications.json`.
 #[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Notifications {

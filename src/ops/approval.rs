@@ -356,6 +356,13 @@ fn awaiting<'r>(run: &'r RunRecord, gate: &str) -> Result<(&'r GateRecord, &'r A
     }
 }
 
+/// What gate `gate` of `run` awaits approval of (its latest attempt's scope).
+pub fn awaited(run: &RunRecord, gate: &str) -> Scope {
+    run.gate(gate)
+        .and_then(GateRecord::latest)
+        .map_or(Scope::Outputs, awaited_scope)
+}
+
 /// What an attempt awaiting approval waits for.
 pub fn awaited_scope(a: &Attempt) -> Scope {
     if a.awaits_start() {

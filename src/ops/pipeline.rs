@@ -166,6 +166,20 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The gate the run stopped at, if any.
+    pub fn gate(&self) -> Option<&str> {
+        match self {
+            Outcome::Passed => None,
+            Outcome::Failed { gate, .. }
+            | Outcome::Blocked { gate, .. }
+            | Outcome::AwaitingInput { gate, .. }
+            | Outcome::AwaitingApproval { gate, .. }
+            | Outcome::AwaitingAnswers { gate, .. } => Some(gate.as_str()),
+            Outcome::Interrupted { gate } => gate.as_deref(),
+        }
+        .filter(|g| !g.is_empty())
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Outcome::Passed => exit::SUCCESS,

@@ -23,6 +23,8 @@ pub struct StartOptions {
     pub depth: Depth,
     /// As given on the command line (relative to the current directory).
     pub prompt_file: Option<PathBuf>,
+    /// The backlog task this run does (`orch task run`, `orch worker`).
+    pub task: Option<String>,
 }
 
 /// Creates a run: `RUN.json` with every gate `NOT_STARTED`, and the logs folder.
@@ -100,6 +102,7 @@ pub fn start_with(
             depth: opts.depth,
             prompt: prompt.clone(),
             options: options.cloned(),
+            task: opts.task.clone(),
             status: RunStatus::Running,
             started_at: stamp.clone(),
             finished_at: None,

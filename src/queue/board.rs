@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use crate::clock;
 use crate::error::Result;
 use crate::queue::backend::{Backend, Claim, WorkerRecord};
 use crate::queue::due::{Calendar, Deadline};
@@ -15,6 +14,7 @@ use crate::queue::task::{Folded, Status, StoredTask};
 use crate::record::RunStatus;
 use crate::record::store::Store;
 use crate::repo::Repo;
+use crate::{clock, lease};
 
 /// One task on the board.
 #[derive(Clone, Debug)]
@@ -53,8 +53,7 @@ impl Board {
         let entries: Vec<Entry> = tasks
             .into_iter()
             .map(|stored| {
-                let mut folded = stored.fold();
-                follow_run(&store, &mut folded);
+                let folded = fold_now(&store, &stored);
                 let claim = by_task.remove(&stored.def.id).map(|c| {
                     let health = liveness::claim(&c, &workers, real_now, stale_after);
                     (c, health)
@@ -282,11 +281,21 @@ fn claim_note(c: &Claim, h: &Health) -> String {
     }
 }
 
-/// A task whose run waits for a person or was blocked follows its run: a
+/// What a task's files say now, its run taken into account: the one
+/// reading of a task's status that the board, claims and `next` share.
+pub fn fold_now(store: &Store, stored: &StoredTask) -> Folded {
+    let mut folded = stored.fold();
+    follow_run(store, &mut folded);
+    folded
+}
+
+/// A task whose run waits for a person (or was blocked) follows its run: a
 /// person who resumed it by hand (`orch run resume`) and saw it pass has
-/// finished the task.
+/// finished the task, and a run that no longer waits (its approvals, or a
+/// person's `orch gate finish`, decided the gate) and that nobody drives is
+/// TODO again, so the next worker resumes it.
 fn follow_run(store: &Store, f: &mut Folded) {
-    if !matches!(f.status, Status::AwaitingInput | Status::Blocked) {
+    if !(f.status.is_waiting() || f.status == Status::Blocked) {
         return;
     }
     let Some(run) = f.run_id.as_deref().and_then(|r| store.load(r).ok()) else {
@@ -305,6 +314,22 @@ fn follow_run(store: &Store, f: &mut Folded) {
         RunStatus::Canceled => {
             f.status = Status::Cancelled;
             f.reason = Some(format!("its run {} was canceled", run.run_id));
+        }
+        RunStatus::AwaitingInput | RunStatus::AwaitingApproval => {}
+        _ if f.status.is_waiting()
+            && !run.is_completed()
+            && lease::held_by_another(store.repo(), &run.run_id).is_none() =>
+        {
+            let what = run
+                .events
+                .last()
+                .and_then(|e| e.message.clone())
+                .unwrap_or_else(|| format!("it is {}", run.status));
+            f.reason = Some(format!(
+                "its run {} no longer waits ({what}): the next worker resumes it",
+                run.run_id
+            ));
+            f.status = Status::Todo;
         }
         _ => {}
     }

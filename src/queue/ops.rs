@@ -19,6 +19,7 @@ use crate::queue::target::{self, Target};
 use crate::queue::task::{
     Edit, Event, EventKind, FORMAT_VERSION, Priority, Status, StoredTask, TaskDef, TaskWorkflow,
 };
+use crate::record::store::Store;
 use crate::repo::{Repo, is_safe_component};
 use crate::workflow::LoadedWorkflow;
 use crate::{clock, lease};
@@ -542,8 +543,9 @@ impl<'r> Queue<'r> {
             .filter(|e| e.folded.status == Status::Done)
             .map(super::board::Entry::id)
             .collect();
+        let store = Store::new(self.repo);
         let still_ready = |t: &StoredTask| {
-            let f = t.fold();
+            let f = super::board::fold_now(&store, t);
             f.status == Status::Todo && f.depends_on.iter().all(|d| done.contains(d.as_str()))
         };
         let ranked: Vec<(usize, &str)> = plan
@@ -572,7 +574,7 @@ impl<'r> Queue<'r> {
             .ok_or_else(|| Error::input(format!("there is no task `{id}`")))?;
         let (status, reason) = board.shown(i);
         let e = &board.entries[i];
-        let resumable = matches!(e.folded.status, Status::AwaitingInput | Status::Blocked)
+        let resumable = (e.folded.status.is_waiting() || e.folded.status == Status::Blocked)
             && e.folded.run_id.is_some();
         if e.stored.def.workflow.is_none() {
             return Err(Error::input(format!("task `{id}` has no workflow to run"))
@@ -589,7 +591,8 @@ impl<'r> Queue<'r> {
             );
         }
         let want = e.folded.status;
-        let still = |t: &StoredTask| t.fold().status == want;
+        let store = Store::new(self.repo);
+        let still = |t: &StoredTask| super::board::fold_now(&store, t).status == want;
         self.backend.claim(id, worker, &still)?.ok_or_else(|| {
             Error::conflict(format!(
                 "task `{id}` was claimed by another worker just now"

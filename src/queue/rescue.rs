@@ -7,7 +7,9 @@
 //! sees its claim gone), and the next worker resumes that same run.
 //!
 //! Release is a compare-and-swap on the claim's fence, so two rescuers, or
-//! a rescuer and a late heartbeat, never both win.
+//! a rescuer and a late heartbeat, never both win. The rescuer tells the
+//! people who asked for it (notify.json's `rescued` event) about each run
+//! it freed.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -35,10 +37,42 @@ pub struct Rescued {
     pub reason: String,
     /// Whether the rescuer marked the run interrupted (else its live owner does).
     pub run_interrupted: bool,
+    /// The `rescued` notifications sent about the run (recorded in it too).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notified: Vec<crate::notify::Delivery>,
+    /// Why they could not be sent (a broken notify.json).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_error: Option<String>,
+}
+
+impl Rescued {
+    /// Sends the `rescued` notification about its run; never fails the rescue.
+    fn notify(mut self, queue: &Queue, offline: bool) -> Rescued {
+        if let Some(run) = &self.run_id {
+            match crate::notify::dispatch(
+                queue.repo,
+                run,
+                crate::notify::Event::Rescued,
+                None,
+                offline,
+            ) {
+                Ok(sent) => self.notified = sent,
+                Err(e) => self.notify_error = Some(e.to_string()),
+            }
+        }
+        self
+    }
 }
 
 /// Rescues what `board` shows is abandoned; `rescuer` names who does it.
-pub fn rescue(queue: &Queue, board: &Board, rescuer: &str, iv: &Intervals) -> Result<Vec<Rescued>> {
+/// With `offline`, the notifications are recorded, not sent.
+pub fn rescue(
+    queue: &Queue,
+    board: &Board,
+    rescuer: &str,
+    iv: &Intervals,
+    offline: bool,
+) -> Result<Vec<Rescued>> {
     let mut out = Vec::new();
     let now = SystemTime::now();
     let host = lease::hostname();
@@ -81,14 +115,19 @@ pub fn rescue(queue: &Queue, board: &Board, rescuer: &str, iv: &Intervals) -> Re
                     }
                     _ => false,
                 };
-                out.push(Rescued {
-                    task: e.id().to_string(),
-                    holder: Some(claim.worker.clone()),
-                    fence: Some(claim.fence),
-                    run_id,
-                    reason,
-                    run_interrupted,
-                });
+                out.push(
+                    Rescued {
+                        task: e.id().to_string(),
+                        holder: Some(claim.worker.clone()),
+                        fence: Some(claim.fence),
+                        run_id,
+                        reason,
+                        run_interrupted,
+                        notified: Vec::new(),
+                        notify_error: None,
+                    }
+                    .notify(queue, offline),
+                );
             }
             // IN_PROGRESS by its events but claimed by nobody: the machine
             // state that held it is gone (a crash, a deleted .git/orch).
@@ -119,14 +158,19 @@ pub fn rescue(queue: &Queue, board: &Board, rescuer: &str, iv: &Intervals) -> Re
                 let run_interrupted = run_id.as_deref().is_some_and(|r| {
                     crate::ops::run::interrupt(queue.repo, r, &reason).unwrap_or(false)
                 });
-                out.push(Rescued {
-                    task: e.id().to_string(),
-                    holder: None,
-                    fence: None,
-                    run_id,
-                    reason,
-                    run_interrupted,
-                });
+                out.push(
+                    Rescued {
+                        task: e.id().to_string(),
+                        holder: None,
+                        fence: None,
+                        run_id,
+                        reason,
+                        run_interrupted,
+                        notified: Vec::new(),
+                        notify_error: None,
+                    }
+                    .notify(queue, offline),
+                );
             }
             None => {}
         }

@@ -108,8 +108,12 @@ pub enum EventKind {
     Failed,
     /// BLOCKED: the run's agent said it cannot go on, with the reason.
     Blocked,
-    /// AWAITING_INPUT: the run waits for a person.
+    /// AWAITING_INPUT: the run waits for a person (a person's gate, or
+    /// answers to its questions).
     AwaitingInput,
+    /// AWAITING_APPROVAL: the run waits for signed approvals (of a gate's
+    /// outputs, or to start its agent).
+    AwaitingApproval,
     /// Back to TODO: the worker stopped, or a rescue released a dead claim.
     /// The run stays resumable and the next worker resumes it.
     Released,
@@ -133,6 +137,7 @@ impl EventKind {
             EventKind::Failed => "failed",
             EventKind::Blocked => "blocked",
             EventKind::AwaitingInput => "awaiting_input",
+            EventKind::AwaitingApproval => "awaiting_approval",
             EventKind::Released => "released",
             EventKind::Cancelled => "cancelled",
             EventKind::Retried => "retried",
@@ -245,17 +250,19 @@ pub enum Status {
     Blocked,
     InProgress,
     AwaitingInput,
+    AwaitingApproval,
     Done,
     Failed,
     Cancelled,
 }
 
 impl Status {
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 8] = [
         Status::Todo,
         Status::Blocked,
         Status::InProgress,
         Status::AwaitingInput,
+        Status::AwaitingApproval,
         Status::Done,
         Status::Failed,
         Status::Cancelled,
@@ -267,6 +274,7 @@ impl Status {
             Status::Blocked => "BLOCKED",
             Status::InProgress => "IN_PROGRESS",
             Status::AwaitingInput => "AWAITING_INPUT",
+            Status::AwaitingApproval => "AWAITING_APPROVAL",
             Status::Done => "DONE",
             Status::Failed => "FAILED",
             Status::Cancelled => "CANCELLED",
@@ -282,6 +290,12 @@ impl Status {
     /// DONE and CANCELLED end a task (a FAILED one may be retried).
     pub fn is_closed(self) -> bool {
         matches!(self, Status::Done | Status::Cancelled)
+    }
+
+    /// AWAITING_INPUT and AWAITING_APPROVAL: the task's run waits for a
+    /// person, and continues when resumed.
+    pub fn is_waiting(self) -> bool {
+        matches!(self, Status::AwaitingInput | Status::AwaitingApproval)
     }
 }
 
@@ -401,6 +415,7 @@ impl Folded {
             EventKind::Failed => Status::Failed,
             EventKind::Blocked => Status::Blocked,
             EventKind::AwaitingInput => Status::AwaitingInput,
+            EventKind::AwaitingApproval => Status::AwaitingApproval,
             EventKind::Released => Status::Todo,
             EventKind::Cancelled => Status::Cancelled,
             EventKind::Retried => {
@@ -411,7 +426,9 @@ impl Folded {
         };
         self.status = status;
         self.reason = match e.kind {
-            EventKind::AwaitingInput => e.message.clone().or_else(|| e.reason.clone()),
+            EventKind::AwaitingInput | EventKind::AwaitingApproval => {
+                e.message.clone().or_else(|| e.reason.clone())
+            }
             _ => e.reason.clone(),
         };
     }

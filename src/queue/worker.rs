@@ -343,7 +343,7 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
                     continue;
                 }
             };
-            let board = match rescue::rescue(queue, &board, &opts.id, &iv) {
+            let board = match rescue::rescue(queue, &board, &opts.id, &iv, opts.pipeline.offline) {
                 Ok(rescued) if rescued.is_empty() => board,
                 Ok(rescued) => {
                     for r in rescued {
@@ -663,14 +663,15 @@ impl Observer for TaskEvents<'_> {
     }
 }
 
-/// The run options for a task's workflow.
-fn start_options(repo: &crate::repo::Repo, wf: &TaskWorkflow) -> StartOptions {
+/// The run options for task `task`'s workflow: the run records the task it does.
+fn start_options(repo: &crate::repo::Repo, task: &str, wf: &TaskWorkflow) -> StartOptions {
     StartOptions {
         workflow: wf.name.clone(),
         slug: wf.slug.clone(),
         artifact_path: wf.artifact_path.clone(),
         depth: wf.depth,
         prompt_file: wf.prompt_file.as_ref().map(|p| repo.join(p)),
+        task: Some(task.to_string()),
     }
 }
 
@@ -727,7 +728,7 @@ pub fn drive(
         Some(run) => pipeline::resume(queue.repo, run, opts, &mut events, human),
         None => pipeline::start_and_run(
             queue.repo,
-            &start_options(queue.repo, &wf),
+            &start_options(queue.repo, &claim.task, &wf),
             opts,
             &mut events,
             human,
@@ -736,7 +737,7 @@ pub fn drive(
     driven.run_id = events.run_id.clone().or(open_run);
     let started = events.run_id.is_some();
     let (kind, reason) = match &result {
-        Ok((_, outcome)) => outcome_event(outcome, &claim.worker),
+        Ok((run_id, outcome)) => outcome_event(queue.repo, run_id, outcome, &claim.worker),
         Err(Error::Interrupted) => (
             EventKind::Released,
             format!(
@@ -762,15 +763,17 @@ pub fn drive(
     event.fence = Some(claim.fence);
     event.run_id.clone_from(&driven.run_id);
     match kind {
-        EventKind::AwaitingInput => event.message = Some(reason.clone()),
+        EventKind::AwaitingInput | EventKind::AwaitingApproval => {
+            event.message = Some(reason.clone());
+        }
         EventKind::Done => {}
         _ => event.reason = Some(reason.clone()),
     }
-    if let Some(Outcome::AwaitingInput { gate, .. } | Outcome::Blocked { gate, .. }) =
-        &driven.outcome
-    {
-        event.gate = Some(gate.clone());
-    }
+    event.gate = driven
+        .outcome
+        .as_ref()
+        .and_then(Outcome::gate)
+        .map(str::to_string);
     match queue.backend.release(claim, Some(&event)) {
         Ok(true) => {
             driven.status = Some(match kind {
@@ -778,6 +781,7 @@ pub fn drive(
                 EventKind::Failed => Status::Failed,
                 EventKind::Blocked => Status::Blocked,
                 EventKind::AwaitingInput => Status::AwaitingInput,
+                EventKind::AwaitingApproval => Status::AwaitingApproval,
                 _ => Status::Todo,
             });
             driven.reason = (kind != EventKind::Done).then_some(reason);
@@ -803,8 +807,14 @@ pub fn drive(
     driven
 }
 
-/// The task event a run's outcome leads to, with its reason.
-fn outcome_event(outcome: &Outcome, worker: &str) -> (EventKind, String) {
+/// The task event a run's outcome leads to, with its reason: the task's
+/// status follows its run for every outcome.
+fn outcome_event(
+    repo: &crate::repo::Repo,
+    run_id: &str,
+    outcome: &Outcome,
+    worker: &str,
+) -> (EventKind, String) {
     match outcome {
         Outcome::Passed => (EventKind::Done, String::new()),
         Outcome::Failed { gate, reason } if gate.is_empty() => (EventKind::Failed, reason.clone()),
@@ -821,10 +831,20 @@ fn outcome_event(outcome: &Outcome, worker: &str) -> (EventKind, String) {
             EventKind::AwaitingInput,
             format!("{gate} failed and asks a person questions first: answer them in {questions}"),
         ),
-        Outcome::AwaitingApproval { gate, have, need } => (
-            EventKind::AwaitingInput,
-            format!("{gate} awaits signed approval ({have} of {need} so far)"),
-        ),
+        Outcome::AwaitingApproval { gate, have, need } => {
+            let scope = Store::new(repo)
+                .load(run_id)
+                .map(|run| crate::ops::approval::awaited(&run, gate))
+                .unwrap_or_default();
+            (
+                EventKind::AwaitingApproval,
+                format!(
+                    "{gate} awaits {} ({have} of {need} so far): {}",
+                    scope.awaited(),
+                    crate::ui::orch_command(&format!("approve --run {run_id} --gate {gate}"))
+                ),
+            )
+        }
         Outcome::Interrupted { .. } => (
             EventKind::Released,
             format!("worker {worker} stopped; the run is resumable"),

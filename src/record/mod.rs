@@ -209,6 +209,10 @@ pub struct RunRecord {
     /// How `orch run` drove the run, so `orch run resume` goes on the same way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<RunOptions>,
+    /// The backlog task this run does (`orch task run`, `orch worker`):
+    /// its id in `orchestration/tasks/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
     pub status: RunStatus,
     pub started_at: String,
     #[serde(default)]

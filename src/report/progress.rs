@@ -198,23 +198,12 @@ impl Observer for ProgressView<'_> {
             Progress::GateSkipped { gate, reason } => {
                 self.note(&format!("▸ {gate} SKIPPED: {}", sanitize_line(reason)));
             }
-            Progress::Notified { delivery } => {
-                let d = delivery;
-                match d.status {
-                    crate::notify::Status::Delivered => self.note(&format!(
-                        "  notified {} ({}): HTTP {}",
-                        sanitize_line(&d.target),
-                        d.event.as_str(),
-                        d.status_code.unwrap_or(0)
-                    )),
-                    crate::notify::Status::Pending => self.ui.warn(&format!(
-                        "notification to {} ({}) is pending: {} (`orch notify retry` sends it again)",
-                        sanitize_line(&d.target),
-                        d.event.as_str(),
-                        sanitize_line(d.error.as_deref().unwrap_or("not sent"))
-                    )),
+            Progress::Notified { delivery } => match delivery.status {
+                crate::notify::Status::Delivered => {
+                    self.note(&format!("  {}", delivery.describe()));
                 }
-            }
+                crate::notify::Status::Pending => self.ui.warn(&delivery.describe()),
+            },
             Progress::Warning { message } => self.ui.warn(&sanitize_line(message)),
         }
     }

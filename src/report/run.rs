@@ -187,6 +187,13 @@ pub fn render_show(ui: &Ui, run: &RunRecord, now: DateTime<Utc>, lease: &lease::
     if let Some(by) = &run.created_by {
         let _ = writeln!(out, "  by         {}", sanitize_line(&by.display()));
     }
+    if let Some(task) = &run.task {
+        let _ = writeln!(
+            out,
+            "  task       {} (orch task show {0})",
+            sanitize_line(task)
+        );
+    }
     if let Some(p) = &run.prompt {
         let _ = writeln!(
             out,

@@ -117,3 +117,37 @@ fn use_orch_in_your_own_repository_works_as_written() {
         "everything committed, no logs left over"
     );
 }
+
+#[test]
+fn the_team_example_runs_every_task_to_done() {
+    let repo = TestRepo::shipped();
+    assert!(
+        block("## Team work: a backlog, workers and statistics")
+            .iter()
+            .any(|l| l.starts_with("sh examples/team.sh")),
+        "the README's team block starts with the example script"
+    );
+    let out = Out::from(
+        &Command::new("sh")
+            .arg("examples/team.sh")
+            .current_dir(repo.path())
+            .env("ORCH", BIN)
+            .env("NO_COLOR", "1")
+            .env("ORCH_POLL_INTERVAL", "0.05")
+            .env("ORCH_HEARTBEAT_S", "0.2")
+            .env_remove("ORCH_TRUSTED_REV")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap(),
+    );
+    out.ok().stdout_has("backlog     12 DONE");
+    // Each essay's G3 waited for the lead's signed approval, and got it.
+    repo.set_env("ORCH_TRUSTED_REV", "refs/orch/example-trust");
+    let approvals = repo.files_under("orchestration/runs");
+    let signed = approvals
+        .iter()
+        .filter(|p| p.contains("/record/approvals/"))
+        .count();
+    assert!(signed >= 12, "{approvals:?}");
+    repo.orch(&["verify"]).ok();
+}

@@ -881,3 +881,27 @@ fn worktrees_of_one_clone_share_claims() {
         .json();
     assert_eq!(t["claim"]["worker"], "in-wt2");
 }
+
+#[test]
+fn changes_print_the_task_state_as_json() {
+    let repo = fixture(QUICK);
+    let t = add(&repo, "json please", &[]);
+    let state = |args: &[&str]| {
+        let mut all = vec!["task"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        at(&repo, &all).ok().json()
+    };
+    let s = state(&["progress", &t, "--percent", "40", "--message", "half"]);
+    assert_eq!(s["id"], t.as_str());
+    assert_eq!(s["percent"], 40);
+    assert_eq!(s["message"], "half");
+    assert_eq!(state(&["fail", &t, "--reason", "no"])["status"], "FAILED");
+    assert_eq!(state(&["fail", &t, "--reason", "no"])["reason"], "no");
+    assert_eq!(state(&["retry", &t])["status"], "TODO");
+    assert_eq!(state(&["edit", &t, "--title", "renamed"])["status"], "TODO");
+    assert_eq!(
+        state(&["cancel", &t, "--reason", "dropped"])["status"],
+        "CANCELLED"
+    );
+}

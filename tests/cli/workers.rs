@@ -506,3 +506,135 @@ fn cancelling_a_running_task_stops_its_run() {
     assert_eq!(status(&repo, &t), "DONE");
     assert_eq!(attempt_statuses(&repo, &run), ["INTERRUPTED", "PASS"]);
 }
+
+#[test]
+fn a_task_awaiting_approval_says_so_and_the_next_worker_resumes_it_once_approved() {
+    let repo = TestRepo::vetted();
+    let team = fixture(QUICK);
+    for f in [
+        "orchestration/gates/contracts/A1.contract.json",
+        "agent.sh",
+        ".gitignore",
+    ] {
+        repo.write(f, &team.read(f));
+    }
+    repo.write(
+        "orchestration/workflows/w.json",
+        r#"{"workflow": "w", "default_artifact_path": "out/{slug}",
+            "gates": [{"gate": "A1", "name": "Write it", "agent": "fake", "executor": {"command": ["sh", "agent.sh"]},
+                       "approval": {"required": true}}]}"#,
+    );
+    let t = add_w(&repo, "approve me", "appr", &[]);
+    let after = add(&repo, "after it", &["--depends-on", &t]);
+    // The worker's options are the run's, as `orch run` records them.
+    repo.orch_env(
+        &[
+            "worker",
+            "--id",
+            "w1",
+            "--exit-when-empty",
+            "--model",
+            "m-1",
+        ],
+        &FAST,
+    )
+    .ok();
+    let run = runs(&repo).pop().unwrap();
+    let record = repo.run_json(&run);
+    assert_eq!(record["status"], "AWAITING_APPROVAL");
+    assert_eq!(record["task"], t.as_str(), "the run names its task");
+    assert_eq!(record["options"]["model"], "m-1");
+
+    let task = show(&repo, &t);
+    assert_eq!(task["task"]["status"], "AWAITING_APPROVAL");
+    let why = task["task"]["reason"].as_str().unwrap();
+    assert!(
+        why.contains("A1 awaits approval of its outputs (0 of 1 so far)")
+            && why.contains(&format!("orch approve --run {run} --gate A1")),
+        "{why}"
+    );
+    assert_eq!(status(&repo, &after), "BLOCKED");
+    let listed = repo
+        .orch(&["task", "list", "--status", "awaiting_approval", "--json"])
+        .ok()
+        .json();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [t.as_str()]);
+    repo.orch(&["worker", "list"])
+        .ok()
+        .stdout_has("1 awaiting approval");
+    // Nothing to do for a worker until a person approves.
+    repo.orch_env(
+        &["worker", "--id", "w1", "--once", "--exit-when-empty"],
+        &FAST,
+    )
+    .ok();
+    assert_eq!(status(&repo, &t), "AWAITING_APPROVAL");
+
+    repo.reviewer_decides("approve", &run, "A1", "reads well")
+        .ok();
+    let task = show(&repo, &t);
+    assert_eq!(task["task"]["status"], "TODO", "{task}");
+    assert!(
+        task["task"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the next worker resumes it"),
+        "{task}"
+    );
+    let out = repo.orch_env(
+        &["worker", "--id", "w2", "--once", "--exit-when-empty"],
+        &FAST,
+    );
+    out.ok().stderr_has(&format!("w2: {t}: resumed run {run}"));
+    assert_eq!(status(&repo, &t), "DONE");
+    assert_eq!(status(&repo, &after), "TODO");
+    let record = repo.run_json(&run);
+    assert_eq!(record["status"], "PASSED");
+    assert_eq!(record["options"]["model"], "m-1", "resume kept the model");
+}
+
+#[test]
+fn a_rescue_tells_the_people_who_asked_and_names_the_task() {
+    let (repo, t, w1, agent) = slow_task_under_way();
+    repo.write(
+        "orchestration/notify.json",
+        r#"{"targets": [{"name": "lead", "format": "json", "url_env": "HOOK_URL", "events": ["rescued"]}]}"#,
+    );
+    signal(w1.id(), "-KILL");
+    finish(w1);
+    let run = runs(&repo).pop().unwrap();
+    // Offline: recorded in the run, not sent.
+    let server = crate::common::Server::start(&[200]);
+    let mut env = FAST.to_vec();
+    env.push(("HOOK_URL", server.url.as_str()));
+    let mut offline = env.clone();
+    offline.push(("ORCH_OFFLINE", "1"));
+    let rescued = repo
+        .orch_env(&["worker", "rescue", "--json"], &offline)
+        .ok()
+        .json();
+    assert_eq!(rescued[0]["task"], t.as_str());
+    assert_eq!(rescued[0]["notified"][0]["event"], "rescued");
+    assert_eq!(rescued[0]["notified"][0]["status"], "pending");
+    assert!(server.requests().is_empty(), "offline sends nothing");
+    let kept = repo.read_json(&format!(
+        "orchestration/runs/{run}/record/notifications.json"
+    ));
+    assert_eq!(kept["notifications"][0]["event"], "rescued");
+    eventually("the dead worker's agent to be stopped", || gone(agent));
+
+    // `orch notify retry` sends it: the message names the task and the run.
+    repo.orch_env(&["notify", "retry"], &env).ok();
+    let sent = server.requests();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let body = sent[0].json();
+    assert_eq!(body["event"], "rescued");
+    assert_eq!(body["run_id"], run.as_str());
+    assert_eq!(body["task"], t.as_str());
+}
