@@ -129,6 +129,11 @@ pub trait Backend: Send + Sync {
         }
         Ok(None)
     }
+    /// Runs `f` (a rescue) unless another process is rescuing now; false
+    /// when one is. On a database, whoever holds an advisory lock rescues.
+    fn while_rescuing(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<bool> {
+        f().map(|()| true)
+    }
     /// Ends a claim, appending `event` with it, only while it is current.
     /// False when it was not (taken over, or already released).
     fn release(&self, claim: &Claim, event: Option<&Event>) -> Result<bool>;

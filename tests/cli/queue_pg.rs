@@ -208,20 +208,18 @@ fn queue_commands_need_a_postgres_url() {
 
 /// The backlog tests of `team`, run again with the queue on PostgreSQL.
 macro_rules! on_postgres {
-    ($($name:ident),* $(,)?) => {
+    ($from:ident: $($name:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {
-                team::on_postgres(team::$name);
+                crate::team::on_postgres(crate::$from::$name);
             }
         )*
     };
 }
 
 mod team_on_postgres {
-    use super::team;
-
-    on_postgres!(
+    on_postgres!(team:
         weights_boosts_and_ties_decide_what_is_next,
         more_dependents_then_older_then_id_break_ties,
         only_todo_tasks_whose_dependencies_are_done_are_ready,
@@ -229,5 +227,17 @@ mod team_on_postgres {
         concurrent_claims_never_hand_out_one_task_twice,
         statuses_change_only_in_the_allowed_ways,
         a_claimed_task_is_written_only_by_its_holder,
+    );
+}
+
+/// The worker tests (claims, heartbeats, rescue, signals) on PostgreSQL.
+mod workers_on_postgres {
+    on_postgres!(workers:
+        four_workers_run_forty_tasks_exactly_once,
+        a_worker_killed_with_sigkill_is_rescued_and_its_run_resumed,
+        sigterm_gives_the_work_back_and_exits_130,
+        a_stuck_run_is_rescued_and_the_worker_that_lost_it_writes_nothing,
+        workers_take_only_tasks_whose_tags_they_have,
+        cancelling_a_running_task_stops_its_run,
     );
 }

@@ -527,6 +527,10 @@ impl Backend for PgBackend {
         })
     }
 
+    fn while_rescuing(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<bool> {
+        self.exclusive(schema::LOCK_RESCUE, f)
+    }
+
     fn release(&self, claim: &Claim, event: Option<&Event>) -> Result<bool> {
         let body = event.map(to_json);
         let fence = i64::try_from(claim.fence).unwrap_or(i64::MAX);
