@@ -108,6 +108,15 @@ pub struct WorkerArgs {
     /// Stop once nothing is ready and no task is in progress anywhere.
     #[arg(long)]
     pub exit_when_empty: bool,
+    /// Commit each finished run's record and outputs in this clone: one
+    /// commit per run, its message naming the task and the run.
+    #[arg(long)]
+    pub commit: bool,
+    /// After each commit, push to this remote (implies --commit), rebasing
+    /// on it when it moved: each run has its own folder, so this never
+    /// conflicts.
+    #[arg(long, value_name = "REMOTE")]
+    pub push: Option<String>,
     /// Report as JSON lines on stdout (one object per event).
     #[arg(long)]
     pub json: bool,
@@ -144,6 +153,8 @@ fn work(queue: &Queue, args: WorkerArgs, ui: &Ui) -> Result<u8> {
         pipeline,
         once: args.once,
         exit_when_empty: args.exit_when_empty,
+        commit: args.commit || args.push.is_some(),
+        push: args.push,
     };
     let printer = Printer {
         ui,
@@ -273,6 +284,20 @@ impl Reporter for Printer<'_> {
                             .map(|e| format!("; notifications: {e}"))
                     )
                     .collect::<String>()
+            ),
+            Report::Committed {
+                worker,
+                task,
+                run_id,
+                commit,
+                pushed_to,
+            } => format!(
+                "{worker}: committed {run_id} ({task}) as {}{}",
+                commit.get(..10).unwrap_or(commit),
+                pushed_to
+                    .as_deref()
+                    .map(|r| format!(", pushed to {r}"))
+                    .unwrap_or_default()
             ),
             Report::Idle { worker, why } => format!("{worker}: waiting: {why}"),
             Report::Error {

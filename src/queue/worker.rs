@@ -44,6 +44,10 @@ pub struct Options {
     pub once: bool,
     /// Stop when nothing is ready and nothing is in progress anywhere.
     pub exit_when_empty: bool,
+    /// Commit each finished run's record and outputs (one commit per run)…
+    pub commit: bool,
+    /// … and push them to this remote.
+    pub push: Option<String>,
 }
 
 /// What a worker reports as it works: one type for the human lines and the
@@ -94,6 +98,15 @@ pub enum Report {
         worker: String,
         task: String,
         after: String,
+    },
+    /// A finished run's record and outputs, committed (and pushed).
+    Committed {
+        worker: String,
+        task: String,
+        run_id: String,
+        commit: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pushed_to: Option<String>,
     },
     Rescued {
         worker: String,
@@ -213,6 +226,30 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// `--commit [--push REMOTE]`: one commit for a finished run, then the push.
+fn publish_run(queue: &Queue, opts: &Options, rep: &dyn Reporter, task: &str, run_id: &str) {
+    let title = queue
+        .backend
+        .task(task)
+        .map(|t| t.fold().title)
+        .unwrap_or_default();
+    match crate::publish::publish(queue.repo, run_id, task, &title, opts.push.as_deref()) {
+        Ok(Some(commit)) => rep.report(&Report::Committed {
+            worker: opts.id.clone(),
+            task: task.to_string(),
+            run_id: run_id.to_string(),
+            commit,
+            pushed_to: opts.push.clone(),
+        }),
+        Ok(None) => {}
+        Err(e) => rep.report(&Report::Error {
+            worker: opts.id.clone(),
+            task: Some(task.to_string()),
+            message: format!("committing run {run_id}: {e}"),
+        }),
+    }
+}
+
 /// A new registry entry for this process.
 pub fn record(id: &str, tags: &[String], concurrency: usize) -> WorkerRecord {
     let now = clock::timestamp(clock::real_now());
@@ -312,6 +349,12 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
                 reason: d.reason.clone(),
                 lost: d.lost,
             });
+            if opts.commit
+                && !d.lost
+                && let Some(run_id) = &d.run_id
+            {
+                publish_run(queue, opts, rep, &d.task, run_id);
+            }
             for t in &d.ready {
                 rep.report(&Report::Ready {
                     worker: opts.id.clone(),

@@ -12,6 +12,7 @@ mod history;
 mod init;
 mod invocation;
 mod lint;
+mod machines;
 mod newcomer;
 mod notify;
 mod pgserver;
