@@ -218,3 +218,68 @@ fn eight_workers_on_two_clones_run_400_tasks_once_each() {
     }
     assert_each_once(&team, 400, &lines);
 }
+
+#[test]
+fn workers_ride_out_a_postgres_restart_and_no_task_is_lost_or_run_twice() {
+    let Some(server) = pgserver::PgServer::start() else {
+        return;
+    };
+    let queue = server.database();
+    let repo = fixture(
+        "sleep 0.1\nmkdir -p \"$ORCH_ARTIFACT_PATH\"\necho done > \"$ORCH_ARTIFACT_PATH/A1.md\"\n",
+    );
+    for i in 0..30 {
+        repo.write(
+            &format!("orchestration/tasks/t_{i:04}.json"),
+            &format!(
+                r#"{{"format_version": 1, "id": "t_{i:04}", "title": "task {i}",
+                    "workflow": {{"name": "w", "slug": "s{i}"}},
+                    "created_at": "2026-03-01T00:00:00.000Z"}}"#
+            ),
+        );
+    }
+    let run = |args: &[&str]| orch(repo.path(), args, &queue);
+    Out::from(&run(&["queue", "init"]).output().unwrap()).ok();
+    Out::from(&run(&["queue", "import"]).output().unwrap()).ok();
+    let workers: Vec<Child> = (0..2)
+        .map(|i| {
+            run(&[
+                "worker",
+                "--id",
+                &format!("w{i}"),
+                "--exit-when-empty",
+                "--json",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    server.stop_server();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    server.start_server();
+    let mut claimed: HashMap<String, usize> = HashMap::new();
+    for w in workers {
+        let out = Out::from(&w.wait_with_output().unwrap());
+        out.ok();
+        for line in out.stdout.lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            if v["event"] == "claimed" {
+                *claimed
+                    .entry(v["task"].as_str().unwrap().to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(claimed.len(), 30, "every task ran");
+    assert!(
+        claimed.values().all(|n| *n == 1),
+        "a task ran twice: {claimed:?}"
+    );
+    let v: Value =
+        serde_json::from_slice(&run(&["queue", "status", "--json"]).output().unwrap().stdout)
+            .unwrap();
+    assert_eq!(v["tasks"]["DONE"].as_u64(), Some(30), "{v}");
+}

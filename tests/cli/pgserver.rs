@@ -90,7 +90,6 @@ pub fn fresh_queue() -> Option<String> {
 
 impl PgServer {
     /// A server of the test's own (stopped when dropped).
-    #[allow(dead_code)] // for the restart test to come
     pub fn start() -> Option<PgServer> {
         let dir = tempfile::Builder::new()
             .prefix("pg")
@@ -225,7 +224,6 @@ impl PgServer {
     }
 
     /// Stops the server (fast shutdown: sessions are cut off).
-    #[allow(dead_code)]
     pub fn stop_server(&self) {
         self.run(
             "pg_ctl",
