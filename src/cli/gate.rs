@@ -172,12 +172,22 @@ fn finish(args: &FinishArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             p.status
         ));
     }
+    for d in &done.notified {
+        match d.status {
+            crate::notify::Status::Delivered => ui.note(&d.describe()),
+            crate::notify::Status::Pending => ui.warn(&d.describe()),
+        }
+    }
+    if let Some(e) = &done.notify_error {
+        ui.warn(&format!("notifications: {}", sanitize_line(e)));
+    }
     if args.json {
         ui.out(&json::to_pretty_string(&json!({
             "run_id": done.run_id,
             "gate": args.gate,
             "run_status": done.run_status,
             "attempt": done.attempt,
+            "notified": done.notified,
         })));
     } else {
         let depth = done

@@ -222,6 +222,10 @@ pub struct Finished {
     pub evaluation: Evaluation,
     pub blocking: bool,
     pub run_status: crate::record::RunStatus,
+    /// The notifications sent because the gate now waits for approval.
+    pub notified: Vec<crate::notify::Delivery>,
+    /// Why they could not be sent (a broken notify.json); the gate's record stands.
+    pub notify_error: Option<String>,
 }
 
 /// A run's gate evaluated against its contract, not yet recorded.
@@ -399,6 +403,8 @@ pub fn record_finish(
             evaluation: ev.evaluation.clone(),
             blocking,
             run_status: txn.run.status.clone(),
+            notified: Vec::new(),
+            notify_error: None,
         })
     })
 }
@@ -412,7 +418,22 @@ pub fn finish(repo: &Repo, query: &str, gate: &str, offline: bool) -> Result<Fin
     super::ensure_open(&run)?;
     let n = running_attempt(&run, gate)?;
     let evaluated = evaluate_for_run(repo, &run, gate, n, true, offline)?;
-    record_finish(&store, &id, gate, n, &evaluated, None)
+    let mut done = record_finish(&store, &id, gate, n, &evaluated, None)?;
+    // A person finished the gate and it now waits for signed approvals:
+    // tell the people who approve, as `orch run` does.
+    if done.attempt.status == AttemptStatus::AwaitingApproval {
+        match crate::notify::dispatch(
+            repo,
+            &id,
+            crate::notify::Event::AwaitingApproval,
+            Some(gate),
+            offline,
+        ) {
+            Ok(sent) => done.notified = sent,
+            Err(e) => done.notify_error = Some(e.to_string()),
+        }
+    }
+    Ok(done)
 }
 
 /// `orch gate fail`: fails the attempt in progress, or records a new failed

@@ -61,7 +61,8 @@ impl Observer for ProgressView<'_> {
                 took_over,
             } => {
                 let verb = if *resumed { "resuming" } else { "running" };
-                self.note(&format!("{verb} {run_id} ({gates} gates)"));
+                let noun = if *gates == 1 { "gate" } else { "gates" };
+                self.note(&format!("{verb} {run_id} ({gates} {noun})"));
                 if let Some(why) = took_over {
                     self.ui.warn(&format!("took the run over: {why}"));
                 }

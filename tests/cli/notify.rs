@@ -82,6 +82,7 @@ fn a_failed_run_notifies_with_a_signed_json_payload() {
     let server = Server::start(&[200]);
     run(&repo, &server.url, &[])
         .code(1)
+        .stderr_has(" (1 gate)\n")
         .stderr_has("notified ops (failed): HTTP 200");
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
@@ -283,4 +284,32 @@ fn a_gate_awaiting_approval_notifies_with_the_approve_command() {
         body["command"],
         format!("orch approve --run {id} --gate A1")
     );
+}
+
+#[test]
+fn a_gate_finished_by_hand_that_needs_approval_tells_the_approvers() {
+    let repo = TestRepo::new();
+    repo.write(
+        "orchestration/workflows/w.json",
+        r#"{"workflow": "w", "default_artifact_path": "out", "gates": [
+            {"gate": "A1", "contract": null, "approval": {"required": true}}]}"#,
+    );
+    repo.write("orchestration/notify.json", JSON_TARGET);
+    let server = Server::start(&[200]);
+    let env = [("HOOK_URL", server.url.as_str()), ("HOOK_SECRET", SECRET)];
+    let out = repo.orch(&["run", "start", "--workflow", "w", "--slug", "s"]);
+    let id = out.ok().stdout.trim().to_string();
+    repo.start_gate(&id, "A1", "editor").ok();
+    let out = repo.orch_env(&["gate", "finish", "--run", &id, "--gate", "A1"], &env);
+    out.code(4)
+        .stdout_has("AWAITING_APPROVAL A1")
+        .stderr_has("notified ops (awaiting_approval): HTTP 200");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_signed(&requests[0]);
+    let body = requests[0].json();
+    assert_eq!(body["event"], "awaiting_approval");
+    assert_eq!(body["gate"], "A1");
+    assert_eq!(body["run_id"], id.as_str());
+    assert_eq!(notifications(&repo)[0]["event"], "awaiting_approval");
 }
