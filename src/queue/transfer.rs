@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::queue::backend::{Backend, Writer};
+use crate::queue::backend::Backend;
 use crate::queue::task::Event;
 
 /// What a copy added.
@@ -35,19 +35,26 @@ pub fn copy(from: &dyn Backend, to: &dyn Backend) -> Result<Copied> {
         .into_iter()
         .map(|t| (t.def.id.clone(), t.events.iter().map(key).collect()))
         .collect();
-    let mut out = Copied::default();
-    for t in from.tasks()? {
-        out.seen += 1;
-        let known = have.remove(&t.def.id).unwrap_or_default();
-        if known.is_empty() && to.create(&t.def)? {
-            out.tasks += 1;
+    let source = from.tasks()?;
+    let mut new = Vec::new();
+    let mut events = Vec::new();
+    for t in &source {
+        let known = have.remove(&t.def.id);
+        if known.is_none() {
+            new.push(&t.def);
         }
-        for e in &t.events {
-            if !known.contains(&key(e)) {
-                to.append(&t.def.id, e, Writer::Anyone)?;
-                out.events += 1;
-            }
-        }
+        let known = known.unwrap_or_default();
+        events.extend(
+            t.events
+                .iter()
+                .filter(|e| !known.contains(&key(e)))
+                .map(|e| (t.def.id.as_str(), e)),
+        );
     }
-    Ok(out)
+    let tasks = to.copy_in(&new, &events)?;
+    Ok(Copied {
+        tasks,
+        events: events.len(),
+        seen: source.len(),
+    })
 }

@@ -6,6 +6,7 @@
 use crate::common::TestRepo;
 use crate::pgserver::{self, PASSWORD, PASSWORD_USER};
 use crate::team::{self, QUICK, add, add_w, fixture};
+use crate::workers::kinds;
 
 #[test]
 fn init_creates_the_schema_once_even_when_two_run_at_once() {
@@ -177,6 +178,23 @@ fn import_and_export_copy_tasks_both_ways_and_twice_adds_nothing() {
         (v["tasks"].as_u64(), v["events"].as_u64()),
         (Some(0), Some(0))
     );
+    // A change committed since is copied after what PostgreSQL has.
+    repo.orch(&["task", "edit", &a, "--title", "renamed"]).ok();
+    let v = repo
+        .orch(&["queue", "import", "--queue", &url, "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        (v["tasks"].as_u64(), v["events"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let shown = repo
+        .orch(&["task", "show", &a, "--json", "--queue", &url])
+        .ok()
+        .json();
+    assert_eq!(shown["task"]["title"], "renamed");
+    assert_eq!(shown["task"]["status"], "DONE");
+    assert_eq!(kinds(&shown), ["done", "edited"]);
     // Work happens in PostgreSQL ...
     repo.set_env("ORCH_QUEUE_URL", &url);
     assert_eq!(team::status(&repo, &b), "TODO");
@@ -222,6 +240,7 @@ mod team_on_postgres {
     on_postgres!(team:
         weights_boosts_and_ties_decide_what_is_next,
         more_dependents_then_older_then_id_break_ties,
+        claims_take_the_task_next_names,
         only_todo_tasks_whose_dependencies_are_done_are_ready,
         nothing_ready_says_why_and_exits_1,
         concurrent_claims_never_hand_out_one_task_twice,
@@ -241,3 +260,74 @@ mod workers_on_postgres {
         cancelling_a_running_task_stops_its_run,
     );
 }
+
+#[test]
+fn an_idle_worker_wakes_at_once_when_a_task_is_added() {
+    use std::io::BufRead;
+    let Some(url) = pgserver::fresh_queue() else {
+        return;
+    };
+    let repo = fixture(QUICK);
+    repo.set_env("ORCH_QUEUE_URL", &url);
+    // It looks at the queue every ten minutes: only NOTIFY can wake it in time.
+    let mut child = crate::workers::spawn_worker(
+        &repo,
+        &["--id", "w1", "--once", "--json"],
+        &[("ORCH_POLL_INTERVAL", "600")],
+    );
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut said = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let idle = line.contains(r#""event":"idle""#);
+        said.push(line);
+        if idle {
+            break;
+        }
+    }
+    assert!(said.last().is_some_and(|l| l.contains("idle")), "{said:?}");
+    let a = crate::team::add_w(&repo, "wake up", "s1", &[]);
+    let out = crate::workers::finish(child);
+    out.ok();
+    said.extend(lines.map_while(std::result::Result::ok));
+    assert!(
+        said.iter()
+            .any(|l| l.contains(r#""event":"claimed""#) && l.contains(&a)),
+        "{said:?}"
+    );
+    assert_eq!(team::status(&repo, &a), "DONE");
+}
+
+#[test]
+fn one_rescuer_at_a_time_holds_the_advisory_lock() {
+    let Some(server) = pgserver::shared() else {
+        return;
+    };
+    let url = server.database();
+    let repo = fixture(QUICK);
+    repo.orch(&["queue", "init", "--queue", &url]).ok();
+    repo.set_env("ORCH_QUEUE_URL", &url);
+    let a = add(&repo, "abandoned", &[]);
+    repo.orch(&["next", "--claim", "--worker", "gone"]).ok();
+    // Its heartbeat is older than the limit at once.
+    repo.set_env("ORCH_STALE_AFTER_S", "0.001");
+    let mut other = server.client(url.rsplit('/').next().unwrap());
+    other
+        .execute("SELECT pg_advisory_lock($1)", &[&RESCUE_LOCK])
+        .unwrap();
+    repo.orch(&["worker", "rescue"])
+        .code(3)
+        .stderr_has("another process is rescuing right now");
+    assert_eq!(team::status(&repo, &a), "IN_PROGRESS");
+    other
+        .execute("SELECT pg_advisory_unlock($1)", &[&RESCUE_LOCK])
+        .unwrap();
+    repo.orch(&["worker", "rescue"])
+        .ok()
+        .stdout_has(&a)
+        .stdout_has("rescued by orch worker rescue: worker `gone`");
+    assert_eq!(team::status(&repo, &a), "TODO");
+}
+
+/// The advisory lock key rescuers take (src/queue/pg/schema.rs).
+const RESCUE_LOCK: i64 = 0x6f72_6368_0002;

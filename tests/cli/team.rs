@@ -378,6 +378,41 @@ pub fn more_dependents_then_older_then_id_break_ties() {
     assert_eq!(r, sorted);
 }
 
+/// A claim takes exactly the task `orch next` names, on either backend
+/// (the database's claim follows the one ranking, it does not make its own).
+#[test]
+pub fn claims_take_the_task_next_names() {
+    let repo = fixture(QUICK);
+    let low = add(&repo, "low", &["--priority", "low"]);
+    let soon = add(
+        &repo,
+        "high, due tomorrow",
+        &["--priority", "high", "--due", "2026-03-11"],
+    );
+    let blocker = add(&repo, "medium, two wait on it", &[]);
+    let plain = add(&repo, "medium", &[]);
+    let after = add(
+        &repo,
+        "critical, after the blocker",
+        &["--priority", "critical", "--depends-on", &blocker],
+    );
+    let also = add(&repo, "after the blocker too", &["--depends-on", &blocker]);
+    let high = add(&repo, "high", &["--priority", "high"]);
+    let mut order = Vec::new();
+    loop {
+        let next = at(&repo, &["next"]);
+        if next.code == 1 {
+            break;
+        }
+        let named = next.ok().stdout.lines().next().unwrap().to_string();
+        let claimed = at(&repo, &["next", "--claim", "--worker", "w1"]);
+        assert_eq!(claimed.ok().stdout.lines().next(), Some(named.as_str()));
+        at(&repo, &["task", "done", &named, "--worker", "w1"]).ok();
+        order.push(named);
+    }
+    assert_eq!(order, [soon, high, blocker, after, plain, also, low]);
+}
+
 #[test]
 pub fn only_todo_tasks_whose_dependencies_are_done_are_ready() {
     let repo = fixture(QUICK);

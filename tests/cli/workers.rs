@@ -23,7 +23,7 @@ const FAST: [(&str, &str); 3] = [
     ("ORCH_POLL_INTERVAL", "0.05"),
 ];
 
-fn spawn_worker(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Child {
+pub fn spawn_worker(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Child {
     let mut all = vec!["worker"];
     all.extend_from_slice(args);
     let mut cmd = repo.command(&all);
@@ -37,7 +37,7 @@ fn spawn_worker(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Child {
 }
 
 /// Waits (at most a minute) for a child orch and returns what it printed.
-fn finish(mut child: Child) -> Out {
+pub fn finish(mut child: Child) -> Out {
     let until = Instant::now() + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > until {
@@ -65,7 +65,7 @@ fn signal(pid: u32, sig: &str) {
     assert!(ok.success());
 }
 
-fn kinds(task: &Value) -> Vec<String> {
+pub fn kinds(task: &Value) -> Vec<String> {
     task["events"]
         .as_array()
         .unwrap()

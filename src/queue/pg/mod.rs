@@ -18,12 +18,13 @@ pub mod schema;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Transaction};
 
 use crate::error::{Error, Result};
-use crate::queue::backend::{Backend, Claim, WorkerRecord, Writer};
+use crate::queue::backend::{Backend, Claim, Watch, WorkerRecord, Writer};
 use crate::queue::target::redact;
-use crate::queue::task::{Event, FORMAT_VERSION, StoredTask, TaskDef};
+use crate::queue::task::{Event, EventKind, FORMAT_VERSION, StoredTask, TaskDef};
 use crate::{clock, env};
 
 pub struct PgBackend {
@@ -282,14 +283,78 @@ fn events_of(tx: &mut Transaction, ids: &[&str]) -> Result<Vec<(String, String)>
         .collect())
 }
 
-fn insert_event(tx: &mut Transaction, id: &str, body: &str) -> Result<(), postgres::Error> {
+/// Appends an event; `wake`: it may make work ready, so idle workers are
+/// told (at commit) rather than left to poll.
+fn insert_event(
+    tx: &mut Transaction,
+    id: &str,
+    body: &str,
+    wake: bool,
+) -> Result<(), postgres::Error> {
     tx.execute(
         "INSERT INTO orch_events (task, seq, body)
          SELECT $1, coalesce(max(seq), 0) + 1, $2 FROM orch_events WHERE task = $1",
         &[&id, &body],
     )?;
-    tx.execute("SELECT pg_notify($1, $2)", &[&schema::CHANNEL, &id])?;
+    if wake {
+        notify(tx, id)?;
+    }
     Ok(())
+}
+
+/// Wakes the workers that `LISTEN` (delivered when the transaction commits).
+fn notify(tx: &mut Transaction, id: &str) -> Result<(), postgres::Error> {
+    tx.execute("SELECT pg_notify($1, $2)", &[&schema::CHANNEL, &id])
+        .map(|_| ())
+}
+
+/// Whether an event may make work ready: not a run starting or reporting
+/// progress (those only keep a claimed task busy).
+fn wakes(event: &Event) -> bool {
+    !matches!(event.kind, EventKind::Started | EventKind::Progress)
+}
+
+/// `Backend::watch` on PostgreSQL: a connection of its own that `LISTEN`s
+/// on the queue's channel. It reconnects when the server goes away (and
+/// says "changed" then: what happened meanwhile was not heard).
+pub struct PgWatch {
+    config: postgres::Config,
+    client: Option<Client>,
+}
+
+impl PgWatch {
+    fn listen(config: &postgres::Config) -> Option<Client> {
+        let mut c = config.connect(NoTls).ok()?;
+        c.batch_execute(&format!("LISTEN {}", schema::CHANNEL))
+            .ok()?;
+        Some(c)
+    }
+}
+
+impl Watch for PgWatch {
+    fn wait(&mut self, timeout: Duration) -> bool {
+        let Some(client) = self.client.as_mut() else {
+            self.client = PgWatch::listen(&self.config);
+            if self.client.is_none() {
+                std::thread::sleep(timeout);
+            }
+            return self.client.is_some();
+        };
+        let heard = {
+            let mut n = client.notifications();
+            let first = n.timeout_iter(timeout).next();
+            // Many changes at once wake once.
+            if matches!(first, Ok(Some(_))) {
+                while let Ok(Some(_)) = n.iter().next() {}
+            }
+            first
+        };
+        let lost = heard.is_err() || client.is_closed();
+        if lost {
+            self.client = None;
+        }
+        matches!(heard, Ok(Some(_)))
+    }
 }
 
 fn stored(def: &str, events: &[(String, String)]) -> Result<StoredTask> {
@@ -384,7 +449,7 @@ impl Backend for PgBackend {
                 &[&def.id, &body],
             )?;
             if n == 1 {
-                tx.execute("SELECT pg_notify($1, $2)", &[&schema::CHANNEL, &def.id])?;
+                notify(tx, &def.id)?;
             }
             Ok(n == 1)
         })
@@ -392,6 +457,7 @@ impl Backend for PgBackend {
 
     fn append(&self, id: &str, event: &Event, writer: Writer) -> Result<()> {
         let body = to_json(event);
+        let wake = wakes(event);
         self.tx(|tx| {
             let Some(row) = lock_row(tx, id)? else {
                 return Ok(Decision::NoTask);
@@ -439,10 +505,40 @@ impl Backend for PgBackend {
                     .hint("upgrade orch to change this task"),
                 ));
             }
-            insert_event(tx, id, &body)?;
+            insert_event(tx, id, &body, wake)?;
             Ok(Decision::Done(()))
         })?
         .into_result(id)
+    }
+
+    fn copy_in(&self, new: &[&TaskDef], events: &[(&str, &Event)]) -> Result<usize> {
+        let ids: Vec<&str> = new.iter().map(|d| d.id.as_str()).collect();
+        let defs: Vec<String> = new.iter().map(to_json).collect();
+        let tasks: Vec<&str> = events.iter().map(|(id, _)| *id).collect();
+        let bodies: Vec<String> = events.iter().map(|(_, e)| to_json(e)).collect();
+        let created = self.tx(|tx| {
+            let created = tx.execute(
+                "INSERT INTO orch_tasks (id, def) SELECT * FROM unnest($1::text[], $2::text[])
+                 ON CONFLICT (id) DO NOTHING",
+                &[&ids, &defs],
+            )?;
+            // Each task's events after those it has, in the order given.
+            tx.execute(
+                "INSERT INTO orch_events (task, seq, body)
+                 SELECT u.task,
+                        coalesce(m.top, 0) + row_number() OVER (PARTITION BY u.task ORDER BY u.n),
+                        u.body
+                 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u (task, body, n)
+                 LEFT JOIN (SELECT task, max(seq) AS top FROM orch_events
+                            WHERE task = ANY($1) GROUP BY task) m USING (task)",
+                &[&tasks, &bodies],
+            )?;
+            if created > 0 || !tasks.is_empty() {
+                notify(tx, "")?;
+            }
+            Ok(created)
+        })?;
+        Ok(usize::try_from(created).unwrap_or(usize::MAX))
     }
 
     fn claims(&self) -> Result<Vec<Claim>> {
@@ -527,6 +623,14 @@ impl Backend for PgBackend {
         })
     }
 
+    fn watch(&self) -> Option<Box<dyn Watch>> {
+        let client = PgWatch::listen(&self.config)?;
+        Some(Box::new(PgWatch {
+            config: self.config.clone(),
+            client: Some(client),
+        }))
+    }
+
     fn while_rescuing(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<bool> {
         self.exclusive(schema::LOCK_RESCUE, f)
     }
@@ -541,10 +645,10 @@ impl Backend for PgBackend {
             if row.claim.is_none() || row.fence != fence {
                 return Ok(false);
             }
-            if let Some(body) = &body {
-                insert_event(tx, &claim.task, body)?;
-            } else {
-                tx.execute("SELECT pg_notify($1, $2)", &[&schema::CHANNEL, &claim.task])?;
+            // A released task is ready again, or its dependents may be.
+            match &body {
+                Some(body) => insert_event(tx, &claim.task, body, true)?,
+                None => notify(tx, &claim.task)?,
             }
             tx.execute(
                 "UPDATE orch_tasks SET claim = NULL, heartbeat_at = NULL WHERE id = $1",
@@ -578,15 +682,27 @@ impl Backend for PgBackend {
     }
 
     fn workers(&self) -> Result<Vec<WorkerRecord>> {
-        let rows: Vec<String> = self.with(|c| {
-            Ok(c.query("SELECT body FROM orch_workers ORDER BY id", &[])?
-                .into_iter()
-                .map(|r| r.get(0))
-                .collect())
+        // A heartbeat's age by the server's clock, so machines whose clocks
+        // disagree still agree on who is stale.
+        let rows: Vec<(String, i64)> = self.with(|c| {
+            Ok(c.query(
+                "SELECT body, (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint
+                 FROM orch_workers ORDER BY id",
+                &[],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
         })?;
+        let now = clock::real_now();
         Ok(rows
             .iter()
-            .filter_map(|r| serde_json::from_str(r).ok())
+            .filter_map(|(body, age)| {
+                let mut w: WorkerRecord = serde_json::from_str(body).ok()?;
+                let age = chrono::Duration::milliseconds((*age).max(0));
+                w.heartbeat_at = clock::timestamp(now - age);
+                Some(w)
+            })
             .collect())
     }
 
