@@ -13,6 +13,9 @@
 #                           cache), and over 1 GiB of recorded artifacts
 #   bench/run.sh queue      `orch next` and `orch task list` over 10,000 tasks, and
 #                           claims per second with 4 claimers (bench/queue.sh)
+#   bench/run.sh pg         the queue on PostgreSQL beside files: `orch next` over
+#                           100,000 tasks, claims per second with 8 processes
+#                           (bench/queue_pg.sh; needs initdb and pg_ctl)
 #
 # Needs: cargo, git, python3, hyperfine (apt-get install hyperfine), openssl,
 # GNU time (/usr/bin/time). Scratch data goes to $BENCH_DIR (default: a temp dir).
@@ -235,6 +238,8 @@ case "${1:-all}" in
     pipeline) pipeline ;;
     verify) verify ;;
     queue) ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue.sh" ;;
-    all) startup; list; hash; pipeline; verify; ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue.sh" ;;
-    *) echo "usage: bench/run.sh [startup|list|hash|pipeline|verify|queue|all]" >&2; exit 2 ;;
+    pg) ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue_pg.sh" ;;
+    all) startup; list; hash; pipeline; verify; ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue.sh"
+        ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue_pg.sh" ;;
+    *) echo "usage: bench/run.sh [startup|list|hash|pipeline|verify|queue|pg|all]" >&2; exit 2 ;;
 esac
