@@ -22,6 +22,9 @@
 #                           (only with NODE_RUNNER=<clone of it>; skipped otherwise)
 #   bench/run.sh queue      `orch next` and `orch task list` over 10,000 tasks, and
 #                           claims per second with 4 claimers (bench/queue.sh)
+#   bench/run.sh pg         the queue on PostgreSQL beside files: `orch next` over
+#                           100,000 tasks, claims per second with 8 processes
+#                           (bench/queue_pg.sh; needs initdb and pg_ctl)
 #
 # Environment:
 #   BENCH_DIR     scratch folder (default: a new temp dir); generated runs are
@@ -486,6 +489,8 @@ case "${1:-all}" in
     verify20) verify20 ;;
     node) node_runner ;;
     queue) ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue.sh" ;;
-    all) startup; list; lookup; hash; pipeline; fsync; verify; verify20; node_runner; ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue.sh" ;;
-    *) echo "usage: bench/run.sh [startup|list|lookup|hash|pipeline|fsync|verify|verify20|node|queue|all]" >&2; exit 2 ;;
+    pg) ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue_pg.sh" ;;
+    all) startup; list; lookup; hash; pipeline; fsync; verify; verify20; node_runner; ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue.sh"
+        ORCH_BIN=$orch BENCH_DIR=$work "$root/bench/queue_pg.sh" ;;
+    *) echo "usage: bench/run.sh [startup|list|lookup|hash|pipeline|fsync|verify|verify20|node|queue|pg|all]" >&2; exit 2 ;;
 esac

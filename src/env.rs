@@ -58,6 +58,11 @@ pub const NOTIFY_BACKOFF: &str = "ORCH_NOTIFY_BACKOFF";
 /// the workflow's `model`). orch sets it in every agent's environment to the
 /// model it chose.
 pub const MODEL: &str = "ORCH_MODEL";
+/// The queue's PostgreSQL URL (`--queue` wins over it): `postgres://user@host:5432/db`.
+pub const QUEUE_URL: &str = "ORCH_QUEUE_URL";
+/// Seconds a command keeps reconnecting to the queue's database after it
+/// went away, with backoff, before it gives up (default 60).
+pub const QUEUE_RETRY_S: &str = "ORCH_QUEUE_RETRY_S";
 /// Standard switch to turn colour off (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Turn colour on even when output is not a terminal.

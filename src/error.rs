@@ -45,6 +45,9 @@ pub enum Error {
     /// The record's state does not allow the operation.
     #[error("{message}")]
     Conflict { message: String, hints: Vec<String> },
+    /// A service orch needs (the queue's database) could not be reached.
+    #[error("{message}")]
+    Unavailable { message: String, hints: Vec<String> },
     /// Ctrl-C or SIGTERM stopped the command before it recorded anything.
     #[error("interrupted")]
     Interrupted,
@@ -62,6 +65,13 @@ impl Error {
 
     pub fn conflict(message: impl fmt::Display) -> Self {
         Error::Conflict {
+            message: message.to_string(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub fn unavailable(message: impl fmt::Display) -> Self {
+        Error::Unavailable {
             message: message.to_string(),
             hints: Vec::new(),
         }
@@ -98,7 +108,8 @@ impl Error {
             | Error::Read { hints, .. }
             | Error::Write { hints, .. }
             | Error::Input { hints, .. }
-            | Error::Conflict { hints, .. } => Some(hints),
+            | Error::Conflict { hints, .. }
+            | Error::Unavailable { hints, .. } => Some(hints),
             Error::Interrupted => None,
         }
     }
@@ -109,7 +120,8 @@ impl Error {
             | Error::Read { hints, .. }
             | Error::Write { hints, .. }
             | Error::Input { hints, .. }
-            | Error::Conflict { hints, .. } => hints,
+            | Error::Conflict { hints, .. }
+            | Error::Unavailable { hints, .. } => hints,
             Error::Interrupted => &[],
         }
     }
@@ -162,6 +174,10 @@ impl Error {
             Error::Input { .. } => {
                 "`orch <command> --help` shows what each command expects".to_string()
             }
+            Error::Unavailable { .. } => {
+                "check that the service is up and reachable from here, then run the command again"
+                    .to_string()
+            }
             Error::Conflict { .. } => {
                 "`orch run list` and `orch run show --run ID` show where each run stands"
                     .to_string()
@@ -189,7 +205,7 @@ impl Error {
             {
                 exit::USAGE
             }
-            Error::Read { .. } | Error::Write { .. } => exit::IO,
+            Error::Read { .. } | Error::Write { .. } | Error::Unavailable { .. } => exit::IO,
             Error::Conflict { .. } => exit::CONFLICT,
             Error::Interrupted => exit::INTERRUPTED,
         }

@@ -17,7 +17,8 @@ pub const CONFLICT: u8 = 3;
 /// A run paused for a person and cannot continue without one: a person's
 /// gate (no terminal), or a gate awaiting signed approvals.
 pub const AWAITING_INPUT: u8 = 4;
-/// orch could not read or write what it needed (permissions, full disk).
+/// orch could not read or write what it needed (permissions, full disk), or
+/// could not reach the queue's database.
 pub const IO: u8 = 5;
 /// Interrupted by SIGINT or SIGTERM; the run was left resumable.
 pub const INTERRUPTED: u8 = 130;

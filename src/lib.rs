@@ -27,6 +27,7 @@ pub mod ops;
 pub mod packet;
 pub mod paging;
 pub mod par;
+pub mod publish;
 pub mod quality;
 pub mod queue;
 pub mod recipe;

@@ -17,7 +17,6 @@ use crate::queue::task::Status;
 use crate::record::store::Store;
 use crate::record::summary;
 use crate::record::{AttemptStatus, GateStatus, Invocation, RunRecord, RunStatus};
-use crate::repo::Repo;
 
 /// How to group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -258,7 +257,8 @@ pub struct Stats {
 }
 
 /// Computes the report for runs started in `window`.
-pub fn compute(repo: &Repo, window: Window, by: Option<By>) -> Result<Stats> {
+pub fn compute(queue: &Queue, window: Window, by: Option<By>) -> Result<Stats> {
+    let repo = queue.repo;
     let store = Store::new(repo);
     let mut unreadable = Vec::new();
     let mut ids = Vec::new();
@@ -277,7 +277,6 @@ pub fn compute(repo: &Repo, window: Window, by: Option<By>) -> Result<Stats> {
             Err(_) => unreadable.push(id.clone()),
         }
     }
-    let queue = Queue::open(repo);
     let board = queue.board()?;
     // Which worker drove which run, from the tasks' `started` events.
     let mut worker_of: BTreeMap<String, String> = BTreeMap::new();

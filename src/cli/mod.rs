@@ -14,6 +14,7 @@ pub mod next;
 pub mod notify;
 pub mod page;
 pub mod pipeline;
+pub mod queue;
 pub mod recipe;
 pub mod run;
 pub mod skill;
@@ -39,7 +40,7 @@ Exit codes:
   3    the run's state does not allow this (no attempt in progress, run completed,
        written by a newer orch, lock held too long; a signer not allowed to vet)
   4    a run paused for a person: a person's gate, their answers, or signed approvals
-  5    orch could not read or write what it needed
+  5    orch could not read or write what it needed, or reach the queue's database
   130  interrupted
 
 Environment:
@@ -52,6 +53,8 @@ Environment:
   ORCH_MODEL           the model agents use (like --model; set for every agent)
   ORCH_NOTIFY_TIMEOUT  seconds per notification request (default 10)
   ORCH_NOTIFY_BACKOFF  seconds before a notification's first retry, doubled after (default 1)
+  ORCH_QUEUE_URL       the queue's PostgreSQL URL (like --queue); else the file queue
+  ORCH_QUEUE_RETRY_S   seconds to keep reconnecting to the queue's database (default 60)
   ORCH_NOW, ORCH_SEED  fixed clock and id seed, for reproducible records
   TZ                   the zone whose calendar days \"today\", due dates and --since mean
   ORCH_WORKER_ID, ORCH_MAX_CONCURRENT, ORCH_POLL_INTERVAL, ORCH_HEARTBEAT_S,
@@ -136,6 +139,7 @@ pub enum Command {
     Next(next::NextArgs),
     Worker(worker::WorkerCommand),
     Stats(stats::StatsArgs),
+    Queue(queue::QueueCommand),
     /// Record agent invocations against a gate's attempt.
     Invocation(invocation::InvocationCommand),
     /// Approve a gate awaiting approval: sign what it produced with your SSH key.
@@ -264,6 +268,7 @@ pub fn execute(cli: Cli, ui: &Ui) -> Result<u8> {
         Command::Next(args) => next::execute(&args, &repo()?, ui),
         Command::Worker(cmd) => worker::execute(cmd, &repo()?, ui),
         Command::Stats(args) => stats::execute(&args, &repo()?, ui),
+        Command::Queue(cmd) => queue::execute(cmd, &repo()?, ui),
         Command::Approve(args) => approve::approve(args, &repo()?, ui),
         Command::Reject(args) => approve::reject(args, &repo()?, ui),
         Command::Approvals(args) => approve::list(&args, &repo()?, ui),

@@ -26,6 +26,8 @@ use crate::{clock, env, exit, json, report};
 /// nothing is ready (saying why).
 #[derive(Debug, Args)]
 pub struct NextArgs {
+    #[command(flatten)]
+    pub queue: super::queue::QueueArg,
     /// Only tasks whose every tag is among these (as a worker with these
     /// tags would take). Repeat for more.
     #[arg(long, value_name = "TAG")]
@@ -48,7 +50,7 @@ pub struct NextArgs {
 }
 
 pub fn execute(args: &NextArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
-    let queue = Queue::open(repo);
+    let queue = Queue::connect(repo, args.queue.url())?;
     let board = queue.board()?;
     let tags = (!args.tag.is_empty()).then_some(args.tag.as_slice());
     let criteria = Criteria {

@@ -19,6 +19,8 @@ use crate::{calendar, exit, json};
 /// summed as 0).
 #[derive(Debug, Args)]
 pub struct StatsArgs {
+    #[command(flatten)]
+    pub queue: super::queue::QueueArg,
     /// Only runs started from this day (in TZ's zone) or time on.
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
@@ -63,7 +65,8 @@ pub fn execute(args: &StatsArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
         since: day("--since", &args.since, calendar::since)?,
         until: day("--until", &args.until, calendar::until)?,
     };
-    let s = stats::compute(repo, window, args.by.map(Into::into))?;
+    let queue = crate::queue::Queue::connect(repo, args.queue.url())?;
+    let s = stats::compute(&queue, window, args.by.map(Into::into))?;
     for id in &s.unreadable {
         ui.warn(&format!("skipping run {id}: its record cannot be read"));
     }

@@ -21,6 +21,8 @@ use crate::{env, exit, json, report};
 pub struct TaskCommand {
     #[command(subcommand)]
     pub action: TaskAction,
+    #[command(flatten)]
+    pub queue: super::queue::QueueArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -274,7 +276,7 @@ pub struct RunArgs {
 }
 
 pub fn execute(cmd: TaskCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
-    let queue = Queue::open(repo);
+    let queue = Queue::connect(repo, cmd.queue.url())?;
     match cmd.action {
         TaskAction::Add(args) => add(&queue, args, ui),
         TaskAction::List(args) => list(&queue, &args, ui),

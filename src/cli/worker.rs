@@ -47,6 +47,8 @@ pub struct WorkerCommand {
     pub action: Option<WorkerAction>,
     #[command(flatten)]
     pub run: WorkerArgs,
+    #[command(flatten)]
+    pub queue: super::queue::QueueArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,13 +108,22 @@ pub struct WorkerArgs {
     /// Stop once nothing is ready and no task is in progress anywhere.
     #[arg(long)]
     pub exit_when_empty: bool,
+    /// Commit each finished run's record and outputs in this clone: one
+    /// commit per run, its message naming the task and the run.
+    #[arg(long)]
+    pub commit: bool,
+    /// After each commit, push to this remote (implies --commit), rebasing
+    /// on it when it moved: each run has its own folder, so this never
+    /// conflicts.
+    #[arg(long, value_name = "REMOTE")]
+    pub push: Option<String>,
     /// Report as JSON lines on stdout (one object per event).
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn execute(cmd: WorkerCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
-    let queue = Queue::open(repo);
+    let queue = Queue::connect(repo, cmd.queue.url())?;
     match cmd.action {
         None => work(&queue, cmd.run, ui),
         Some(WorkerAction::List(a)) => list(&queue, a.json, ui),
@@ -142,6 +153,8 @@ fn work(queue: &Queue, args: WorkerArgs, ui: &Ui) -> Result<u8> {
         pipeline,
         once: args.once,
         exit_when_empty: args.exit_when_empty,
+        commit: args.commit || args.push.is_some(),
+        push: args.push,
     };
     let printer = Printer {
         ui,
@@ -271,6 +284,20 @@ impl Reporter for Printer<'_> {
                             .map(|e| format!("; notifications: {e}"))
                     )
                     .collect::<String>()
+            ),
+            Report::Committed {
+                worker,
+                task,
+                run_id,
+                commit,
+                pushed_to,
+            } => format!(
+                "{worker}: committed {run_id} ({task}) as {}{}",
+                commit.get(..10).unwrap_or(commit),
+                pushed_to
+                    .as_deref()
+                    .map(|r| format!(", pushed to {r}"))
+                    .unwrap_or_default()
             ),
             Report::Idle { worker, why } => format!("{worker}: waiting: {why}"),
             Report::Error {
@@ -468,6 +495,13 @@ fn rescue_now(queue: &Queue, args: &RescueArgs, ui: &Ui) -> Result<u8> {
         &Intervals::from_env(),
         args.offline,
     )?;
+    let Some(rescued) = rescued else {
+        return Err(
+            Error::conflict("another process is rescuing right now").hint(
+                "it frees what is abandoned; run `orch worker rescue` again in a moment to check",
+            ),
+        );
+    };
     if args.json {
         ui.out(&json::to_pretty_string(&rescued));
         return Ok(exit::SUCCESS);

@@ -13,6 +13,8 @@
 //! - Nothing derived (status, readiness, score) is stored: the backend
 //!   returns definitions and events, and `select` judges them.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -87,6 +89,13 @@ pub enum Writer<'a> {
     Anyone,
 }
 
+/// A way to hear, without polling, that another process changed the queue.
+pub trait Watch: Send {
+    /// Waits up to `timeout` for a change that may make work ready (a task
+    /// added, released, finished, edited); true when one may have happened.
+    fn wait(&mut self, timeout: Duration) -> bool;
+}
+
 /// The queue's storage.
 pub trait Backend: Send + Sync {
     /// Every task id, sorted.
@@ -99,6 +108,20 @@ pub trait Backend: Send + Sync {
     fn create(&self, def: &TaskDef) -> Result<bool>;
     /// Appends an event to a task (see `Writer` for when it is refused).
     fn append(&self, id: &str, event: &Event, writer: Writer) -> Result<()>;
+    /// Stores what `orch queue import` or `export` copies in: the tasks of
+    /// `new` (those whose id is taken are left alone), then `events`, as
+    /// `Writer::Anyone` appends them. The tasks it created. One by one by
+    /// default; a database takes a whole backlog in one transaction.
+    fn copy_in(&self, new: &[&TaskDef], events: &[(&str, &Event)]) -> Result<usize> {
+        let mut created = 0;
+        for def in new {
+            created += usize::from(self.create(def)?);
+        }
+        for (id, event) in events {
+            self.append(id, event, Writer::Anyone)?;
+        }
+        Ok(created)
+    }
     /// Every current claim (the latest of a task, not released).
     fn claims(&self) -> Result<Vec<Claim>>;
     /// The current claim on one task.
@@ -113,6 +136,34 @@ pub trait Backend: Send + Sync {
         worker: &WorkerRecord,
         still_ready: &dyn Fn(&StoredTask) -> bool,
     ) -> Result<Option<Claim>>;
+    /// Claims the first of `ids` (best first) that no current claim holds
+    /// and `still_ready` accepts, for `worker`. The file backend tries them
+    /// one by one; a database does it in one transaction.
+    fn claim_first(
+        &self,
+        ids: &[&str],
+        worker: &WorkerRecord,
+        still_ready: &dyn Fn(&StoredTask) -> bool,
+    ) -> Result<Option<Claim>> {
+        for id in ids {
+            if let Some(c) = self.claim(id, worker, still_ready)? {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
+    }
+    /// Runs `f` (a rescue) unless another process is rescuing now; false
+    /// when one is. On a database, whoever holds an advisory lock rescues.
+    fn while_rescuing(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<bool> {
+        f().map(|()| true)
+    }
+    /// Something idle workers wait on to wake at once when the queue
+    /// changes; `None` when the backend cannot tell (workers poll). On a
+    /// database: `LISTEN`, woken by the `NOTIFY` of every write that may
+    /// make work ready.
+    fn watch(&self) -> Option<Box<dyn Watch>> {
+        None
+    }
     /// Ends a claim, appending `event` with it, only while it is current.
     /// False when it was not (taken over, or already released).
     fn release(&self, claim: &Claim, event: Option<&Event>) -> Result<bool>;

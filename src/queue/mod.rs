@@ -6,7 +6,8 @@
 //!   how a status is folded from it.
 //! - `select`: the one rule for readiness, score and order (pure).
 //! - `board`: the backlog as it stands now, built from a backend.
-//! - `backend`: the storage trait; `file`: the one-machine backend.
+//! - `backend`: the storage trait; `file`: the one-machine backend; `pg`:
+//!   PostgreSQL, for many machines; `target`: which one a command uses.
 //! - `ops`: what people do (add, edit, done, …); `worker` and `rescue`:
 //!   what workers do.
 
@@ -16,9 +17,12 @@ pub mod due;
 pub mod file;
 pub mod liveness;
 pub mod ops;
+pub mod pg;
 pub mod rescue;
 pub mod select;
+pub mod target;
 pub mod task;
+pub mod transfer;
 pub mod worker;
 
 pub use ops::Queue;

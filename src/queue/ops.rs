@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::contract::Depth;
 use crate::error::{Error, Result};
@@ -12,7 +13,9 @@ use crate::queue::board::Board;
 use crate::queue::due::{Calendar, Due};
 use crate::queue::file::FileBackend;
 use crate::queue::liveness::{self, Health};
+use crate::queue::pg::PgBackend;
 use crate::queue::select::{self, Criteria};
+use crate::queue::target::{self, Target};
 use crate::queue::task::{
     Edit, Event, EventKind, FORMAT_VERSION, Priority, Status, StoredTask, TaskDef, TaskWorkflow,
 };
@@ -24,7 +27,8 @@ use crate::{clock, lease};
 /// The backlog of one repository, on its backend.
 pub struct Queue<'r> {
     pub repo: &'r Repo,
-    pub backend: Box<dyn Backend>,
+    /// Shared with the threads of a worker (heartbeats).
+    pub backend: Arc<dyn Backend>,
 }
 
 /// `orch task add`.
@@ -74,8 +78,20 @@ impl<'r> Queue<'r> {
     pub fn open(repo: &'r Repo) -> Queue<'r> {
         Queue {
             repo,
-            backend: Box::new(FileBackend::new(repo)),
+            backend: Arc::new(FileBackend::new(repo)),
         }
+    }
+
+    /// The repository's queue where `--queue` (`flag`), `ORCH_QUEUE_URL`
+    /// or the repository's config puts it (see `target`).
+    pub fn connect(repo: &'r Repo, flag: Option<&str>) -> Result<Queue<'r>> {
+        Ok(match target::resolve(repo, flag)? {
+            Target::File => Queue::open(repo),
+            Target::Postgres(url) => Queue {
+                repo,
+                backend: Arc::new(PgBackend::open(&url)?),
+            },
+        })
     }
 
     pub fn board(&self) -> Result<Board> {
@@ -532,13 +548,18 @@ impl<'r> Queue<'r> {
             let f = super::board::fold_now(&store, t);
             f.status == Status::Todo && f.depends_on.iter().all(|d| done.contains(d.as_str()))
         };
-        for (i, _) in &plan.ranked {
-            let id = board.entries[*i].id();
-            if held.contains(id) {
-                continue;
-            }
-            if let Some(c) = self.backend.claim(id, worker, &still_ready)? {
-                return Ok(Some((c, *i)));
+        let ranked: Vec<(usize, &str)> = plan
+            .ranked
+            .iter()
+            .map(|(i, _)| (*i, board.entries[*i].id()))
+            .filter(|(_, id)| !held.contains(*id))
+            .collect();
+        // The best few at a time: almost always the first batch has one.
+        for batch in ranked.chunks(16) {
+            let ids: Vec<&str> = batch.iter().map(|(_, id)| *id).collect();
+            if let Some(c) = self.backend.claim_first(&ids, worker, &still_ready)? {
+                let i = batch.iter().find(|(_, id)| *id == c.task).map(|(i, _)| *i);
+                return Ok(i.map(|i| (c, i)));
             }
         }
         Ok(None)

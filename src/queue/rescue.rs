@@ -65,8 +65,25 @@ impl Rescued {
 }
 
 /// Rescues what `board` shows is abandoned; `rescuer` names who does it.
-/// With `offline`, the notifications are recorded, not sent.
+/// With `offline`, the notifications are recorded, not sent. `None` when
+/// another process is rescuing right now (one rescuer at a time: on a
+/// database, whoever holds its advisory lock), which is left to it.
 pub fn rescue(
+    queue: &Queue,
+    board: &Board,
+    rescuer: &str,
+    iv: &Intervals,
+    offline: bool,
+) -> Result<Option<Vec<Rescued>>> {
+    let mut out = Vec::new();
+    let ran = queue.backend.while_rescuing(&mut || {
+        out = rescue_now(queue, board, rescuer, iv, offline)?;
+        Ok(())
+    })?;
+    Ok(ran.then_some(out))
+}
+
+fn rescue_now(
     queue: &Queue,
     board: &Board,
     rescuer: &str,

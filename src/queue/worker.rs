@@ -10,9 +10,10 @@
 //! run`, which does the same in the foreground for one task.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -44,6 +45,10 @@ pub struct Options {
     pub once: bool,
     /// Stop when nothing is ready and nothing is in progress anywhere.
     pub exit_when_empty: bool,
+    /// Commit each finished run's record and outputs (one commit per run)…
+    pub commit: bool,
+    /// … and push them to this remote.
+    pub push: Option<String>,
 }
 
 /// What a worker reports as it works: one type for the human lines and the
@@ -94,6 +99,15 @@ pub enum Report {
         worker: String,
         task: String,
         after: String,
+    },
+    /// A finished run's record and outputs, committed (and pushed).
+    Committed {
+        worker: String,
+        task: String,
+        run_id: String,
+        commit: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pushed_to: Option<String>,
     },
     Rescued {
         worker: String,
@@ -158,6 +172,18 @@ pub struct Driven {
     pub ready: Vec<String>,
 }
 
+/// What wakes a worker's loop.
+enum Wake {
+    /// A run it drove ended.
+    Done(Box<Driven>),
+    /// Another process changed the queue (`Backend::watch`).
+    Changed,
+}
+
+/// How long the watching thread waits at a time (and so how soon it
+/// notices that the worker stops).
+const WATCH_SLICE: Duration = Duration::from_millis(200);
+
 /// A claim this process holds, with the switch that stops its run.
 struct Held {
     claim: Claim,
@@ -211,6 +237,30 @@ impl Shared {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `--commit [--push REMOTE]`: one commit for a finished run, then the push.
+fn publish_run(queue: &Queue, opts: &Options, rep: &dyn Reporter, task: &str, run_id: &str) {
+    let title = queue
+        .backend
+        .task(task)
+        .map(|t| t.fold().title)
+        .unwrap_or_default();
+    match crate::publish::publish(queue.repo, run_id, task, &title, opts.push.as_deref()) {
+        Ok(Some(commit)) => rep.report(&Report::Committed {
+            worker: opts.id.clone(),
+            task: task.to_string(),
+            run_id: run_id.to_string(),
+            commit,
+            pushed_to: opts.push.clone(),
+        }),
+        Ok(None) => {}
+        Err(e) => rep.report(&Report::Error {
+            worker: opts.id.clone(),
+            task: Some(task.to_string()),
+            message: format!("committing run {run_id}: {e}"),
+        }),
+    }
 }
 
 /// A new registry entry for this process.
@@ -275,8 +325,9 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
         held: Mutex::new(Vec::new()),
     };
     let mut summary = Summary::default();
-    let (done_tx, done_rx) = mpsc::channel::<Driven>();
+    let (done_tx, done_rx) = mpsc::channel::<Wake>();
     let (stop_beats, beats_stopped) = mpsc::channel::<()>();
+    let watching = AtomicBool::new(true);
     std::thread::scope(|s| {
         let shared = &shared;
         s.spawn(move || {
@@ -286,6 +337,17 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
                 let _ = shared.beat(queue);
             }
         });
+        // Others' changes wake the loop at once (polling stays the fallback).
+        if let Some(mut watch) = queue.backend.watch() {
+            let (tx, watching) = (done_tx.clone(), &watching);
+            s.spawn(move || {
+                while watching.load(Ordering::Relaxed) {
+                    if watch.wait(WATCH_SLICE) && tx.send(Wake::Changed).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         let mut active = 0usize;
         let mut taken = 0usize;
         let mut last_idle = String::new();
@@ -312,6 +374,12 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
                 reason: d.reason.clone(),
                 lost: d.lost,
             });
+            if opts.commit
+                && !d.lost
+                && let Some(run_id) = &d.run_id
+            {
+                publish_run(queue, opts, rep, &d.task, run_id);
+            }
             for t in &d.ready {
                 rep.report(&Report::Ready {
                     worker: opts.id.clone(),
@@ -321,9 +389,11 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
             }
         };
         loop {
-            while let Ok(d) = done_rx.try_recv() {
-                active -= 1;
-                finished(d, &mut summary);
+            while let Ok(w) = done_rx.try_recv() {
+                if let Wake::Done(d) = w {
+                    active -= 1;
+                    finished(*d, &mut summary);
+                }
             }
             if interrupt::requested() || (opts.once && taken > 0 && active == 0) {
                 break;
@@ -336,16 +406,17 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
                         task: None,
                         message: e.to_string(),
                     });
-                    if let Ok(d) = done_rx.recv_timeout(opts.poll) {
+                    if let Ok(Wake::Done(d)) = done_rx.recv_timeout(opts.poll) {
                         active -= 1;
-                        finished(d, &mut summary);
+                        finished(*d, &mut summary);
                     }
                     continue;
                 }
             };
             let board = match rescue::rescue(queue, &board, &opts.id, &iv, opts.pipeline.offline) {
-                Ok(rescued) if rescued.is_empty() => board,
-                Ok(rescued) => {
+                Ok(None) => board,
+                Ok(Some(rescued)) if rescued.is_empty() => board,
+                Ok(Some(rescued)) => {
                     for r in rescued {
                         rep.report(&Report::Rescued {
                             worker: opts.id.clone(),
@@ -401,7 +472,7 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
                                 task: &claim.task,
                             };
                             let d = drive(queue, &claim, &popts, &mut obs, &mut Nobody);
-                            let _ = tx.send(d);
+                            let _ = tx.send(Wake::Done(Box::new(d)));
                         });
                         active += 1;
                         taken += 1;
@@ -444,21 +515,34 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
                     }
                 }
             }
-            if let Ok(d) = done_rx.recv_timeout(opts.poll) {
-                active -= 1;
-                finished(d, &mut summary);
+            // Until a run ends, the poll interval passes, or (with room
+            // for more work) the queue changed.
+            let deadline = Instant::now() + opts.poll;
+            while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+                match done_rx.recv_timeout(left) {
+                    Ok(Wake::Done(d)) => {
+                        active -= 1;
+                        finished(*d, &mut summary);
+                        break;
+                    }
+                    Ok(Wake::Changed) if active < opts.concurrency => break,
+                    Ok(Wake::Changed) => {}
+                    Err(_) => break,
+                }
             }
         }
         while active > 0 {
             match done_rx.recv() {
-                Ok(d) => {
+                Ok(Wake::Done(d)) => {
                     active -= 1;
-                    finished(d, &mut summary);
+                    finished(*d, &mut summary);
                 }
+                Ok(Wake::Changed) => {}
                 Err(_) => break,
             }
         }
         drop(stop_beats);
+        watching.store(false, Ordering::Relaxed);
     });
     summary.interrupted = interrupt::requested();
     let (mut rec, _) = shared.snapshot();
@@ -496,8 +580,12 @@ impl<'q> Foreground<'q> {
         let (tx, rx) = mpsc::channel::<()>();
         let beat_shared = Arc::clone(&shared);
         let repo = queue.repo.clone();
+        let backend = Arc::clone(&queue.backend);
         let thread = std::thread::spawn(move || {
-            let q = Queue::open(&repo);
+            let q = Queue {
+                repo: &repo,
+                backend,
+            };
             while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(iv.heartbeat) {
                 let _ = beat_shared.beat(&q);
             }

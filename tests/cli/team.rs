@@ -14,10 +14,28 @@ use crate::common::{Out, TestRepo};
 
 pub const NOW: &str = "2026-03-10T12:00:00Z";
 
+thread_local! {
+    /// Whether `fixture` repositories keep their queue on PostgreSQL.
+    static ON_POSTGRES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `test` with each of its `fixture` repositories on a fresh
+/// PostgreSQL queue (skipped, saying why, where there is no server).
+pub fn on_postgres(test: fn()) {
+    if crate::pgserver::shared().is_some() {
+        ON_POSTGRES.with(|p| p.set(true));
+        test();
+    }
+}
+
 /// A repository with a one-gate workflow `w` (outputs in `out/<slug>`): the
 /// gate needs `out/<slug>/A1.md` containing "done", written by `sh agent.sh`.
 pub fn fixture(agent: &str) -> TestRepo {
     let repo = TestRepo::new();
+    if ON_POSTGRES.with(std::cell::Cell::get) {
+        let url = crate::pgserver::fresh_queue().expect("with_postgres checked the server");
+        repo.set_env("ORCH_QUEUE_URL", &url);
+    }
     repo.write(
         "orchestration/workflows/w.json",
         r#"{"workflow": "w", "default_artifact_path": "out/{slug}",
@@ -231,7 +249,7 @@ fn dependencies_that_would_make_a_cycle_are_refused() {
 }
 
 #[test]
-fn weights_boosts_and_ties_decide_what_is_next() {
+pub fn weights_boosts_and_ties_decide_what_is_next() {
     let repo = fixture(QUICK);
     let env = [("ORCH_NOW", NOW), ("TZ", "UTC")];
     let low_overdue = add(
@@ -310,7 +328,7 @@ fn today_is_a_calendar_day_in_the_zone_of_tz() {
 }
 
 #[test]
-fn more_dependents_then_older_then_id_break_ties() {
+pub fn more_dependents_then_older_then_id_break_ties() {
     let repo = fixture(QUICK);
     let add_early = |t: &str| {
         repo.orch_env(
@@ -360,8 +378,43 @@ fn more_dependents_then_older_then_id_break_ties() {
     assert_eq!(r, sorted);
 }
 
+/// A claim takes exactly the task `orch next` names, on either backend
+/// (the database's claim follows the one ranking, it does not make its own).
 #[test]
-fn only_todo_tasks_whose_dependencies_are_done_are_ready() {
+pub fn claims_take_the_task_next_names() {
+    let repo = fixture(QUICK);
+    let low = add(&repo, "low", &["--priority", "low"]);
+    let soon = add(
+        &repo,
+        "high, due tomorrow",
+        &["--priority", "high", "--due", "2026-03-11"],
+    );
+    let blocker = add(&repo, "medium, two wait on it", &[]);
+    let plain = add(&repo, "medium", &[]);
+    let after = add(
+        &repo,
+        "critical, after the blocker",
+        &["--priority", "critical", "--depends-on", &blocker],
+    );
+    let also = add(&repo, "after the blocker too", &["--depends-on", &blocker]);
+    let high = add(&repo, "high", &["--priority", "high"]);
+    let mut order = Vec::new();
+    loop {
+        let next = at(&repo, &["next"]);
+        if next.code == 1 {
+            break;
+        }
+        let named = next.ok().stdout.lines().next().unwrap().to_string();
+        let claimed = at(&repo, &["next", "--claim", "--worker", "w1"]);
+        assert_eq!(claimed.ok().stdout.lines().next(), Some(named.as_str()));
+        at(&repo, &["task", "done", &named, "--worker", "w1"]).ok();
+        order.push(named);
+    }
+    assert_eq!(order, [soon, high, blocker, after, plain, also, low]);
+}
+
+#[test]
+pub fn only_todo_tasks_whose_dependencies_are_done_are_ready() {
     let repo = fixture(QUICK);
     let a = add(&repo, "A", &["--priority", "low"]);
     let b = add(&repo, "B", &["--priority", "critical", "--depends-on", &a]);
@@ -403,7 +456,7 @@ fn only_todo_tasks_whose_dependencies_are_done_are_ready() {
 }
 
 #[test]
-fn nothing_ready_says_why_and_exits_1() {
+pub fn nothing_ready_says_why_and_exits_1() {
     let repo = fixture(QUICK);
     let out = at(&repo, &["next"]);
     out.code(1).stderr_has("there are no tasks yet");
@@ -434,7 +487,7 @@ fn nothing_ready_says_why_and_exits_1() {
 }
 
 #[test]
-fn concurrent_claims_never_hand_out_one_task_twice() {
+pub fn concurrent_claims_never_hand_out_one_task_twice() {
     let repo = fixture(QUICK);
     let ids: HashSet<String> = (0..8).map(|i| add(&repo, &format!("t{i}"), &[])).collect();
     let children: Vec<_> = (0..10)
@@ -472,7 +525,7 @@ fn concurrent_claims_never_hand_out_one_task_twice() {
 }
 
 #[test]
-fn statuses_change_only_in_the_allowed_ways() {
+pub fn statuses_change_only_in_the_allowed_ways() {
     let repo = fixture(QUICK);
     let a = add(&repo, "A", &[]);
     at(&repo, &["task", "retry", &a])
@@ -532,7 +585,7 @@ fn statuses_change_only_in_the_allowed_ways() {
 }
 
 #[test]
-fn a_claimed_task_is_written_only_by_its_holder() {
+pub fn a_claimed_task_is_written_only_by_its_holder() {
     let repo = fixture(QUICK);
     let a = add(&repo, "A", &[]);
     at(&repo, &["next", "--claim", "--worker", "ext"]).ok();

@@ -23,7 +23,7 @@ const FAST: [(&str, &str); 3] = [
     ("ORCH_POLL_INTERVAL", "0.05"),
 ];
 
-fn spawn_worker(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Child {
+pub fn spawn_worker(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Child {
     let mut all = vec!["worker"];
     all.extend_from_slice(args);
     let mut cmd = repo.command(&all);
@@ -37,7 +37,7 @@ fn spawn_worker(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Child {
 }
 
 /// Waits (at most a minute) for a child orch and returns what it printed.
-fn finish(mut child: Child) -> Out {
+pub fn finish(mut child: Child) -> Out {
     let until = Instant::now() + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > until {
@@ -65,7 +65,7 @@ fn signal(pid: u32, sig: &str) {
     assert!(ok.success());
 }
 
-fn kinds(task: &Value) -> Vec<String> {
+pub fn kinds(task: &Value) -> Vec<String> {
     task["events"]
         .as_array()
         .unwrap()
@@ -98,7 +98,7 @@ fn attempt_statuses(repo: &TestRepo, run: &str) -> Vec<String> {
 const SLOW_FIRST: &str = "if [ ! -e slept ]; then touch slept; echo $$ > agent.pid; sleep 30; fi\nmkdir -p \"$ORCH_ARTIFACT_PATH\"\necho done > \"$ORCH_ARTIFACT_PATH/A1.md\"\n";
 
 #[test]
-fn four_workers_run_forty_tasks_exactly_once() {
+pub fn four_workers_run_forty_tasks_exactly_once() {
     let repo = fixture(QUICK);
     let ids: Vec<String> = (0..40)
         .map(|i| add_w(&repo, &format!("task {i}"), &format!("s{i}"), &[]))
@@ -155,7 +155,7 @@ fn slow_task_under_way() -> (TestRepo, String, Child, u32) {
 }
 
 #[test]
-fn a_worker_killed_with_sigkill_is_rescued_and_its_run_resumed() {
+pub fn a_worker_killed_with_sigkill_is_rescued_and_its_run_resumed() {
     let (repo, t, w1, agent) = slow_task_under_way();
     signal(w1.id(), "-KILL");
     finish(w1);
@@ -205,7 +205,7 @@ fn a_worker_killed_with_sigkill_is_rescued_and_its_run_resumed() {
 }
 
 #[test]
-fn sigterm_gives_the_work_back_and_exits_130() {
+pub fn sigterm_gives_the_work_back_and_exits_130() {
     let (repo, t, w1, agent) = slow_task_under_way();
     // One id, one live worker.
     repo.orch(&["worker", "--id", "w1", "--once"])
@@ -239,7 +239,7 @@ fn sigterm_gives_the_work_back_and_exits_130() {
 }
 
 #[test]
-fn a_stuck_run_is_rescued_and_the_worker_that_lost_it_writes_nothing() {
+pub fn a_stuck_run_is_rescued_and_the_worker_that_lost_it_writes_nothing() {
     let repo = fixture(SLOW_FIRST);
     let t = add_w(&repo, "slow", "slow", &[]);
     // The worker rescues while it polls: its own run, silent for 1.5 s, is stuck.
@@ -346,7 +346,7 @@ fn a_task_follows_its_run() {
 }
 
 #[test]
-fn workers_take_only_tasks_whose_tags_they_have() {
+pub fn workers_take_only_tasks_whose_tags_they_have() {
     let repo = fixture(QUICK);
     let plain = add_w(&repo, "plain", "plain", &[]);
     let gpu = add_w(
@@ -377,7 +377,7 @@ fn workers_take_only_tasks_whose_tags_they_have() {
 }
 
 #[test]
-fn worker_list_shows_workers_and_the_queue() {
+pub fn worker_list_shows_workers_and_the_queue() {
     let repo = fixture(QUICK);
     add_w(&repo, "a", "a", &[]);
     let out = repo.orch(&["worker", "list"]);
@@ -475,7 +475,7 @@ fn one_worker_runs_several_tasks_at_once() {
 }
 
 #[test]
-fn cancelling_a_running_task_stops_its_run() {
+pub fn cancelling_a_running_task_stops_its_run() {
     let (repo, t, w1, agent) = slow_task_under_way();
     // A person may not close it under a live worker, but may cancel it.
     repo.orch(&["task", "done", &t])

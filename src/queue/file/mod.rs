@@ -445,7 +445,7 @@ pub fn changed(id: &str) -> Error {
 }
 
 /// The refusal a holder gets once its claim is gone.
-fn lost(claim: &Claim, current: Option<&Claim>) -> Error {
+pub(crate) fn lost(claim: &Claim, current: Option<&Claim>) -> Error {
     let now = match current {
         Some(c) => format!("worker `{}` holds it now (fence {})", c.worker, c.fence),
         None => "it was released".to_string(),

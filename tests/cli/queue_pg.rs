@@ -1,0 +1,333 @@
+//! The queue on PostgreSQL: `orch queue init/status/import/export`, where
+//! the URL comes from, what a wrong or unreachable server does, and the
+//! backlog tests of `team` run again on PostgreSQL (one selection rule, two
+//! backends).
+
+use crate::common::TestRepo;
+use crate::pgserver::{self, PASSWORD, PASSWORD_USER};
+use crate::team::{self, QUICK, add, add_w, fixture};
+use crate::workers::kinds;
+
+#[test]
+fn init_creates_the_schema_once_even_when_two_run_at_once() {
+    let Some(server) = pgserver::shared() else {
+        return;
+    };
+    let url = server.database();
+    let repo = TestRepo::new();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            repo.command(&["queue", "init", "--queue", &url, "--json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut froms = Vec::new();
+    for c in children {
+        let out = crate::common::Out::from(&c.wait_with_output().unwrap());
+        let v = out.ok().json();
+        assert_eq!(v["schema_version"], 1);
+        froms.push(v["from_version"].as_i64().unwrap());
+    }
+    froms.sort_unstable();
+    assert_eq!(froms, vec![0, 1], "one created it, the other found it done");
+    repo.orch(&["queue", "init", "--queue", &url])
+        .ok()
+        .stdout_has("is up to date (schema version 1)");
+    let mut c = server.client(url.rsplit('/').next().unwrap());
+    let versions: i64 = c
+        .query_one("SELECT count(*) FROM orch_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(versions, 1);
+}
+
+#[test]
+fn status_shows_version_tasks_and_workers() {
+    let Some(url) = pgserver::fresh_queue() else {
+        return;
+    };
+    let repo = fixture(QUICK);
+    repo.set_env("ORCH_QUEUE_URL", &url);
+    let a = add(&repo, "first", &[]);
+    add(&repo, "second", &["--depends-on", &a]);
+    repo.orch(&["next", "--claim", "--worker", "w1"]).ok();
+    let v = repo.orch(&["queue", "status", "--json"]).ok().json();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["tasks"]["IN_PROGRESS"], 1);
+    assert_eq!(v["tasks"]["BLOCKED"], 1);
+    assert_eq!(v["total"], 2);
+    assert_eq!(v["workers"]["live"], 1);
+    assert_eq!(v["oldest_heartbeat"]["worker"], "w1");
+    repo.orch(&["queue", "status"])
+        .ok()
+        .stdout_has("schema version 1")
+        .stdout_has("tasks: 1 BLOCKED, 1 IN_PROGRESS (2 in all)")
+        .stdout_has("workers: 1 live");
+    // The tasks are in PostgreSQL, not in the repository.
+    assert!(!repo.exists(&format!("orchestration/tasks/{a}.json")));
+}
+
+#[test]
+fn an_unreachable_server_exits_5_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "postgres://orch:secret@{}/db",
+        dir.path().to_str().unwrap().replace('/', "%2F")
+    );
+    let repo = TestRepo::new();
+    let out = repo.orch(&["next", "--queue", &url]);
+    out.code(5);
+    let err = out.one_error();
+    assert!(
+        err.contains("cannot reach PostgreSQL at `postgres://orch@"),
+        "{err}"
+    );
+    assert!(!out.stderr.contains("secret"), "{}", out.stderr);
+    out.stderr_has("hint: is the server running?");
+}
+
+#[test]
+fn a_wrong_password_or_database_exits_2_naming_the_url_without_the_password() {
+    let Some(server) = pgserver::shared() else {
+        return;
+    };
+    let url = server.database();
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let repo = TestRepo::new();
+    let wrong = server.url_as(PASSWORD_USER, Some("wrong-pw"), &db);
+    let out = repo.orch(&["queue", "init", "--queue", &wrong]);
+    out.code(2);
+    assert!(!out.stderr.contains("wrong-pw"), "{}", out.stderr);
+    out.stderr_has(&format!("`{}`", server.url_as(PASSWORD_USER, None, &db)))
+        .stderr_has("password authentication failed");
+    let right = server.url_as(PASSWORD_USER, Some(PASSWORD), "nosuchdb");
+    let out = repo.orch(&["task", "list", "--queue", &right]);
+    out.code(2)
+        .stderr_has("database \"nosuchdb\" does not exist");
+    assert!(!out.stderr.contains(PASSWORD), "{}", out.stderr);
+    // Not a PostgreSQL URL at all.
+    repo.orch(&["next", "--queue", "mysql://x@y/z"])
+        .code(2)
+        .stderr_has("is not a PostgreSQL URL");
+    // A database without the schema says how to make it.
+    repo.orch(&["next", "--queue", &url])
+        .code(2)
+        .stderr_has("has no orch queue yet")
+        .stderr_has("orch queue init");
+}
+
+#[test]
+fn the_url_comes_from_the_flag_the_environment_or_the_variable_the_config_names() {
+    let Some(url) = pgserver::fresh_queue() else {
+        return;
+    };
+    let repo = fixture(QUICK);
+    repo.write(
+        "orchestration/config.json",
+        r#"{"queue": {"url_env": "TEAM_QUEUE"}}"#,
+    );
+    let out = repo.orch(&["task", "list"]);
+    out.code(2).stderr_has(
+        "orchestration/config.json says the queue's URL is in $TEAM_QUEUE, which is not set",
+    );
+    repo.set_env("TEAM_QUEUE", &url);
+    let a = add(&repo, "in postgres", &[]);
+    assert!(!repo.exists(&format!("orchestration/tasks/{a}.json")));
+    // ORCH_QUEUE_URL wins over the config, --queue over both.
+    repo.set_env("ORCH_QUEUE_URL", "postgres://x@%2Fnonexistent/db");
+    repo.orch(&["task", "list"]).code(5);
+    repo.orch(&["task", "list", "--queue", &url])
+        .ok()
+        .stdout_has(&a);
+    // A URL in the committed config is refused: it may hold a password.
+    repo.write(
+        "orchestration/config.json",
+        r#"{"queue": {"url": "postgres://a:pw@h/db"}}"#,
+    );
+    repo.orch_env(&["task", "list"], &[("ORCH_QUEUE_URL", "")])
+        .code(2)
+        .stderr_has("orchestration/config.json")
+        .stderr_has("url_env");
+}
+
+#[test]
+fn import_and_export_copy_tasks_both_ways_and_twice_adds_nothing() {
+    let Some(url) = pgserver::fresh_queue() else {
+        return;
+    };
+    let repo = fixture(QUICK);
+    let a = add(&repo, "committed first", &["--priority", "high"]);
+    let b = add_w(&repo, "committed second", "s1", &["--depends-on", &a]);
+    repo.orch(&["task", "done", &a]).ok();
+    let v = repo
+        .orch(&["queue", "import", "--queue", &url, "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        (v["tasks"].as_u64(), v["events"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let v = repo
+        .orch(&["queue", "import", "--queue", &url, "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        (v["tasks"].as_u64(), v["events"].as_u64()),
+        (Some(0), Some(0))
+    );
+    // A change committed since is copied after what PostgreSQL has.
+    repo.orch(&["task", "edit", &a, "--title", "renamed"]).ok();
+    let v = repo
+        .orch(&["queue", "import", "--queue", &url, "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        (v["tasks"].as_u64(), v["events"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let shown = repo
+        .orch(&["task", "show", &a, "--json", "--queue", &url])
+        .ok()
+        .json();
+    assert_eq!(shown["task"]["title"], "renamed");
+    assert_eq!(shown["task"]["status"], "DONE");
+    assert_eq!(kinds(&shown), ["done", "edited"]);
+    // Work happens in PostgreSQL ...
+    repo.set_env("ORCH_QUEUE_URL", &url);
+    assert_eq!(team::status(&repo, &b), "TODO");
+    let c = add(&repo, "added in postgres", &[]);
+    repo.orch(&["task", "fail", &b, "--reason", "no luck"]).ok();
+    // ... and comes back as task files to commit.
+    let v = repo.orch(&["queue", "export", "--json"]).ok().json();
+    assert_eq!(
+        (v["tasks"].as_u64(), v["events"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let v = repo.orch(&["queue", "export", "--json"]).ok().json();
+    assert_eq!(
+        (v["tasks"].as_u64(), v["events"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(repo.exists(&format!("orchestration/tasks/{c}.json")));
+    let file = repo.orch_env(&["task", "show", &b, "--json"], &[("ORCH_QUEUE_URL", "")]);
+    assert_eq!(file.ok().json()["task"]["status"], "FAILED");
+}
+
+#[test]
+fn queue_commands_need_a_postgres_url() {
+    let repo = TestRepo::new();
+    repo.orch(&["queue", "status"])
+        .code(2)
+        .stderr_has("works on a PostgreSQL queue; none is configured");
+}
+
+/// The backlog tests of `team`, run again with the queue on PostgreSQL.
+macro_rules! on_postgres {
+    ($from:ident: $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                crate::team::on_postgres(crate::$from::$name);
+            }
+        )*
+    };
+}
+
+mod team_on_postgres {
+    on_postgres!(team:
+        weights_boosts_and_ties_decide_what_is_next,
+        more_dependents_then_older_then_id_break_ties,
+        claims_take_the_task_next_names,
+        only_todo_tasks_whose_dependencies_are_done_are_ready,
+        nothing_ready_says_why_and_exits_1,
+        concurrent_claims_never_hand_out_one_task_twice,
+        statuses_change_only_in_the_allowed_ways,
+        a_claimed_task_is_written_only_by_its_holder,
+    );
+}
+
+/// The worker tests (claims, heartbeats, rescue, signals) on PostgreSQL.
+mod workers_on_postgres {
+    on_postgres!(workers:
+        four_workers_run_forty_tasks_exactly_once,
+        a_worker_killed_with_sigkill_is_rescued_and_its_run_resumed,
+        sigterm_gives_the_work_back_and_exits_130,
+        a_stuck_run_is_rescued_and_the_worker_that_lost_it_writes_nothing,
+        workers_take_only_tasks_whose_tags_they_have,
+        cancelling_a_running_task_stops_its_run,
+    );
+}
+
+#[test]
+fn an_idle_worker_wakes_at_once_when_a_task_is_added() {
+    use std::io::BufRead;
+    let Some(url) = pgserver::fresh_queue() else {
+        return;
+    };
+    let repo = fixture(QUICK);
+    repo.set_env("ORCH_QUEUE_URL", &url);
+    // It looks at the queue every ten minutes: only NOTIFY can wake it in time.
+    let mut child = crate::workers::spawn_worker(
+        &repo,
+        &["--id", "w1", "--once", "--json"],
+        &[("ORCH_POLL_INTERVAL", "600")],
+    );
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut said = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let idle = line.contains(r#""event":"idle""#);
+        said.push(line);
+        if idle {
+            break;
+        }
+    }
+    assert!(said.last().is_some_and(|l| l.contains("idle")), "{said:?}");
+    let a = crate::team::add_w(&repo, "wake up", "s1", &[]);
+    let out = crate::workers::finish(child);
+    out.ok();
+    said.extend(lines.map_while(std::result::Result::ok));
+    assert!(
+        said.iter()
+            .any(|l| l.contains(r#""event":"claimed""#) && l.contains(&a)),
+        "{said:?}"
+    );
+    assert_eq!(team::status(&repo, &a), "DONE");
+}
+
+#[test]
+fn one_rescuer_at_a_time_holds_the_advisory_lock() {
+    let Some(server) = pgserver::shared() else {
+        return;
+    };
+    let url = server.database();
+    let repo = fixture(QUICK);
+    repo.orch(&["queue", "init", "--queue", &url]).ok();
+    repo.set_env("ORCH_QUEUE_URL", &url);
+    let a = add(&repo, "abandoned", &[]);
+    repo.orch(&["next", "--claim", "--worker", "gone"]).ok();
+    // Its heartbeat is older than the limit at once.
+    repo.set_env("ORCH_STALE_AFTER_S", "0.001");
+    let mut other = server.client(url.rsplit('/').next().unwrap());
+    other
+        .execute("SELECT pg_advisory_lock($1)", &[&RESCUE_LOCK])
+        .unwrap();
+    repo.orch(&["worker", "rescue"])
+        .code(3)
+        .stderr_has("another process is rescuing right now");
+    assert_eq!(team::status(&repo, &a), "IN_PROGRESS");
+    other
+        .execute("SELECT pg_advisory_unlock($1)", &[&RESCUE_LOCK])
+        .unwrap();
+    repo.orch(&["worker", "rescue"])
+        .ok()
+        .stdout_has(&a)
+        .stdout_has("rescued by orch worker rescue: worker `gone`");
+    assert_eq!(team::status(&repo, &a), "TODO");
+}
+
+/// The advisory lock key rescuers take (src/queue/pg/schema.rs).
+const RESCUE_LOCK: i64 = 0x6f72_6368_0002;
