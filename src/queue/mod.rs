@@ -7,11 +7,13 @@
 //! - `select`: the one rule for readiness, score and order (pure).
 //! - `board`: the backlog as it stands now, built from a backend.
 //! - `backend`: the storage trait; `file`: the one-machine backend.
+//! - `context`: what an agent doing a task is told about it.
 //! - `ops`: what people do (add, edit, done, …); `worker` and `rescue`:
 //!   what workers do.
 
 pub mod backend;
 pub mod board;
+pub mod context;
 pub mod due;
 pub mod file;
 pub mod liveness;

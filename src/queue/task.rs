@@ -78,6 +78,10 @@ pub struct TaskDef {
     pub format_version: u32,
     pub id: String,
     pub title: String,
+    /// What the task is about, at length (`--description`): the agent
+    /// doing it reads it in its packet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     #[serde(default)]
     pub priority: Priority,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -472,6 +476,7 @@ mod tests {
                 format_version: 1,
                 id: "t_a".into(),
                 title: "A".into(),
+                description: None,
                 priority: Priority::Medium,
                 due: None,
                 depends_on: vec!["t_b".into()],

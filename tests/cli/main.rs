@@ -6,6 +6,7 @@ mod checks;
 mod common;
 mod compat;
 mod concurrency;
+mod context;
 mod errors;
 mod gate;
 mod history;
