@@ -295,7 +295,7 @@ pub fn execute(cmd: TaskCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
             if args.json {
                 ui.out(&json::to_pretty_string(&c));
             } else {
-                ui.out(crate::queue::context::render(&c).trim_end());
+                ui.line(crate::queue::context::render(&c).trim_end());
             }
             Ok(exit::SUCCESS)
         }

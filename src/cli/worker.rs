@@ -312,9 +312,23 @@ fn list(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
                 (Health::Live, WorkerState::Active) => "active",
                 (Health::Live, WorkerState::Idle) => "idle",
             };
+            // What to type to watch each run it drives.
+            let follow: Vec<serde_json::Value> = if state == "active" {
+                w.current
+                    .iter()
+                    .filter_map(|t| {
+                        let run = board.entries[board.get(t)?].folded.run_id.as_ref()?;
+                        Some(json!({"task": t, "run_id": run,
+                                    "command": format!("orch run logs --run {run} --follow")}))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             json!({
                 "id": w.id,
                 "host": w.host,
+                "follow": follow,
                 "pid": w.pid,
                 "state": state,
                 "why": match health { Health::Dead(why) if state == "stale" => Some(why), _ => None },
@@ -409,6 +423,16 @@ fn list(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
             ],
             &rows,
         ));
+        for w in &workers {
+            for f in w["follow"].as_array().into_iter().flatten() {
+                ui.line(&format!(
+                    "{} {}: {}",
+                    w["id"].as_str().unwrap_or("-"),
+                    f["task"].as_str().unwrap_or("-"),
+                    f["command"].as_str().unwrap_or("-")
+                ));
+            }
+        }
     }
     let rate = if done + failed == 0 {
         "no task finished in the last 24 hours".to_string()

@@ -13,6 +13,7 @@ mod history;
 mod init;
 mod invocation;
 mod lint;
+mod logs;
 mod newcomer;
 mod notify;
 mod pipeline;

@@ -37,7 +37,7 @@ fn spawn_worker(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Child {
 }
 
 /// Waits (at most a minute) for a child orch and returns what it printed.
-fn finish(mut child: Child) -> Out {
+pub(crate) fn finish(mut child: Child) -> Out {
     let until = Instant::now() + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > until {
