@@ -281,6 +281,8 @@ pub struct RunArgs {
     pub worker: Option<String>,
     #[command(flatten)]
     pub exec: super::pipeline::ExecArgs,
+    #[command(flatten)]
+    pub isolate: super::worker::IsolateArgs,
 }
 
 pub fn execute(cmd: TaskCommand, repo: &Repo, ui: &Ui) -> Result<u8> {

@@ -210,6 +210,9 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Boxed: most events have none, and events are many.
     pub edit: Option<Box<Edit>>,
+    /// The pull request an isolated run's branch was proposed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs_uri: Option<String>,
 }
 
 impl Event {
@@ -229,6 +232,7 @@ impl Event {
             reason: None,
             fence: None,
             edit: None,
+            outputs_uri: None,
         }
     }
 

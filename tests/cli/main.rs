@@ -12,6 +12,7 @@ mod gate;
 mod history;
 mod init;
 mod invocation;
+mod isolate;
 mod lint;
 mod logs;
 mod newcomer;
