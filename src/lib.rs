@@ -19,6 +19,7 @@ pub mod hash;
 pub mod hooks;
 pub mod init;
 pub mod interrupt;
+pub mod isolate;
 pub mod json;
 pub mod lease;
 pub mod lint;

@@ -202,6 +202,18 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
         let _ = writeln!(p, "- gate: {d}");
     }
 
+    if let Some(task) = &run.task {
+        let queue = crate::queue::Queue::open(repo);
+        match crate::queue::context::build(&queue, task) {
+            Ok(c) => {
+                let _ = write!(p, "\n{}", crate::queue::context::render(&c));
+            }
+            Err(e) => {
+                let _ = writeln!(p, "\n## Task {task}\n\n(its context cannot be read: {e})");
+            }
+        }
+    }
+
     match &input.context {
         Context::First => {}
         Context::Retry(previous) => {

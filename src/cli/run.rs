@@ -63,6 +63,38 @@ pub enum RunAction {
     /// Without --status the run PASSED if every blocking gate passed, else
     /// FAILED. Attempts still in progress are closed as failed.
     Complete(CompleteArgs),
+    /// Print what an agent of a run printed, as it prints it.
+    ///
+    /// Without --invocation, the run's latest invocation (of --gate, when
+    /// given). With --follow, keeps printing as the log grows, like
+    /// `tail -f`, until the invocation ends (its record is written, or the
+    /// run's owner stopped); works from another terminal while `orch run`
+    /// or a worker drives the run. Logs stay on the machine that ran the
+    /// agent (they are not committed).
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Run id, or any unique prefix or suffix of one.
+    #[arg(long, value_name = "ID")]
+    pub run: String,
+    /// The latest invocation of this gate.
+    #[arg(long, value_name = "GATE", conflicts_with = "invocation")]
+    pub gate: Option<String>,
+    /// This invocation (an id, or a unique prefix or suffix of one).
+    #[arg(long, value_name = "INV")]
+    pub invocation: Option<String>,
+    /// Keep printing as the log grows, until the invocation ends.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Print the agent's stderr instead of its stdout.
+    #[arg(long)]
+    pub stderr: bool,
+    /// Print the invocation (run, id, gate, whether it ended) and the log's
+    /// text as JSON.
+    #[arg(long, conflicts_with = "follow")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +186,7 @@ pub fn execute(cmd: RunCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
         Some(RunAction::Show(args)) => show(&args, repo, ui),
         Some(RunAction::Resume(args)) => super::pipeline::resume(&args, repo, ui),
         Some(RunAction::Complete(args)) => complete(&args, repo, ui),
+        Some(RunAction::Logs(args)) => logs(&args, repo, ui),
         Some(RunAction::Diff(args)) => {
             let review = crate::review::diff(repo, args.run.as_deref(), &args.since)?;
             if args.json {
@@ -414,5 +447,41 @@ fn complete(args: &CompleteArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
             run.status
         ));
     }
+    Ok(exit::SUCCESS)
+}
+
+fn logs(args: &LogsArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
+    use crate::ops::logs;
+    let l = logs::select(
+        repo,
+        &args.run,
+        args.gate.as_deref(),
+        args.invocation.as_deref(),
+    )?;
+    let stream = if args.stderr {
+        logs::Stream::Stderr
+    } else {
+        logs::Stream::Stdout
+    };
+    if args.json {
+        let ended = logs::ended(repo, &l);
+        let mut text = Vec::new();
+        logs::print(repo, &l, stream, false, &mut text)?;
+        ui.out(&json::to_pretty_string(&serde_json::json!({
+            "run_id": l.run_id, "invocation": l.id, "gate": l.gate,
+            "stream": if args.stderr { "stderr" } else { "stdout" },
+            "ended": ended, "text": String::from_utf8_lossy(&text),
+        })));
+        return Ok(exit::SUCCESS);
+    }
+    ui.note(&format!(
+        "{} of run {}{}",
+        l.id,
+        l.run_id,
+        l.gate
+            .as_deref()
+            .map_or_else(String::new, |g| format!(", gate {g}"))
+    ));
+    logs::print(repo, &l, stream, args.follow, &mut std::io::stdout().lock())?;
     Ok(exit::SUCCESS)
 }

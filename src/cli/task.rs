@@ -43,6 +43,12 @@ pub enum TaskAction {
     /// Show a task: status and why, score, dependencies and dependents with
     /// their statuses, runs, and its history.
     Show(ShowArgs),
+    /// Print what an agent doing this task is told about it: the task
+    /// (title, description, priority, due date, tags) and each dependency
+    /// with its status, runs, and the outputs they recorded (hashes, and
+    /// the first lines of text outputs). Every packet of the task's run
+    /// holds exactly this.
+    Context(ShowArgs),
     /// Change a task's title, priority, due date, dependencies or tags.
     ///
     /// A dependency that does not exist, or one that would make a cycle,
@@ -93,6 +99,10 @@ pub struct AddArgs {
     /// What the task is.
     #[arg(long)]
     pub title: String,
+    /// What it is about, at length; `@FILE` reads it from a file. The
+    /// agent doing it reads it in every packet of its run.
+    #[arg(long, value_name = "TEXT|@FILE")]
+    pub description: Option<String>,
     /// The workflow that does it (orchestration/workflows/<name>.json, or a path).
     #[arg(long, value_name = "NAME", requires = "slug")]
     pub workflow: Option<String>,
@@ -273,6 +283,8 @@ pub struct RunArgs {
     pub worker: Option<String>,
     #[command(flatten)]
     pub exec: super::pipeline::ExecArgs,
+    #[command(flatten)]
+    pub isolate: super::worker::IsolateArgs,
 }
 
 pub fn execute(cmd: TaskCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
@@ -281,6 +293,16 @@ pub fn execute(cmd: TaskCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
         TaskAction::Add(args) => add(&queue, args, ui),
         TaskAction::List(args) => list(&queue, &args, ui),
         TaskAction::Show(args) => show(&queue, &args, ui),
+        TaskAction::Context(args) => {
+            let id = queue.resolve(&args.id)?;
+            let c = crate::queue::context::build(&queue, &id)?;
+            if args.json {
+                ui.out(&json::to_pretty_string(&c));
+            } else {
+                ui.line(crate::queue::context::render(&c).trim_end());
+            }
+            Ok(exit::SUCCESS)
+        }
         TaskAction::Edit(args) => {
             let id = queue.edit(
                 &args.id,
@@ -381,8 +403,21 @@ fn add(queue: &Queue, args: AddArgs, ui: &Ui) -> Result<u8> {
         depth: args.depth.unwrap_or_default().into(),
         prompt_file: args.prompt_file,
     });
+    let description = match args
+        .description
+        .as_deref()
+        .map(|d| (d, d.strip_prefix('@')))
+    {
+        Some((_, Some(file))) => Some(
+            std::fs::read_to_string(file)
+                .map_err(|e| Error::read(file, e).hint("--description @FILE reads a text file"))?,
+        ),
+        Some((text, None)) => Some(text.to_string()),
+        None => None,
+    };
     let def = queue.add(&ops::AddOptions {
         title: args.title,
+        description,
         workflow,
         priority: args.priority.into(),
         due: args.due,

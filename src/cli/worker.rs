@@ -120,6 +120,62 @@ pub struct WorkerArgs {
     /// Report as JSON lines on stdout (one object per event).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub isolate: IsolateArgs,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum FinishArg {
+    Leave,
+    Merge,
+    Pr,
+}
+
+/// `--isolate` and how isolated runs finish: `orch worker` and `orch task run`.
+#[derive(Debug, Args)]
+pub struct IsolateArgs {
+    /// Run each task in its own git worktree, on a branch orch/<task-id>
+    /// made from --base-branch; the run's record and outputs are committed there
+    /// (one commit) and the user's working tree is never touched.
+    #[arg(long)]
+    pub isolate: bool,
+    /// The branch task branches start from and merge into (default: the
+    /// branch checked out here).
+    #[arg(long, value_name = "BRANCH", requires = "isolate")]
+    pub base_branch: Option<String>,
+    /// Once committed: leave the branch; merge it into the base
+    /// (fast-forward, or rebase when the base moved; a conflict in the
+    /// outputs makes the task BLOCKED and keeps the worktree); or push it
+    /// and open a pull request with `gh pr create`.
+    #[arg(long, value_enum, default_value_t = FinishArg::Leave, requires = "isolate")]
+    pub finish: FinishArg,
+    /// The remote --finish pr pushes to.
+    #[arg(
+        long,
+        value_name = "REMOTE",
+        default_value = "origin",
+        requires = "isolate"
+    )]
+    pub remote: String,
+    /// Where worktrees go (default: inside the git directory, .git/orch/worktrees).
+    #[arg(long, value_name = "DIR", requires = "isolate")]
+    pub worktrees: Option<std::path::PathBuf>,
+}
+
+impl IsolateArgs {
+    pub fn settings(&self) -> Option<crate::isolate::Settings> {
+        use crate::isolate::{Finish, Settings};
+        self.isolate.then(|| Settings {
+            base: self.base_branch.clone(),
+            dir: self.worktrees.clone(),
+            finish: match self.finish {
+                FinishArg::Leave => Finish::Leave,
+                FinishArg::Merge => Finish::Merge,
+                FinishArg::Pr => Finish::Pr,
+            },
+            remote: self.remote.clone(),
+        })
+    }
 }
 
 pub fn execute(cmd: WorkerCommand, repo: &Repo, ui: &Ui) -> Result<u8> {
@@ -155,6 +211,7 @@ fn work(queue: &Queue, args: WorkerArgs, ui: &Ui) -> Result<u8> {
         exit_when_empty: args.exit_when_empty,
         commit: args.commit || args.push.is_some(),
         push: args.push,
+        isolate: args.isolate.settings(),
     };
     let printer = Printer {
         ui,
@@ -339,9 +396,23 @@ fn list(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
                 (Health::Live, WorkerState::Active) => "active",
                 (Health::Live, WorkerState::Idle) => "idle",
             };
+            // What to type to watch each run it drives.
+            let follow: Vec<serde_json::Value> = if state == "active" {
+                w.current
+                    .iter()
+                    .filter_map(|t| {
+                        let run = board.entries[board.get(t)?].folded.run_id.as_ref()?;
+                        Some(json!({"task": t, "run_id": run,
+                                    "command": format!("orch run logs --run {run} --follow")}))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             json!({
                 "id": w.id,
                 "host": w.host,
+                "follow": follow,
                 "pid": w.pid,
                 "state": state,
                 "why": match health { Health::Dead(why) if state == "stale" => Some(why), _ => None },
@@ -436,6 +507,16 @@ fn list(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
             ],
             &rows,
         ));
+        for w in &workers {
+            for f in w["follow"].as_array().into_iter().flatten() {
+                ui.line(&format!(
+                    "{} {}: {}",
+                    w["id"].as_str().unwrap_or("-"),
+                    f["task"].as_str().unwrap_or("-"),
+                    f["command"].as_str().unwrap_or("-")
+                ));
+            }
+        }
     }
     let rate = if done + failed == 0 {
         "no task finished in the last 24 hours".to_string()
@@ -582,7 +663,14 @@ pub fn run_task(queue: &Queue, args: &super::task::RunArgs, ui: &Ui) -> Result<u
     let mut view = ProgressView::new(ui, args.exec.json);
     let mut human =
         super::pipeline::TerminalHuman::new(super::pipeline::interactive(args.exec.json));
-    let driven = worker::drive(queue, &claim, &opts, &mut view, &mut human);
+    let driven = worker::drive(
+        queue,
+        &claim,
+        &opts,
+        args.isolate.settings().as_ref(),
+        &mut view,
+        &mut human,
+    );
     drop(view);
     drop(fg);
     if let Some(e) = driven.error {
@@ -594,7 +682,8 @@ pub fn run_task(queue: &Queue, args: &super::task::RunArgs, ui: &Ui) -> Result<u
             driven.reason.unwrap_or_default()
         )));
     };
-    let code = super::pipeline::finish(queue.repo, ui, run, outcome, args.exec.json)?;
+    let code = super::pipeline::finish(driven.repo(queue.repo), ui, run, outcome, args.exec.json)?;
+    driven.clean_up(queue.repo)?;
     if !args.exec.json {
         match (driven.lost, driven.status) {
             (true, _) => ui.warn(&format!(

@@ -6,6 +6,7 @@ pub mod approval;
 pub mod artifact;
 pub mod gate;
 pub mod invocation;
+pub mod logs;
 pub mod pipeline;
 pub mod recipe_run;
 pub mod run;

@@ -1381,9 +1381,18 @@ impl<'a> Driver<'a> {
     ) -> Result<(Invocation, AgentRun, AgentReport)> {
         let started = clock::now();
         let inv_id = id::new_invocation_id(started);
-        let log_rel = format!("{}/invocations/{inv_id}", layout::logs_dir(&self.id));
+        let log_rel = super::logs::dir_rel(&self.id, &inv_id);
         let log_dir = self.repo.join(&log_rel);
         self.repo.create_dir_all(&log_dir)?;
+        super::logs::write_meta(
+            self.repo,
+            &self.id,
+            &inv_id,
+            &super::logs::Meta {
+                gate: g.gate.clone(),
+                attempt: n,
+            },
+        )?;
         let run = self.store.load(&self.id)?;
         let timeout = self
             .opts

@@ -8,11 +8,13 @@
 //! - `board`: the backlog as it stands now, built from a backend.
 //! - `backend`: the storage trait; `file`: the one-machine backend; `pg`:
 //!   PostgreSQL, for many machines; `target`: which one a command uses.
+//! - `context`: what an agent doing a task is told about it.
 //! - `ops`: what people do (add, edit, done, …); `worker` and `rescue`:
 //!   what workers do.
 
 pub mod backend;
 pub mod board;
+pub mod context;
 pub mod due;
 pub mod file;
 pub mod liveness;

@@ -35,6 +35,7 @@ pub struct Queue<'r> {
 #[derive(Clone, Debug, Default)]
 pub struct AddOptions {
     pub title: String,
+    pub description: Option<String>,
     pub workflow: Option<WorkflowOptions>,
     pub priority: Priority,
     /// As typed: `2026-03-01`, `2026-03-01T17:00`, `today`, `+3d`, …
@@ -170,6 +171,12 @@ impl<'r> Queue<'r> {
                 format_version: FORMAT_VERSION,
                 id: format!("t_{}", clock::random_token(8)),
                 title: opts.title.trim().to_string(),
+                description: opts
+                    .description
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string),
                 priority: opts.priority,
                 due,
                 depends_on: depends_on.clone(),

@@ -78,6 +78,10 @@ pub struct TaskDef {
     pub format_version: u32,
     pub id: String,
     pub title: String,
+    /// What the task is about, at length (`--description`): the agent
+    /// doing it reads it in its packet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     #[serde(default)]
     pub priority: Priority,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -206,6 +210,9 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Boxed: most events have none, and events are many.
     pub edit: Option<Box<Edit>>,
+    /// The pull request an isolated run's branch was proposed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs_uri: Option<String>,
 }
 
 impl Event {
@@ -225,6 +232,7 @@ impl Event {
             reason: None,
             fence: None,
             edit: None,
+            outputs_uri: None,
         }
     }
 
@@ -472,6 +480,7 @@ mod tests {
                 format_version: 1,
                 id: "t_a".into(),
                 title: "A".into(),
+                description: None,
                 priority: Priority::Medium,
                 due: None,
                 depends_on: vec!["t_b".into()],

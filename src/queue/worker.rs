@@ -49,6 +49,8 @@ pub struct Options {
     pub commit: bool,
     /// … and push them to this remote.
     pub push: Option<String>,
+    /// Run each task in its own worktree and branch (`--isolate`).
+    pub isolate: Option<crate::isolate::Settings>,
 }
 
 /// What a worker reports as it works: one type for the human lines and the
@@ -170,6 +172,24 @@ pub struct Driven {
     pub lost: bool,
     /// Dependents that became ready.
     pub ready: Vec<String>,
+    /// An isolated run's worktree (where its record is), and whether it is
+    /// finished with: `Driven::clean_up` removes it once reported.
+    pub worktree: Option<(crate::repo::Repo, bool)>,
+}
+
+impl Driven {
+    /// The repository the run's record is in.
+    pub fn repo<'a>(&'a self, main: &'a crate::repo::Repo) -> &'a crate::repo::Repo {
+        self.worktree.as_ref().map_or(main, |(r, _)| r)
+    }
+
+    /// Removes a finished isolated run's worktree (its branch stays).
+    pub fn clean_up(&self, main: &crate::repo::Repo) -> Result<()> {
+        match &self.worktree {
+            Some((wt, true)) => crate::isolate::remove(main, wt.root()),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// What wakes a worker's loop.
@@ -471,7 +491,21 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
                                 worker: &opts.id,
                                 task: &claim.task,
                             };
-                            let d = drive(queue, &claim, &popts, &mut obs, &mut Nobody);
+                            let d = drive(
+                                queue,
+                                &claim,
+                                &popts,
+                                opts.isolate.as_ref(),
+                                &mut obs,
+                                &mut Nobody,
+                            );
+                            if let Err(e) = d.clean_up(queue.repo) {
+                                rep.report(&Report::Error {
+                                    worker: opts.id.clone(),
+                                    task: Some(d.task.clone()),
+                                    message: format!("removing its worktree: {e}"),
+                                });
+                            }
                             let _ = tx.send(Wake::Done(Box::new(d)));
                         });
                         active += 1;
@@ -766,6 +800,7 @@ pub fn drive(
     queue: &Queue,
     claim: &Claim,
     opts: &pipeline::Options,
+    isolate: Option<&crate::isolate::Settings>,
     inner: &mut dyn Observer,
     human: &mut dyn Human,
 ) -> Driven {
@@ -778,6 +813,7 @@ pub fn drive(
         error: None,
         lost: false,
         ready: Vec::new(),
+        worktree: None,
     };
     let task = match queue.backend.task(&claim.task) {
         Ok(t) => t,
@@ -794,7 +830,25 @@ pub fn drive(
         let _ = queue.backend.release(claim, None);
         return driven;
     };
-    let store = Store::new(queue.repo);
+    // Isolated: the run happens in the task's own worktree and branch.
+    let wt = match isolate.map(|i| crate::isolate::prepare(queue.repo, &claim.task, i)) {
+        Some(Ok(wt)) => Some(wt),
+        Some(Err(e)) => {
+            driven.reason = Some(format!("cannot make the task's worktree: {e}"));
+            let mut event = Event::new(EventKind::Failed, crate::ops::actor(queue.repo));
+            event.worker = Some(claim.worker.clone());
+            event.fence = Some(claim.fence);
+            event.reason.clone_from(&driven.reason);
+            driven.error = Some(e);
+            if queue.backend.release(claim, Some(&event)).unwrap_or(false) {
+                driven.status = Some(Status::Failed);
+            }
+            return driven;
+        }
+        None => None,
+    };
+    let repo = wt.as_ref().map_or(queue.repo, |w| &w.repo);
+    let store = Store::new(repo);
     let open_run = folded
         .run_id
         .clone()
@@ -809,10 +863,10 @@ pub fn drive(
         lost: false,
     };
     let result = match &open_run {
-        Some(run) => pipeline::resume(queue.repo, run, opts, &mut events, human),
+        Some(run) => pipeline::resume(repo, run, opts, &mut events, human),
         None => pipeline::start_and_run(
-            queue.repo,
-            &start_options(queue.repo, &claim.task, &wf),
+            repo,
+            &start_options(repo, &claim.task, &wf),
             opts,
             &mut events,
             human,
@@ -820,8 +874,8 @@ pub fn drive(
     };
     driven.run_id = events.run_id.clone().or(open_run);
     let started = events.run_id.is_some();
-    let (kind, reason) = match &result {
-        Ok((run_id, outcome)) => outcome_event(queue.repo, run_id, outcome, &claim.worker),
+    let (mut kind, mut reason) = match &result {
+        Ok((run_id, outcome)) => outcome_event(repo, run_id, outcome, &claim.worker),
         Err(Error::Interrupted) => (
             EventKind::Released,
             format!(
@@ -838,11 +892,44 @@ pub fn drive(
         }
         Err(e) => (EventKind::Failed, format!("cannot run: {e}")),
     };
+    let mut outputs_uri = None;
+    if let (Some(wt), Some(settings), Ok((run_id, outcome))) = (&wt, isolate, &result)
+        && matches!(outcome, Outcome::Passed | Outcome::Failed { .. })
+    {
+        match crate::isolate::finish(queue.repo, wt, run_id, &claim.task, &folded.title, settings) {
+            Ok(crate::isolate::Finished::Conflict(paths)) => {
+                kind = EventKind::Blocked;
+                reason = format!(
+                    "merging {} into {} conflicts in {}; the worktree is kept at {}",
+                    wt.branch,
+                    wt.base,
+                    paths.join(", "),
+                    wt.repo.root().display()
+                );
+            }
+            Ok(crate::isolate::Finished::Proposed(url)) => {
+                outputs_uri = Some(url);
+                driven.worktree = Some((wt.repo.clone(), true));
+            }
+            Ok(_) => driven.worktree = Some((wt.repo.clone(), true)),
+            Err(e) => {
+                kind = EventKind::Blocked;
+                reason = format!(
+                    "the run ended but its branch {} could not be finished: {e}",
+                    wt.branch
+                );
+            }
+        }
+    }
+    if driven.worktree.is_none() {
+        driven.worktree = wt.map(|w| (w.repo, false));
+    }
     match result {
         Ok((_, o)) => driven.outcome = Some(o),
         Err(e) => driven.error = Some(e),
     }
     let mut event = Event::new(kind, crate::ops::actor(queue.repo));
+    event.outputs_uri = outputs_uri;
     event.worker = Some(claim.worker.clone());
     event.fence = Some(claim.fence);
     event.run_id.clone_from(&driven.run_id);

@@ -1,0 +1,234 @@
+//! Isolation: each task runs in its own git worktree on a branch
+//! `orch/<task-id>`; its run is committed there (one commit), then the
+//! branch is left, merged into the base, or proposed as a pull request.
+//! The user's working tree is never touched.
+
+use std::process::Child;
+
+use crate::common::TestRepo;
+use crate::team::{QUICK, add_w, fixture, show};
+use crate::workers::finish;
+
+const FAST: [(&str, &str); 3] = [
+    ("ORCH_HEARTBEAT_S", "0.1"),
+    ("ORCH_STALE_AFTER_S", "5"),
+    ("ORCH_POLL_INTERVAL", "0.05"),
+];
+
+/// The fixture and three tasks that all write `A1.md` (in out/a, out/b,
+/// out/c), committed on `main`; the ids.
+fn three_tasks(agent: &str) -> (TestRepo, Vec<String>) {
+    let repo = fixture(agent);
+    let ids: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|s| add_w(&repo, &format!("task {s}"), s, &[]))
+        .collect();
+    repo.git(&["checkout", "-q", "-b", "main"]);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "backlog"]);
+    (repo, ids)
+}
+
+fn spawn(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut cmd = repo.command(args);
+    cmd.envs(FAST).envs(env.iter().copied());
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn three_workers(repo: &TestRepo, extra: &[&str]) {
+    let workers: Vec<Child> = (0..3)
+        .map(|i| {
+            let id = format!("w{i}");
+            let mut args = vec!["worker", "--id", &id, "--exit-when-empty", "--isolate"];
+            args.extend_from_slice(extra);
+            spawn(repo, &args, &[])
+        })
+        .collect();
+    for w in workers {
+        finish(w).ok();
+    }
+}
+
+/// The user's view, less the backlog's own event files (the queue's state,
+/// shared by every worktree).
+fn user_status(repo: &TestRepo) -> String {
+    repo.git(&["status", "--porcelain", "--untracked-files=all"])
+        .lines()
+        .filter(|l| !l.starts_with("?? orchestration/tasks/events/"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn run_of(repo: &TestRepo, id: &str) -> String {
+    show(repo, id)["runs"][0]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn isolated_workers_commit_each_run_on_its_own_branch_and_leave_the_user_tree_alone() {
+    let (repo, ids) = three_tasks(QUICK);
+    // The user has work of their own in progress.
+    repo.write("agent.sh", &format!("{QUICK}# the user's edit\n"));
+    repo.write("notes.txt", "mine\n");
+    let before = user_status(&repo);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    three_workers(&repo, &[]);
+    assert_eq!(
+        user_status(&repo),
+        before,
+        "the user's working tree is untouched"
+    );
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]), head);
+    for (id, slug) in ids.iter().zip(["a", "b", "c"]) {
+        assert_eq!(show(&repo, id)["task"]["status"], "DONE", "{id}");
+        let run = run_of(&repo, id);
+        let branch = format!("orch/{id}");
+        let log = repo.git(&["log", "--format=%s", &format!("main..{branch}")]);
+        assert_eq!(log.lines().count(), 1, "one commit: {log}");
+        assert!(log.contains(id) && log.contains(&run), "{log}");
+        let files = repo.git(&["diff", "--name-only", "main", &branch]);
+        let mut expected = vec![format!("out/{slug}/A1.md")];
+        for f in files.lines() {
+            assert!(
+                f.starts_with(&format!("orchestration/runs/{run}/record/"))
+                    || expected.contains(&f.to_string()),
+                "{branch} holds {f}, not of its run"
+            );
+        }
+        expected.retain(|e| !files.lines().any(|f| f == e));
+        assert!(expected.is_empty(), "{branch} lacks {expected:?}");
+        // The worktree of a finished task is gone; its branch stays.
+        assert!(
+            !repo
+                .path()
+                .join(format!(".git/orch/worktrees/{id}"))
+                .exists()
+        );
+    }
+    assert!(
+        !repo.exists("out/a/A1.md"),
+        "nothing lands in the user's tree"
+    );
+}
+
+#[test]
+fn merge_mode_lands_every_run_on_the_base() {
+    let (repo, ids) = three_tasks(QUICK);
+    three_workers(&repo, &["--finish", "merge"]);
+    let log = repo.git(&["log", "--format=%s", "main"]);
+    for (id, slug) in ids.iter().zip(["a", "b", "c"]) {
+        assert_eq!(show(&repo, id)["task"]["status"], "DONE", "{id}");
+        assert!(log.contains(&run_of(&repo, id)), "{log}");
+        assert_eq!(
+            repo.git(&["show", &format!("main:out/{slug}/A1.md")]),
+            "done\n"
+        );
+    }
+    assert_eq!(
+        user_status(&repo),
+        "",
+        "the user's tree follows main cleanly"
+    );
+}
+
+#[test]
+fn a_conflict_in_the_outputs_blocks_the_task_and_keeps_its_worktree() {
+    // While the agent works, someone commits a different out/a/A1.md on main.
+    let agent = "mkdir -p \"$ORCH_ARTIFACT_PATH\"\necho done > \"$ORCH_ARTIFACT_PATH/A1.md\"\n\
+        mkdir -p \"$USER_REPO/out/a\" && echo theirs > \"$USER_REPO/out/a/A1.md\"\n\
+        git -C \"$USER_REPO\" add out/a/A1.md && git -C \"$USER_REPO\" commit -q -m theirs\n";
+    let repo = fixture(agent);
+    let id = add_w(&repo, "task a", "a", &[]);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "backlog"]);
+    let root = repo.path().display().to_string();
+    let w = spawn(
+        &repo,
+        &[
+            "worker",
+            "--id",
+            "w1",
+            "--exit-when-empty",
+            "--isolate",
+            "--finish",
+            "merge",
+        ],
+        &[("USER_REPO", &root)],
+    );
+    finish(w);
+    let t = show(&repo, &id);
+    assert_eq!(t["task"]["status"], "BLOCKED", "{t}");
+    let reason = t["task"]["reason"].as_str().unwrap();
+    assert!(reason.contains("conflicts in out/a/A1.md"), "{reason}");
+    assert!(
+        repo.path()
+            .join(format!(".git/orch/worktrees/{id}/out/a/A1.md"))
+            .exists(),
+        "kept"
+    );
+    assert_eq!(
+        repo.read("out/a/A1.md"),
+        "theirs\n",
+        "the base is as they left it"
+    );
+}
+
+#[test]
+fn pr_mode_pushes_the_branch_and_opens_a_pull_request() {
+    let (repo, ids) = three_tasks(QUICK);
+    let origin = tempfile::tempdir().unwrap();
+    let o = origin.path().display().to_string();
+    std::process::Command::new("git")
+        .args(["init", "-q", "--bare", &o])
+        .status()
+        .unwrap();
+    repo.git(&["remote", "add", "origin", &o]);
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("gh.log");
+    let gh = bin.path().join("gh");
+    std::fs::write(
+        &gh,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\necho https://github.example/o/r/pull/7\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", &gh.display().to_string()])
+        .status()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let w = spawn(
+        &repo,
+        &["task", "run", &ids[0], "--isolate", "--finish", "pr"],
+        &[("PATH", &path)],
+    );
+    finish(w).ok();
+    let said = std::fs::read_to_string(&log).unwrap();
+    let branch = format!("orch/{}", ids[0]);
+    assert!(
+        said.starts_with(&format!("pr create --head {branch} --base main")),
+        "{said}"
+    );
+    let pushed = std::process::Command::new("git")
+        .args(["-C", &o, "rev-parse", &branch])
+        .output()
+        .unwrap();
+    assert!(pushed.status.success(), "the branch is on origin");
+    let t = show(&repo, &ids[0]);
+    let done = t["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        done["outputs_uri"], "https://github.example/o/r/pull/7",
+        "{t}"
+    );
+}
