@@ -496,8 +496,11 @@ fn rescue_now(queue: &Queue, args: &RescueArgs, ui: &Ui) -> Result<u8> {
         args.offline,
     )?;
     let Some(rescued) = rescued else {
-        return Err(Error::conflict("another process is rescuing right now")
-            .hint("it frees what is abandoned; run `orch worker rescue` again in a moment to check"));
+        return Err(
+            Error::conflict("another process is rescuing right now").hint(
+                "it frees what is abandoned; run `orch worker rescue` again in a moment to check",
+            ),
+        );
     };
     if args.json {
         ui.out(&json::to_pretty_string(&rescued));
