@@ -51,11 +51,16 @@ pub struct NextArgs {
 
 pub fn execute(args: &NextArgs, repo: &Repo, ui: &Ui) -> Result<u8> {
     let queue = Queue::connect(repo, args.queue.url())?;
-    let board = queue.board()?;
     let tags = (!args.tag.is_empty()).then_some(args.tag.as_slice());
     let criteria = Criteria {
         tags,
         runnable_only: false,
+    };
+    // --explain accounts for every task; otherwise the best is enough.
+    let board = if args.explain {
+        queue.board()?
+    } else {
+        queue.work_board(&criteria)?
     };
     let plan = board.plan(&criteria);
     let mut pick = plan.best();

@@ -13,12 +13,15 @@
 //! - Nothing derived (status, readiness, score) is stored: the backend
 //!   returns definitions and events, and `select` judges them.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::queue::task::{Event, StoredTask, TaskDef};
+use crate::queue::select::Criteria;
+use crate::queue::task::{Event, Priority, StoredTask, TaskDef};
 
 /// A worker's hold on a task.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +92,33 @@ pub enum Writer<'a> {
     Anyone,
 }
 
+/// The tasks that decide what is best to take, read without reading every
+/// task (`Backend::shortlist`): for each priority its first candidates
+/// in the order `select` ranks tasks of one priority (earliest deadline,
+/// most dependents, oldest, smallest id), every task whose status may
+/// follow its run or that is claimed, and the dependencies of all of them.
+#[derive(Debug, Default)]
+pub struct Shortlist {
+    pub tasks: Vec<StoredTask>,
+    /// How many open tasks list each task read (open by their events).
+    pub dependents: HashMap<String, usize>,
+    /// Per priority with candidates left unread: the last one read; the
+    /// unread ones come after it in that order.
+    pub unread: Vec<Unread>,
+}
+
+/// Where the unread candidates of one priority start (see `Shortlist`).
+#[derive(Clone, Debug)]
+pub struct Unread {
+    pub priority: Priority,
+    /// The earliest any of them can be due (`Due::earliest_deadline`);
+    /// `None`: none of them has a due date.
+    pub due_from: Option<DateTime<Utc>>,
+    pub dependents: usize,
+    pub created_at: String,
+    pub id: String,
+}
+
 /// A way to hear, without polling, that another process changed the queue.
 pub trait Watch: Send {
     /// Waits up to `timeout` for a change that may make work ready (a task
@@ -156,6 +186,13 @@ pub trait Backend: Send + Sync {
     /// when one is. On a database, whoever holds an advisory lock rescues.
     fn while_rescuing(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<bool> {
         f().map(|()| true)
+    }
+    /// The tasks that decide what `criteria` may take, with at most
+    /// `per_priority` candidates of each priority (see `Shortlist`); `None`
+    /// when the backend cannot tell without reading every task (`tasks`).
+    fn shortlist(&self, criteria: &Criteria, per_priority: usize) -> Result<Option<Shortlist>> {
+        let _ = (criteria, per_priority);
+        Ok(None)
     }
     /// Something idle workers wait on to wake at once when the queue
     /// changes; `None` when the backend cannot tell (workers poll). On a

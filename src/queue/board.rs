@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::error::Result;
-use crate::queue::backend::{Backend, Claim, WorkerRecord};
+use crate::queue::backend::{Backend, Claim, Unread, WorkerRecord};
 use crate::queue::due::{Calendar, Deadline};
 use crate::queue::liveness::{self, Health};
 use crate::queue::select::{self, Criteria, Dep, Item, Plan, Readiness};
@@ -37,13 +37,61 @@ pub struct Board {
     pub workers: Vec<WorkerRecord>,
     pub cal: Calendar,
     readiness: Vec<Readiness>,
+    /// How many open tasks list each entry.
+    dependents: Vec<usize>,
+    /// A shortlist's board: where the candidates it did not read start
+    /// (`None`: every task is here).
+    unread: Option<Vec<Unread>>,
 }
 
 impl Board {
     /// Reads every task, claim and worker, and judges them now.
     pub fn load(repo: &Repo, backend: &dyn Backend) -> Result<Board> {
+        Board::judge(repo, backend, backend.tasks()?)
+    }
+
+    /// The board of a backend's shortlist for `criteria` (see
+    /// `Backend::shortlist`): only the tasks that decide what is best. Its
+    /// `plan` ranks only what no unread task could outrank. `None` when the
+    /// backend reads every task anyway.
+    pub fn shortlisted(
+        repo: &Repo,
+        backend: &dyn Backend,
+        criteria: &Criteria,
+        per_priority: usize,
+    ) -> Result<Option<Board>> {
+        let Some(list) = backend.shortlist(criteria, per_priority)? else {
+            return Ok(None);
+        };
+        let mut board = Board::judge(repo, backend, list.tasks)?;
+        board.dependents = board
+            .entries
+            .iter()
+            .map(|e| list.dependents.get(e.id()).copied().unwrap_or(0))
+            .collect();
+        // The backend counted tasks open by their events; one whose run
+        // since closed it (`follow_run`) no longer counts.
+        for e in &board.entries {
+            if e.folded.status.is_closed() && !e.stored.fold().status.is_closed() {
+                for d in &e.folded.depends_on {
+                    if let Some(j) = board.get(d) {
+                        board.dependents[j] = board.dependents[j].saturating_sub(1);
+                    }
+                }
+            }
+        }
+        board.unread = Some(list.unread);
+        Ok(Some(board))
+    }
+
+    /// Whether every task is on the board.
+    pub fn is_complete(&self) -> bool {
+        self.unread.as_ref().is_none_or(Vec::is_empty)
+    }
+
+    /// `tasks` with their claims and workers, judged now.
+    fn judge(repo: &Repo, backend: &dyn Backend, tasks: Vec<StoredTask>) -> Result<Board> {
         let stale_after = liveness::Intervals::from_env().stale_after;
-        let tasks = backend.tasks()?;
         let claims = backend.claims()?;
         let workers = backend.workers()?;
         let real_now = clock::real_now();
@@ -84,8 +132,13 @@ impl Board {
             workers,
             cal,
             readiness: Vec::new(),
+            dependents: Vec::new(),
+            unread: None,
         };
-        board.readiness = select::readiness(&board.items());
+        let items = board.items();
+        let (readiness, dependents) = (select::readiness(&items), select::dependents(&items));
+        board.readiness = readiness;
+        board.dependents = dependents;
         board
     }
 
@@ -107,8 +160,30 @@ impl Board {
             .collect()
     }
 
+    /// The ranking for `criteria` (a shortlist's board: for the criteria
+    /// it was read for, and only as far as no unread task could change it).
     pub fn plan(&self, criteria: &Criteria) -> Plan {
-        select::plan_with(&self.items(), self.readiness.clone(), criteria, &self.cal)
+        let items = self.items();
+        let mut plan = select::plan_with(
+            &items,
+            self.readiness.clone(),
+            self.dependents.clone(),
+            criteria,
+            &self.cal,
+        );
+        if let Some(unread) = &self.unread {
+            let sure = plan
+                .ranked
+                .iter()
+                .take_while(|(i, score)| {
+                    unread.iter().all(|u| {
+                        select::beats_unread(&items[*i], score, plan.dependents[*i], u, &self.cal)
+                    })
+                })
+                .count();
+            plan.ranked.truncate(sure);
+        }
+        plan
     }
 
     pub fn get(&self, id: &str) -> Option<usize> {

@@ -88,6 +88,22 @@ impl Due {
     }
 }
 
+impl Due {
+    /// The earliest `deadline().at` can be in any zone (a day ends at
+    /// midnight UTC−14:00 at the earliest): a bound that needs no zone.
+    pub fn earliest_deadline(self) -> DateTime<Utc> {
+        match self {
+            Due::Day(day) => {
+                (day + Duration::days(1))
+                    .and_time(chrono::NaiveTime::MIN)
+                    .and_utc()
+                    - Duration::hours(14)
+            }
+            Due::At(at) => at,
+        }
+    }
+}
+
 impl fmt::Display for Due {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -99,6 +99,30 @@ impl<'r> Queue<'r> {
         Board::load(self.repo, self.backend.as_ref())
     }
 
+    /// The board to choose work from with `criteria` (`orch next`, claims,
+    /// workers). On a backend that shortlists (PostgreSQL), only the tasks
+    /// that decide it, read again with more candidates while those cannot
+    /// decide; every task when nothing is ready (to say why), and on the
+    /// file backend.
+    pub fn work_board(&self, criteria: &Criteria) -> Result<Board> {
+        let mut per_priority = 16;
+        while per_priority <= 16 * 8 * 8 {
+            let Some(board) =
+                Board::shortlisted(self.repo, self.backend.as_ref(), criteria, per_priority)?
+            else {
+                break;
+            };
+            if !board.plan(criteria).ranked.is_empty() {
+                return Ok(board);
+            }
+            if board.is_complete() {
+                break;
+            }
+            per_priority *= 8;
+        }
+        self.board()
+    }
+
     /// A full task id, or a unique prefix (with or without `t_`) or suffix of one.
     pub fn resolve(&self, query: &str) -> Result<String> {
         let q = query.trim();

@@ -5,7 +5,8 @@
 //!
 //! The rule:
 //! - A task is **ready** when its status is TODO, nobody holds a claim on
-//!   it, every dependency is DONE, and it is in no dependency cycle.
+//!   it, every dependency is DONE, and it is in no dependency cycle (of
+//!   tasks waiting on each other: a DONE dependency waits on nothing).
 //! - **score** = priority weight (critical 1000, high 100, medium 10, low 1)
 //!   × deadline boost: overdue ×10, due today ×5, due within 3 days ×2,
 //!   otherwise ×1. A task due on a day is overdue once that day has ended
@@ -20,6 +21,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use crate::queue::backend::Unread;
 use crate::queue::due::{Calendar, Deadline};
 use crate::queue::task::{Priority, Status};
 
@@ -219,17 +221,18 @@ pub fn readiness(items: &[Item]) -> Vec<Readiness> {
 /// Ranks the ready tasks that meet `criteria`, best first, and says why
 /// every other task is left out.
 pub fn plan(items: &[Item], criteria: &Criteria, cal: &Calendar) -> Plan {
-    plan_with(items, readiness(items), criteria, cal)
+    plan_with(items, readiness(items), dependents(items), criteria, cal)
 }
 
-/// `plan`, with the readiness of `items` already known (`readiness(items)`).
+/// `plan`, with the readiness of `items` and their dependents already
+/// known (`readiness(items)`, `dependents(items)`, or counts a backend kept).
 pub fn plan_with(
     items: &[Item],
     readiness: Vec<Readiness>,
+    dependents: Vec<usize>,
     criteria: &Criteria,
     cal: &Calendar,
 ) -> Plan {
-    let dependents = dependents(items);
     let mut ranked = Vec::new();
     let mut excluded = Vec::new();
     for (i, it) in items.iter().enumerate() {
@@ -281,6 +284,43 @@ fn order(items: &[Item], dependents: &[usize], a: (usize, &Score), b: (usize, &S
         .then_with(|| ia.id.cmp(ib.id))
 }
 
+/// Whether a ready task outranks every candidate a shortlist left unread
+/// of one priority (`Unread`: they come after its last one read, in
+/// deadline, dependents, age and id order, and are due no earlier than its
+/// `due_from`). `dependents` is the task's own count.
+pub fn beats_unread(
+    item: &Item,
+    score: &Score,
+    dependents: usize,
+    unread: &Unread,
+    cal: &Calendar,
+) -> bool {
+    // The best an unread task can score: due as early as it can be, on
+    // the earliest day that instant can fall on.
+    let earliest = unread.due_from.map(|at| Deadline {
+        at,
+        day: crate::calendar::local_day(at) - chrono::Duration::days(1),
+    });
+    let best = self::score(unread.priority, earliest.as_ref(), cal).value;
+    if score.value != best {
+        return score.value > best;
+    }
+    let tail = || {
+        dependents
+            .cmp(&unread.dependents)
+            .reverse()
+            .then_with(|| item.created_at.cmp(&unread.created_at))
+            .then_with(|| item.id.cmp(&unread.id))
+            == Ordering::Less
+    };
+    match (item.deadline.map(|d| d.at), unread.due_from) {
+        (Some(at), Some(from)) => at < from || (at == from && tail()),
+        (Some(_), None) => true,
+        (None, Some(_)) => false,
+        (None, None) => tail(),
+    }
+}
+
 /// What decided the order between a candidate and the one ranked just
 /// above it: `None` when the score alone did.
 pub fn tie_break(items: &[Item], plan: &Plan, pos: usize) -> Option<&'static str> {
@@ -321,7 +361,8 @@ pub fn dependents(items: &[Item]) -> Vec<usize> {
 
 /// For each task in a dependency cycle, the ids around its cycle (Tarjan's
 /// strongly connected components, iteratively, so long chains cannot
-/// overflow the stack).
+/// overflow the stack). A dependency that is DONE is no edge: nothing
+/// waits on it, so a cycle through it holds nobody up.
 fn cycles(items: &[Item], index: &HashMap<&str, usize>) -> Vec<Option<Vec<String>>> {
     let n = items.len();
     let edges: Vec<Vec<usize>> = items
@@ -330,6 +371,7 @@ fn cycles(items: &[Item], index: &HashMap<&str, usize>) -> Vec<Option<Vec<String
             it.depends_on
                 .iter()
                 .filter_map(|d| index.get(d.as_str()).copied())
+                .filter(|&j| items[j].status != Status::Done)
                 .collect()
         })
         .collect();

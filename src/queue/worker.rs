@@ -418,7 +418,7 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
             if interrupt::requested() || (opts.once && taken > 0 && active == 0) {
                 break;
             }
-            let board = match queue.board() {
+            let board = match queue.work_board(&criteria) {
                 Ok(b) => b,
                 Err(e) => {
                     rep.report(&Report::Error {
@@ -443,7 +443,7 @@ pub fn run(queue: &Queue, opts: &Options, rep: &dyn Reporter) -> Result<Summary>
                             rescued: r,
                         });
                     }
-                    match queue.board() {
+                    match queue.work_board(&criteria) {
                         Ok(b) => b,
                         Err(_) => continue,
                     }

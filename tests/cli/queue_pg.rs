@@ -241,6 +241,11 @@ mod team_on_postgres {
         weights_boosts_and_ties_decide_what_is_next,
         more_dependents_then_older_then_id_break_ties,
         claims_take_the_task_next_names,
+        bad_task_input_is_refused_with_exit_2,
+        dependencies_that_would_make_a_cycle_are_refused,
+        today_is_a_calendar_day_in_the_zone_of_tz,
+        task_list_filters_pages_and_exports_csv,
+        changes_print_the_task_state_as_json,
         only_todo_tasks_whose_dependencies_are_done_are_ready,
         nothing_ready_says_why_and_exits_1,
         concurrent_claims_never_hand_out_one_task_twice,
@@ -258,6 +263,10 @@ mod workers_on_postgres {
         a_stuck_run_is_rescued_and_the_worker_that_lost_it_writes_nothing,
         workers_take_only_tasks_whose_tags_they_have,
         cancelling_a_running_task_stops_its_run,
+        a_task_follows_its_run,
+        one_worker_runs_several_tasks_at_once,
+        a_task_awaiting_approval_says_so_and_the_next_worker_resumes_it_once_approved,
+        a_rescue_tells_the_people_who_asked_and_names_the_task,
     );
 }
 
@@ -331,3 +340,108 @@ fn one_rescuer_at_a_time_holds_the_advisory_lock() {
 
 /// The advisory lock key rescuers take (src/queue/pg/schema.rs).
 const RESCUE_LOCK: i64 = 0x6f72_6368_0002;
+
+/// A backlog of 120 tasks (more per priority than a shortlist reads at
+/// once), with dates and instants due either side of now in a zone far
+/// from UTC, dependencies, ties and done tasks: as tasks are finished one
+/// after another, `orch next` on PostgreSQL (which reads a shortlist)
+/// names the task `orch next` on the committed files names (which reads
+/// every task), every time.
+#[test]
+fn the_shortlist_picks_what_reading_every_task_picks() {
+    let Some(url) = pgserver::fresh_queue() else {
+        return;
+    };
+    let repo = fixture(QUICK);
+    let mut seed: u64 = 7;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (seed >> 33) % n
+    };
+    for i in 0..120u64 {
+        let priority =
+            ["critical", "high", "medium", "medium", "low"][usize::try_from(next(5)).unwrap()];
+        let due = match next(4) {
+            0 => format!(r#", "due": "2026-03-{:02}""#, 8 + next(8)),
+            1 => format!(
+                r#", "due": "2026-03-{:02}T{:02}:00:00Z""#,
+                8 + next(8),
+                next(24)
+            ),
+            _ => String::new(),
+        };
+        let deps = if i > 0 && next(3) == 0 {
+            format!(r#", "depends_on": ["t_{:04}"]"#, next(i))
+        } else {
+            String::new()
+        };
+        repo.write(
+            &format!("orchestration/tasks/t_{i:04}.json"),
+            &format!(
+                r#"{{"format_version": 1, "id": "t_{i:04}", "title": "task {i}", "priority": "{priority}"{due}{deps},
+                    "created_at": "2026-03-0{}T00:00:00.000Z"}}"#,
+                1 + next(3)
+            ),
+        );
+    }
+    let env = [("ORCH_NOW", "2026-03-10T12:00:00Z"), ("TZ", "Etc/GMT+12")];
+    let files = |args: &[&str]| repo.orch_env(args, &env);
+    let pg = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--queue", &url]);
+        repo.orch_env(&all, &env)
+    };
+    for i in (0..120).step_by(7) {
+        files(&["task", "done", &format!("t_{i:04}")]).ok();
+    }
+    pg(&["queue", "import"]).ok();
+    let mut picked = 0;
+    while picked < 30 {
+        let want = files(&["next", "--json"]).json()["id"].clone();
+        let got = pg(&["next", "--json"]).json()["id"].clone();
+        assert_eq!(got, want, "after {picked} picks");
+        let Some(id) = want.as_str() else {
+            break;
+        };
+        files(&["task", "done", id]).ok();
+        pg(&["task", "done", id]).ok();
+        picked += 1;
+    }
+    assert_eq!(picked, 30);
+}
+
+/// Twenty tasks due on a day and one due at an instant before that day
+/// ends in `TZ`'s zone (UTC−12) but after it ends in others: the database
+/// orders them as if the day could end at its earliest (UTC+14), so the
+/// first shortlist reads the twenty first. What it read cannot be known
+/// to beat what it did not, so it reads on, and picks the instant.
+#[test]
+fn a_shortlist_reads_on_until_nothing_unread_could_outrank_it() {
+    let Some(url) = pgserver::fresh_queue() else {
+        return;
+    };
+    let repo = fixture(QUICK);
+    let task = |id: &str, due: &str| {
+        repo.write(
+            &format!("orchestration/tasks/{id}.json"),
+            &format!(
+                r#"{{"format_version": 1, "id": "{id}", "title": "{id}", "due": "{due}",
+                    "created_at": "2026-03-01T00:00:00.000Z"}}"#
+            ),
+        );
+    };
+    for i in 0..20 {
+        task(&format!("t_day{i:02}"), "2026-03-11");
+    }
+    // 2026-03-11 ends at 2026-03-12T12:00Z in UTC−12.
+    task("t_instant", "2026-03-12T06:00:00Z");
+    let env = [("ORCH_NOW", "2026-03-10T12:00:00Z"), ("TZ", "Etc/GMT+12")];
+    repo.orch_env(&["queue", "import", "--queue", &url], &env)
+        .ok();
+    for queue in [&[][..], &["--queue", url.as_str()][..]] {
+        let mut args = vec!["next", "--json"];
+        args.extend_from_slice(queue);
+        let v = repo.orch_env(&args, &env).ok().json();
+        assert_eq!(v["id"], "t_instant", "{queue:?}");
+    }
+}

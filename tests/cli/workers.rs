@@ -183,11 +183,14 @@ pub fn a_worker_killed_with_sigkill_is_rescued_and_its_run_resumed() {
         .stderr_has("nothing to rescue");
 
     // The next worker resumes the same run, keeping its history.
+    // A ready task of lower priority waits: the approved one goes first.
+    let other = add_w(&repo, "lower", "low", &["--priority", "low"]);
     let out = repo.orch_env(
         &["worker", "--id", "w2", "--once", "--exit-when-empty"],
         &FAST,
     );
     out.ok().stderr_has(&format!("w2: {t}: resumed run {run}"));
+    assert_eq!(status(&repo, &other), "TODO");
     assert_eq!(runs(&repo), vec![run.clone()]);
     assert_eq!(repo.run_json(&run)["status"], "PASSED");
     assert_eq!(attempt_statuses(&repo, &run), ["INTERRUPTED", "PASS"]);
@@ -270,7 +273,7 @@ pub fn a_stuck_run_is_rescued_and_the_worker_that_lost_it_writes_nothing() {
 }
 
 #[test]
-fn a_task_follows_its_run() {
+pub fn a_task_follows_its_run() {
     let repo = fixture(
         "case \"$ORCH_SLUG\" in\n\
          bad) mkdir -p \"$ORCH_ARTIFACT_PATH\"; echo nope > \"$ORCH_ARTIFACT_PATH/A1.md\" ;;\n\
@@ -437,7 +440,7 @@ pub fn worker_list_shows_workers_and_the_queue() {
 }
 
 #[test]
-fn one_worker_runs_several_tasks_at_once() {
+pub fn one_worker_runs_several_tasks_at_once() {
     let repo = fixture(
         "sleep 0.2\nmkdir -p \"$ORCH_ARTIFACT_PATH\"\necho done > \"$ORCH_ARTIFACT_PATH/A1.md\"\n",
     );
@@ -508,8 +511,9 @@ pub fn cancelling_a_running_task_stops_its_run() {
 }
 
 #[test]
-fn a_task_awaiting_approval_says_so_and_the_next_worker_resumes_it_once_approved() {
+pub fn a_task_awaiting_approval_says_so_and_the_next_worker_resumes_it_once_approved() {
     let repo = TestRepo::vetted();
+    crate::team::on_queue(&repo);
     let team = fixture(QUICK);
     for f in [
         "orchestration/gates/contracts/A1.contract.json",
@@ -587,11 +591,14 @@ fn a_task_awaiting_approval_says_so_and_the_next_worker_resumes_it_once_approved
             .contains("the next worker resumes it"),
         "{task}"
     );
+    // A ready task of lower priority waits: the approved one goes first.
+    let other = add_w(&repo, "lower", "low", &["--priority", "low"]);
     let out = repo.orch_env(
         &["worker", "--id", "w2", "--once", "--exit-when-empty"],
         &FAST,
     );
     out.ok().stderr_has(&format!("w2: {t}: resumed run {run}"));
+    assert_eq!(status(&repo, &other), "TODO");
     assert_eq!(status(&repo, &t), "DONE");
     assert_eq!(status(&repo, &after), "TODO");
     let record = repo.run_json(&run);
@@ -600,7 +607,7 @@ fn a_task_awaiting_approval_says_so_and_the_next_worker_resumes_it_once_approved
 }
 
 #[test]
-fn a_rescue_tells_the_people_who_asked_and_names_the_task() {
+pub fn a_rescue_tells_the_people_who_asked_and_names_the_task() {
     let (repo, t, w1, agent) = slow_task_under_way();
     repo.write(
         "orchestration/notify.json",

@@ -14,6 +14,8 @@
 //! away, calls reconnect with backoff for `ORCH_QUEUE_RETRY_S` and retry.
 
 pub mod schema;
+mod shortlist;
+mod summary;
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -22,7 +24,8 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Transaction};
 
 use crate::error::{Error, Result};
-use crate::queue::backend::{Backend, Claim, Watch, WorkerRecord, Writer};
+use crate::queue::backend::{Backend, Claim, Shortlist, Watch, WorkerRecord, Writer};
+use crate::queue::select::Criteria;
 use crate::queue::target::redact;
 use crate::queue::task::{Event, EventKind, FORMAT_VERSION, StoredTask, TaskDef};
 use crate::{clock, env};
@@ -357,13 +360,19 @@ impl Watch for PgWatch {
     }
 }
 
-fn stored(def: &str, events: &[(String, String)]) -> Result<StoredTask> {
+/// A task from its stored definition and event bodies (oldest first).
+fn stored<'a>(def: &str, bodies: impl IntoIterator<Item = &'a str>) -> Result<StoredTask> {
     let def: TaskDef = from_json(def, "task")?;
-    let events = events
-        .iter()
-        .map(|(_, body)| from_json(body, "task event"))
+    let events = bodies
+        .into_iter()
+        .map(|body| from_json(body, "task event"))
         .collect::<Result<Vec<Event>>>()?;
     Ok(StoredTask { def, events })
+}
+
+/// The bodies of `(task, body)` rows.
+fn bodies(rows: &[(String, String)]) -> impl Iterator<Item = &str> {
+    rows.iter().map(|(_, b)| b.as_str())
 }
 
 /// What a write under a task's lock decided (errors are built outside the
@@ -416,7 +425,7 @@ impl Backend for PgBackend {
             let skip = rest.iter().take_while(|(t, _)| t < id).count();
             rest = &rest[skip..];
             let n = rest.iter().take_while(|(t, _)| t == id).count();
-            out.push(stored(def, &rest[..n])?);
+            out.push(stored(def, bodies(&rest[..n]))?);
             rest = &rest[n..];
         }
         Ok(out)
@@ -438,7 +447,7 @@ impl Backend for PgBackend {
             Ok(Some((row.get::<_, String>(0), events)))
         })?;
         let (def, events) = found.ok_or_else(|| no_task(id))?;
-        stored(&def, &events)
+        stored(&def, bodies(&events))
     }
 
     fn create(&self, def: &TaskDef) -> Result<bool> {
@@ -449,6 +458,7 @@ impl Backend for PgBackend {
                 &[&def.id, &body],
             )?;
             if n == 1 {
+                summary::refresh(tx, &[def.id.as_str()])?;
                 notify(tx, &def.id)?;
             }
             Ok(n == 1)
@@ -481,7 +491,7 @@ impl Backend for PgBackend {
                         ));
                     }
                     let events = events_of(tx, &[id])?;
-                    let ok = stored(&row.def, &events).is_ok_and(|t| still(&t));
+                    let ok = stored(&row.def, bodies(&events)).is_ok_and(|t| still(&t));
                     if !ok {
                         return Ok(Decision::Refused(crate::queue::file::changed(id)));
                     }
@@ -506,6 +516,7 @@ impl Backend for PgBackend {
                 ));
             }
             insert_event(tx, id, &body, wake)?;
+            summary::refresh(tx, &[id])?;
             Ok(Decision::Done(()))
         })?
         .into_result(id)
@@ -533,7 +544,12 @@ impl Backend for PgBackend {
                             WHERE task = ANY($1) GROUP BY task) m USING (task)",
                 &[&tasks, &bodies],
             )?;
-            if created > 0 || !tasks.is_empty() {
+            let mut changed: Vec<&str> = ids.clone();
+            changed.extend(&tasks);
+            changed.sort_unstable();
+            changed.dedup();
+            summary::refresh(tx, &changed)?;
+            if !changed.is_empty() {
                 notify(tx, "")?;
             }
             Ok(created)
@@ -601,7 +617,7 @@ impl Backend for PgBackend {
                 };
                 let (id, def, fence): (String, String, i64) = (row.get(0), row.get(1), row.get(2));
                 let events = events_of(tx, &[id.as_str()])?;
-                if !stored(&def, &events).is_ok_and(|t| still_ready(&t)) {
+                if !stored(&def, bodies(&events)).is_ok_and(|t| still_ready(&t)) {
                     tried.extend(ids.iter().find(|c| **c == id));
                     continue;
                 }
@@ -621,6 +637,14 @@ impl Backend for PgBackend {
                 return Ok(Some(claim));
             }
         })
+    }
+
+    fn shortlist(&self, criteria: &Criteria, per_priority: usize) -> Result<Option<Shortlist>> {
+        self.tx(|tx| {
+            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", &[])?;
+            shortlist::shortlist(tx, criteria, per_priority)
+        })?
+        .map(Some)
     }
 
     fn watch(&self) -> Option<Box<dyn Watch>> {
@@ -647,7 +671,10 @@ impl Backend for PgBackend {
             }
             // A released task is ready again, or its dependents may be.
             match &body {
-                Some(body) => insert_event(tx, &claim.task, body, true)?,
+                Some(body) => {
+                    insert_event(tx, &claim.task, body, true)?;
+                    summary::refresh(tx, &[claim.task.as_str()])?;
+                }
                 None => notify(tx, &claim.task)?,
             }
             tx.execute(

@@ -15,27 +15,46 @@ pub const CHANNEL: &str = "orch_queue";
 /// (version, SQL), oldest first.
 const MIGRATIONS: &[(i32, &str)] = &[(
     1,
-    "
+    r#"
 CREATE TABLE orch_tasks (
-    id           text PRIMARY KEY,
+    id           text COLLATE "C" PRIMARY KEY,
     def          text NOT NULL,         -- the task as added (JSON, as committed)
     fence        bigint NOT NULL DEFAULT 0, -- the highest fence claimed so far
     claim        text,                  -- the current claim (JSON); NULL: none
-    heartbeat_at timestamptz            -- the current claim's last heartbeat
+    heartbeat_at timestamptz,           -- the current claim's last heartbeat
+    -- What orch's fold of the task's events says, rewritten with every
+    -- write to the task (summary.rs), so the best candidates can be found
+    -- by index without reading every task. NULL status: unreadable.
+    status       text,
+    weight       bigint,
+    due_from     timestamptz,           -- the earliest its deadline can be, in any zone
+    deps         text[] NOT NULL DEFAULT '{}',
+    tags         text[] NOT NULL DEFAULT '{}',
+    runnable     boolean NOT NULL DEFAULT false,
+    created_at   text COLLATE "C" NOT NULL DEFAULT '',
+    dependents   bigint NOT NULL DEFAULT 0 -- open tasks that list it
 );
 CREATE TABLE orch_events (
-    task text NOT NULL REFERENCES orch_tasks (id),
+    task text COLLATE "C" NOT NULL REFERENCES orch_tasks (id),
     seq  integer NOT NULL,
     body text NOT NULL,                 -- the event (JSON, as committed)
     PRIMARY KEY (task, seq)
 );
 CREATE INDEX orch_tasks_claimed ON orch_tasks (id) WHERE claim IS NOT NULL;
+-- Candidates in the order `select` ranks them within one priority.
+CREATE INDEX orch_tasks_todo ON orch_tasks
+    (weight, due_from, dependents DESC, created_at, id)
+    WHERE status = 'TODO' AND claim IS NULL;
+-- Tasks a shortlist always reads: a status that may follow a run, or none.
+CREATE INDEX orch_tasks_unsettled ON orch_tasks (id)
+    WHERE status IS NULL OR status NOT IN ('TODO', 'DONE', 'CANCELLED', 'FAILED');
+CREATE INDEX orch_tasks_deps ON orch_tasks USING gin (deps);
 CREATE TABLE orch_workers (
     id           text PRIMARY KEY,
     body         text NOT NULL,         -- the registry entry (JSON)
     heartbeat_at timestamptz NOT NULL
 );
-",
+"#,
 )];
 
 /// The schema version this orch writes.
