@@ -445,3 +445,62 @@ fn a_shortlist_reads_on_until_nothing_unread_could_outrank_it() {
         assert_eq!(v["id"], "t_instant", "{queue:?}");
     }
 }
+
+#[test]
+fn a_write_that_postgres_picks_to_break_a_deadlock_runs_again() {
+    let Some(server) = pgserver::shared() else {
+        return;
+    };
+    let url = server.database();
+    let repo = fixture(QUICK);
+    repo.orch(&["queue", "init", "--queue", &url]).ok();
+    repo.set_env("ORCH_QUEUE_URL", &url);
+    let a = add(&repo, "first", &[]);
+    let b = add(&repo, "second", &["--depends-on", &a]);
+    // Another session holds `a`, and never gives way itself.
+    let mut other = server.client(url.rsplit('/').next().unwrap());
+    let mut tx = other.transaction().unwrap();
+    tx.batch_execute("SET LOCAL deadlock_timeout = '60s'")
+        .unwrap();
+    tx.execute("SELECT 1 FROM orch_tasks WHERE id = $1 FOR UPDATE", &[&a])
+        .unwrap();
+    // orch locks `b`, then waits for `a` (b's dependency, whose count of
+    // open dependents changes).
+    let mut child = repo
+        .command(&["task", "cancel", &b, "--reason", "not needed"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut watch = server.client(url.rsplit('/').next().unwrap());
+    let mut waiting = || {
+        watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE application_name = 'orch' AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let start = std::time::Instant::now();
+    while waiting() == 0 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("orch did not wait for the lock: {status}");
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "orch never waited for the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Now this session wants `b`: a deadlock, which PostgreSQL breaks by
+    // failing orch's transaction (its deadlock_timeout is the shorter).
+    tx.execute("SELECT 1 FROM orch_tasks WHERE id = $1 FOR UPDATE", &[&b])
+        .unwrap();
+    tx.commit().unwrap();
+    let out = crate::common::Out::from(&child.wait_with_output().unwrap());
+    out.ok();
+    let v = repo.orch(&["task", "show", &b, "--json"]).ok().json();
+    assert_eq!(v["task"]["status"], "CANCELLED", "{v}");
+}

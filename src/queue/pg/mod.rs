@@ -38,20 +38,26 @@ pub struct PgBackend {
     retry_for: Duration,
 }
 
-/// A failed database call: the connection went away (retry), or the
-/// database said no (report).
+/// A failed database call: the connection went away (reconnect and
+/// retry), the transaction lost a race (retry), or the database said no
+/// (report).
 enum Failure {
     Gone(postgres::Error),
+    Again,
     Refused(postgres::Error),
 }
 
 fn classify(e: postgres::Error) -> Failure {
     match e.as_db_error() {
-        // 57P01..03: the server is shutting down or starting; 08: connection.
         Some(db) => {
             let code = db.code().code();
+            // 57P01..03: the server is shutting down or starting; 08: connection.
             if code.starts_with("57P") || code.starts_with("08") {
                 Failure::Gone(e)
+            // A deadlock (two writers locking tasks that list each other)
+            // or a serialization failure: the transaction is run again.
+            } else if code == "40P01" || code == "40001" {
+                Failure::Again
             } else {
                 Failure::Refused(e)
             }
@@ -133,6 +139,9 @@ impl PgBackend {
                 Some(client) => match f(client).map_err(classify) {
                     Ok(v) => return Ok(v),
                     Err(Failure::Refused(e)) => return Err(self.refused(&e)),
+                    // Another transaction holds what this one needs next;
+                    // PostgreSQL chose this one to give way: run it again.
+                    Err(Failure::Again) => "a deadlock or serialization failure".to_string(),
                     Err(Failure::Gone(e)) => {
                         *guard = None;
                         e.to_string()
@@ -148,7 +157,7 @@ impl PgBackend {
             };
             if start.elapsed() + backoff > self.retry_for {
                 return Err(Error::unavailable(format!(
-                    "lost the queue's database at `{}` and could not reconnect for {}s: {last}",
+                    "gave up on the queue's database at `{}` after {}s: {last}",
                     self.shown,
                     self.retry_for.as_secs()
                 ))

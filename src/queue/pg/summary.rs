@@ -132,11 +132,19 @@ fn recount(tx: &mut Transaction, ids: &[String]) -> Result<(), postgres::Error> 
         "SELECT 1 FROM orch_tasks WHERE id = ANY($1) ORDER BY id FOR UPDATE",
         &[&ids],
     )?;
+    // The tasks that list any of them (by the index on deps, for a few).
     tx.execute(
-        "UPDATE orch_tasks t SET dependents = (
-             SELECT count(*) FROM orch_tasks o
-             WHERE o.deps @> ARRAY[t.id::text] AND o.status NOT IN ('DONE', 'CANCELLED'))
-         WHERE t.id = ANY($1)",
+        "WITH want AS (SELECT DISTINCT unnest($1::text[]) AS id),
+              counted AS (
+                  SELECT want.id, count(*) AS n
+                  FROM orch_tasks o
+                  CROSS JOIN LATERAL unnest(o.deps) AS d (dep)
+                  JOIN want ON want.id = d.dep
+                  WHERE o.deps && $1::text[] AND o.status NOT IN ('DONE', 'CANCELLED')
+                  GROUP BY want.id)
+         UPDATE orch_tasks t SET dependents = coalesce(counted.n, 0)
+         FROM want LEFT JOIN counted USING (id)
+         WHERE t.id = want.id AND t.dependents IS DISTINCT FROM coalesce(counted.n, 0)",
         &[&ids],
     )?;
     Ok(())
