@@ -125,6 +125,9 @@ pub fn refresh(tx: &mut Transaction, ids: &[&str]) -> Result<(), postgres::Error
     recount(tx, &touched.into_iter().collect::<Vec<_>>())
 }
 
+/// Up to this many tasks are recounted through the index on deps.
+const FEW: usize = 256;
+
 /// Sets each task's count of open tasks that list it, under its lock (so
 /// two writers that change one count one after the other both count).
 fn recount(tx: &mut Transaction, ids: &[String]) -> Result<(), postgres::Error> {
@@ -132,21 +135,34 @@ fn recount(tx: &mut Transaction, ids: &[String]) -> Result<(), postgres::Error> 
         "SELECT 1 FROM orch_tasks WHERE id = ANY($1) ORDER BY id FOR UPDATE",
         &[&ids],
     )?;
-    // The tasks that list any of them (by the index on deps, for a few).
-    tx.execute(
+    // The open tasks that list any of them: for a few, found by the index
+    // on deps; for many (an import), counted in one pass over every task
+    // and joined by hash (`&&` against a long array compares every pair).
+    let sql = if ids.len() <= FEW {
         "WITH want AS (SELECT DISTINCT unnest($1::text[]) AS id),
               counted AS (
-                  SELECT want.id, count(*) AS n
+                  SELECT d.dep AS id, count(*) AS n
                   FROM orch_tasks o
                   CROSS JOIN LATERAL unnest(o.deps) AS d (dep)
                   JOIN want ON want.id = d.dep
                   WHERE o.deps && $1::text[] AND o.status NOT IN ('DONE', 'CANCELLED')
-                  GROUP BY want.id)
+                  GROUP BY d.dep)
          UPDATE orch_tasks t SET dependents = coalesce(counted.n, 0)
          FROM want LEFT JOIN counted USING (id)
-         WHERE t.id = want.id AND t.dependents IS DISTINCT FROM coalesce(counted.n, 0)",
-        &[&ids],
-    )?;
+         WHERE t.id = want.id AND t.dependents IS DISTINCT FROM coalesce(counted.n, 0)"
+    } else {
+        "WITH counted AS (
+              SELECT d.dep AS id, count(*) AS n
+              FROM orch_tasks o
+              CROSS JOIN LATERAL unnest(o.deps) AS d (dep)
+              WHERE o.status NOT IN ('DONE', 'CANCELLED')
+              GROUP BY d.dep)
+         UPDATE orch_tasks t SET dependents = coalesce(counted.n, 0)
+         FROM orch_tasks w LEFT JOIN counted USING (id)
+         WHERE w.id = ANY($1) AND t.id = w.id
+           AND t.dependents IS DISTINCT FROM coalesce(counted.n, 0)"
+    };
+    tx.execute(sql, &[&ids])?;
     Ok(())
 }
 
