@@ -109,13 +109,14 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub exit_when_empty: bool,
     /// Commit each finished run's record and outputs in this clone: one
-    /// commit per run, its message naming the task and the run.
-    #[arg(long)]
+    /// commit per run, its message naming the task and the run. (With
+    /// --isolate each run is committed on its own branch instead: see --finish.)
+    #[arg(long, conflicts_with = "isolate")]
     pub commit: bool,
     /// After each commit, push to this remote (implies --commit), rebasing
     /// on it when it moved: each run has its own folder, so this never
     /// conflicts.
-    #[arg(long, value_name = "REMOTE")]
+    #[arg(long, value_name = "REMOTE", conflicts_with = "isolate")]
     pub push: Option<String>,
     /// Report as JSON lines on stdout (one object per event).
     #[arg(long)]

@@ -283,3 +283,17 @@ fn workers_ride_out_a_postgres_restart_and_no_task_is_lost_or_run_twice() {
             .unwrap();
     assert_eq!(v["tasks"]["DONE"].as_u64(), Some(30), "{v}");
 }
+
+#[test]
+fn commit_and_push_are_refused_with_isolate_which_commits_on_the_task_branch() {
+    let repo = fixture(QUICK);
+    for flags in [&["--commit"][..], &["--push", "origin"][..]] {
+        let mut args = vec!["worker", "--isolate", "--once"];
+        args.extend_from_slice(flags);
+        repo.orch(&args)
+            .code(2)
+            .stderr_has("cannot be used with")
+            .stderr_has("--isolate");
+    }
+    assert!(repo.git(&["branch", "--list", "orch/*"]).is_empty());
+}
