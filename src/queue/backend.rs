@@ -35,6 +35,11 @@ pub struct Claim {
     pub pid: Option<u32>,
     /// Real time (not `ORCH_NOW`): liveness follows the world.
     pub claimed_at: String,
+    /// The claim's own last heartbeat, where the backend keeps one apart
+    /// from its worker's (PostgreSQL: the row's, aged by the server's
+    /// clock). Never stored in the claim itself.
+    #[serde(default, skip_serializing)]
+    pub heartbeat_at: Option<String>,
 }
 
 /// What a worker says it is doing.

@@ -84,9 +84,18 @@ pub fn claim(
             c.worker
         ));
     }
-    match worker(w, now, stale_after) {
-        Health::Live => Health::Live,
-        Health::Dead(why) => Health::Dead(format!("worker `{}`: {why}", c.worker)),
+    if let Health::Dead(why) = worker(w, now, stale_after) {
+        return Health::Dead(format!("worker `{}`: {why}", c.worker));
+    }
+    // A live worker that no longer beats for this claim lost track of it
+    // (say, the reply to its claim never reached it).
+    match c.heartbeat_at.as_deref().and_then(|b| age(b, now)) {
+        Some(a) if a > stale_after => Health::Dead(format!(
+            "worker `{}` is alive but has not beaten for this claim for {}",
+            c.worker,
+            clock::human_duration(i64::try_from(a.as_secs()).unwrap_or(i64::MAX))
+        )),
+        _ => Health::Live,
     }
 }
 
@@ -150,6 +159,7 @@ mod tests {
             host: lease::hostname(),
             pid: Some(12345),
             claimed_at: String::new(),
+            heartbeat_at: None,
         };
         let w = rec(me, &lease::hostname(), "2026-01-01T00:09:59Z");
         assert!(

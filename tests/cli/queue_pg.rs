@@ -338,10 +338,50 @@ fn one_rescuer_at_a_time_holds_the_advisory_lock() {
     assert_eq!(team::status(&repo, &a), "TODO");
 }
 
+/// A claim its live worker no longer beats for (the reply to the claim
+/// was lost, say) is rescued once the row's own heartbeat, aged by the
+/// server's clock, is older than the limit; the other claims of that
+/// worker are left alone.
+#[test]
+fn a_claim_whose_row_has_no_heartbeat_is_rescued_though_its_worker_lives() {
+    let Some(server) = pgserver::shared() else {
+        return;
+    };
+    let url = server.database();
+    let repo = fixture(QUICK);
+    repo.orch(&["queue", "init", "--queue", &url]).ok();
+    repo.set_env("ORCH_QUEUE_URL", &url);
+    let a = add(&repo, "forgotten", &[]);
+    let b = add(&repo, "kept", &[]);
+    repo.orch(&["next", "--claim", "--worker", "w1"]).ok();
+    repo.orch(&["next", "--claim", "--worker", "w1"]).ok();
+    repo.set_env("ORCH_STALE_AFTER_S", "60");
+    let out = repo.orch(&["worker", "rescue"]);
+    out.ok();
+    assert!(
+        !out.stdout.contains(&a) && !out.stdout.contains(&b),
+        "{}",
+        out.stdout
+    );
+    let mut c = server.client(url.rsplit('/').next().unwrap());
+    c.execute(
+        "UPDATE orch_tasks SET heartbeat_at = now() - interval '2 minutes' WHERE id = $1",
+        &[&a],
+    )
+    .unwrap();
+    let out = repo.orch(&["worker", "rescue"]);
+    out.ok()
+        .stdout_has(&a)
+        .stdout_has("worker `w1` is alive but has not beaten for this claim for 2m");
+    assert!(!out.stdout.contains(&b), "{}", out.stdout);
+    assert_eq!(team::status(&repo, &a), "TODO");
+    assert_eq!(team::status(&repo, &b), "IN_PROGRESS");
+}
+
 /// The advisory lock key rescuers take (src/queue/pg/schema.rs).
 const RESCUE_LOCK: i64 = 0x6f72_6368_0002;
 
-/// A backlog of 120 tasks (more per priority than a shortlist reads at
+/// A backlog of 300 tasks (more per priority than a shortlist reads at
 /// once), with dates and instants due either side of now in a zone far
 /// from UTC, dependencies, ties and done tasks: as tasks are finished one
 /// after another, `orch next` on PostgreSQL (which reads a shortlist)

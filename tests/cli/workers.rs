@@ -217,7 +217,7 @@ pub fn sigterm_gives_the_work_back_and_exits_130() {
     signal(w1.id(), "-TERM");
     let out = finish(w1);
     out.code(130).stderr_has("w1: stopped (interrupted)");
-    assert!(gone(agent), "its agent was stopped");
+    eventually("its agent to be stopped", || gone(agent));
     let task = show(&repo, &t);
     assert_eq!(task["task"]["status"], "TODO");
     assert!(

@@ -193,6 +193,7 @@ impl FileBackend {
                         host: "?".to_string(),
                         pid: None,
                         claimed_at: String::new(),
+                        heartbeat_at: None,
                     }),
             )
         };
@@ -352,6 +353,7 @@ impl Backend for FileBackend {
             host: worker.host.clone(),
             pid: worker.pid,
             claimed_at: clock::timestamp(clock::real_now()),
+            heartbeat_at: None,
         };
         let dir = self.claims_dir(id);
         let created = create_exclusive(

@@ -217,6 +217,15 @@ impl PgBackend {
     }
 }
 
+/// A row's `heartbeat_at` as its age in milliseconds by the server's
+/// clock, so machines whose clocks disagree still agree on who is stale.
+const AGE: &str = "(extract(epoch FROM now() - heartbeat_at) * 1000)::bigint";
+
+/// The time `age_ms` before `now` on this machine's clock.
+fn aged(now: chrono::DateTime<chrono::Utc>, age_ms: i64) -> String {
+    clock::timestamp(now - chrono::Duration::milliseconds(age_ms.max(0)))
+}
+
 fn db_message(e: &postgres::Error) -> String {
     e.as_db_error()
         .map_or_else(|| e.to_string(), |db| db.message().to_string())
@@ -567,16 +576,23 @@ impl Backend for PgBackend {
     }
 
     fn claims(&self) -> Result<Vec<Claim>> {
-        let rows: Vec<String> = self.with(|c| {
+        let rows: Vec<(String, Option<i64>)> = self.with(|c| {
             Ok(c.query(
-                "SELECT claim FROM orch_tasks WHERE claim IS NOT NULL ORDER BY id",
+                &format!("SELECT claim, {AGE} FROM orch_tasks WHERE claim IS NOT NULL ORDER BY id"),
                 &[],
             )?
             .into_iter()
-            .map(|r| r.get(0))
+            .map(|r| (r.get(0), r.get(1)))
             .collect())
         })?;
-        rows.iter().map(|r| from_json(r, "claim")).collect()
+        let now = clock::real_now();
+        rows.iter()
+            .map(|(body, age)| {
+                let mut c: Claim = from_json(body, "claim")?;
+                c.heartbeat_at = age.map(|a| aged(now, a));
+                Ok(c)
+            })
+            .collect()
     }
 
     fn claim_of(&self, id: &str) -> Result<Option<Claim>> {
@@ -637,6 +653,7 @@ impl Backend for PgBackend {
                     host: worker.host.clone(),
                     pid: worker.pid,
                     claimed_at: clock::timestamp(clock::real_now()),
+                    heartbeat_at: None,
                 };
                 tx.execute(
                     "UPDATE orch_tasks SET fence = fence + 1, claim = $2, heartbeat_at = now()
@@ -718,12 +735,9 @@ impl Backend for PgBackend {
     }
 
     fn workers(&self) -> Result<Vec<WorkerRecord>> {
-        // A heartbeat's age by the server's clock, so machines whose clocks
-        // disagree still agree on who is stale.
         let rows: Vec<(String, i64)> = self.with(|c| {
             Ok(c.query(
-                "SELECT body, (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint
-                 FROM orch_workers ORDER BY id",
+                &format!("SELECT body, {AGE} FROM orch_workers ORDER BY id"),
                 &[],
             )?
             .into_iter()
@@ -735,8 +749,7 @@ impl Backend for PgBackend {
             .iter()
             .filter_map(|(body, age)| {
                 let mut w: WorkerRecord = serde_json::from_str(body).ok()?;
-                let age = chrono::Duration::milliseconds((*age).max(0));
-                w.heartbeat_at = clock::timestamp(now - age);
+                w.heartbeat_at = aged(now, *age);
                 Some(w)
             })
             .collect())
