@@ -10,7 +10,9 @@
 //! `rename` (moving one into place: attempt files first, RUN.json last).
 //! A change RUN.json does not show (notifications) renames first and
 //! journals after. `write_atomic` (a file replaced on its own: vettings,
-//! reports) has a `temp` and a `rename` step too.
+//! reports) has a `temp` and a `rename` step too. On a PostgreSQL queue,
+//! `pg-append-reply` (a task event) and `pg-commit-reply` (any other
+//! write) commit, then act as if the reply was lost.
 
 use std::io;
 use std::sync::OnceLock;

@@ -378,6 +378,33 @@ fn a_claim_whose_row_has_no_heartbeat_is_rescued_though_its_worker_lives() {
     assert_eq!(team::status(&repo, &b), "IN_PROGRESS");
 }
 
+/// The reply to a write's commit is lost (ORCH_FAULT): orch reconnects and
+/// runs the write again, and finds it committed: the event is there once.
+#[test]
+fn a_write_whose_commit_reply_is_lost_is_recorded_once() {
+    let Some(url) = pgserver::fresh_queue() else {
+        return;
+    };
+    let repo = fixture(QUICK);
+    repo.set_env("ORCH_QUEUE_URL", &url);
+    let a = add(&repo, "reported", &[]);
+    repo.orch_env(
+        &[
+            "task",
+            "progress",
+            &a,
+            "--percent",
+            "40",
+            "--message",
+            "half",
+        ],
+        &[("ORCH_FAULT", "pg-append-reply:eio")],
+    )
+    .ok();
+    let v = repo.orch(&["task", "show", &a, "--json"]).ok().json();
+    assert_eq!(kinds(&v), ["progress"], "{v}");
+}
+
 /// The advisory lock key rescuers take (src/queue/pg/schema.rs).
 const RESCUE_LOCK: i64 = 0x6f72_6368_0002;
 

@@ -169,16 +169,32 @@ impl PgBackend {
     }
 
     /// Runs `f` in a transaction (retried whole when the connection is lost).
-    fn tx<T>(
+    fn tx<T>(&self, f: impl FnMut(&mut Transaction) -> Result<T, postgres::Error>) -> Result<T> {
+        self.tx_at("pg-commit", f)
+    }
+
+    /// `tx`, whose commit is fault step `step` (test-only, `ORCH_FAULT`:
+    /// `<step>-reply` acts as if the reply to the commit never came).
+    fn tx_at<T>(
         &self,
+        step: &str,
         mut f: impl FnMut(&mut Transaction) -> Result<T, postgres::Error>,
     ) -> Result<T> {
-        self.with(|c| {
+        let mut reply_lost = false;
+        let v = self.with(|c| {
             let mut tx = c.transaction()?;
             let v = f(&mut tx)?;
             tx.commit()?;
+            reply_lost = crate::storage::fault::at(&format!("{step}-reply")).is_err();
             Ok(v)
-        })
+        })?;
+        if reply_lost {
+            // The transaction committed; the connection is dropped and the
+            // transaction run again, as when a reply is really lost.
+            *self.lock() = None;
+            return self.tx_at(step, f);
+        }
+        Ok(v)
     }
 
     fn refused(&self, e: &postgres::Error) -> Error {
@@ -302,6 +318,16 @@ fn events_of(tx: &mut Transaction, ids: &[&str]) -> Result<Vec<(String, String)>
         .into_iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect())
+}
+
+/// Whether task `id` has an event whose JSON is exactly `body`.
+fn has_event(tx: &mut Transaction, id: &str, body: &str) -> Result<bool, postgres::Error> {
+    Ok(tx
+        .query_opt(
+            "SELECT 1 FROM orch_events WHERE task = $1 AND body = $2 LIMIT 1",
+            &[&id, &body],
+        )?
+        .is_some())
 }
 
 /// Appends an event; `wake`: it may make work ready, so idle workers are
@@ -486,10 +512,18 @@ impl Backend for PgBackend {
     fn append(&self, id: &str, event: &Event, writer: Writer) -> Result<()> {
         let body = to_json(event);
         let wake = wakes(event);
-        self.tx(|tx| {
+        let mut again = false;
+        self.tx_at("pg-append", |tx| {
             let Some(row) = lock_row(tx, id)? else {
                 return Ok(Decision::NoTask);
             };
+            // Run again after the connection was lost: the first try may
+            // have committed before the reply was lost. An event carries
+            // its time to the millisecond and its author, so finding the
+            // very same one means it did; it is not written twice.
+            if std::mem::replace(&mut again, true) && has_event(tx, id, &body)? {
+                return Ok(Decision::Done(()));
+            }
             let current = row
                 .claim
                 .as_deref()
