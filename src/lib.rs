@@ -10,6 +10,7 @@ pub mod approval;
 pub mod calendar;
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod contract;
 pub mod env;
 pub mod error;

@@ -51,6 +51,8 @@ pub struct Input<'a> {
     pub context: Context<'a>,
     /// True for command agents: they get the completion protocol.
     pub for_agent: bool,
+    /// The task section, as the run's worker read it (`Options::task_context`).
+    pub task_context: Option<&'a str>,
 }
 
 /// `{outputs.<gate>}`: the outputs an earlier gate recorded.
@@ -202,9 +204,12 @@ pub fn render(repo: &Repo, vars: &Vars, input: &Input) -> Result<String> {
         let _ = writeln!(p, "- gate: {d}");
     }
 
-    if let Some(task) = &run.task {
-        let queue = crate::queue::Queue::open(repo);
-        match crate::queue::context::build(&queue, task) {
+    if let Some(text) = input.task_context {
+        let _ = write!(p, "\n{text}");
+    } else if let Some(task) = &run.task {
+        let built = crate::queue::Queue::connect(repo, None)
+            .and_then(|queue| crate::queue::context::build(&queue, task));
+        match built {
             Ok(c) => {
                 let _ = write!(p, "\n{}", crate::queue::context::render(&c));
             }

@@ -133,49 +133,75 @@ pub enum FinishArg {
 }
 
 /// `--isolate` and how isolated runs finish: `orch worker` and `orch task run`.
+/// Each option left out comes from orchestration/config.json's "isolate"
+/// section, if there is one.
 #[derive(Debug, Args)]
 pub struct IsolateArgs {
     /// Run each task in its own git worktree, on a branch orch/<task-id>
     /// made from --base-branch; the run's record and outputs are committed there
-    /// (one commit) and the user's working tree is never touched.
-    #[arg(long)]
+    /// (one commit) and the user's working tree is never touched. The default
+    /// when orchestration/config.json says {"isolate": {"default": true}}.
+    #[arg(long, conflicts_with = "no_isolate")]
     pub isolate: bool,
+    /// Run in this working tree, though orchestration/config.json makes
+    /// isolation the default.
+    #[arg(long)]
+    pub no_isolate: bool,
     /// The branch task branches start from and merge into (default: the
     /// branch checked out here).
-    #[arg(long, value_name = "BRANCH", requires = "isolate")]
+    #[arg(long, value_name = "BRANCH")]
     pub base_branch: Option<String>,
-    /// Once committed: leave the branch; merge it into the base
+    /// Once committed: leave the branch (the default); merge it into the base
     /// (fast-forward, or rebase when the base moved; a conflict in the
     /// outputs makes the task BLOCKED and keeps the worktree); or push it
     /// and open a pull request with `gh pr create`.
-    #[arg(long, value_enum, default_value_t = FinishArg::Leave, requires = "isolate")]
-    pub finish: FinishArg,
-    /// The remote --finish pr pushes to.
-    #[arg(
-        long,
-        value_name = "REMOTE",
-        default_value = "origin",
-        requires = "isolate"
-    )]
-    pub remote: String,
+    #[arg(long, value_enum)]
+    pub finish: Option<FinishArg>,
+    /// The remote --finish pr pushes to [default: origin].
+    #[arg(long, value_name = "REMOTE")]
+    pub remote: Option<String>,
     /// Where worktrees go (default: inside the git directory, .git/orch/worktrees).
-    #[arg(long, value_name = "DIR", requires = "isolate")]
+    #[arg(long, value_name = "DIR")]
     pub worktrees: Option<std::path::PathBuf>,
 }
 
 impl IsolateArgs {
-    pub fn settings(&self) -> Option<crate::isolate::Settings> {
+    /// How runs are isolated (`None`: in this working tree): these options
+    /// over the repository's config.
+    pub fn settings(&self, repo: &Repo) -> Result<Option<crate::isolate::Settings>> {
         use crate::isolate::{Finish, Settings};
-        self.isolate.then(|| Settings {
-            base: self.base_branch.clone(),
-            dir: self.worktrees.clone(),
+        let config = crate::config::load(repo)?.isolate.unwrap_or_default();
+        let on = self.isolate || (config.default && !self.no_isolate);
+        if !on {
+            let given = [
+                (self.base_branch.is_some(), "--base-branch"),
+                (self.finish.is_some(), "--finish"),
+                (self.remote.is_some(), "--remote"),
+                (self.worktrees.is_some(), "--worktrees"),
+            ];
+            if let Some((_, flag)) = given.iter().find(|(g, _)| *g) {
+                return Err(Error::input(format!(
+                    "{flag} applies to isolated runs, and this one is not isolated"
+                ))
+                .hint("add --isolate (or make it the default: {\"isolate\": {\"default\": true}} in orchestration/config.json)"));
+            }
+            return Ok(None);
+        }
+        Ok(Some(Settings {
+            base: self.base_branch.clone().or(config.base_branch),
+            dir: self.worktrees.clone().or(config.worktrees),
             finish: match self.finish {
-                FinishArg::Leave => Finish::Leave,
-                FinishArg::Merge => Finish::Merge,
-                FinishArg::Pr => Finish::Pr,
+                Some(FinishArg::Leave) => Finish::Leave,
+                Some(FinishArg::Merge) => Finish::Merge,
+                Some(FinishArg::Pr) => Finish::Pr,
+                None => config.finish.map(Finish::from).unwrap_or_default(),
             },
-            remote: self.remote.clone(),
-        })
+            remote: self
+                .remote
+                .clone()
+                .or(config.remote)
+                .unwrap_or_else(|| "origin".to_string()),
+        }))
     }
 }
 
@@ -212,8 +238,14 @@ fn work(queue: &Queue, args: WorkerArgs, ui: &Ui) -> Result<u8> {
         exit_when_empty: args.exit_when_empty,
         commit: args.commit || args.push.is_some(),
         push: args.push,
-        isolate: args.isolate.settings(),
+        isolate: args.isolate.settings(queue.repo)?,
     };
+    if opts.commit && opts.isolate.is_some() {
+        return Err(Error::input(
+            "--commit and --push do not apply to isolated runs: each run is committed on its task's branch",
+        )
+        .hint("finish isolated runs with --finish merge or --finish pr, or run here with --no-isolate"));
+    }
     let printer = Printer {
         ui,
         json: args.json,
@@ -645,6 +677,7 @@ fn cleanup(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
 pub fn run_task(queue: &Queue, args: &super::task::RunArgs, ui: &Ui) -> Result<u8> {
     let id = queue.resolve(&args.id)?;
     let mut opts = args.exec.options(None)?;
+    let isolate = args.isolate.settings(queue.repo)?;
     let worker_id = args.worker.clone().unwrap_or_else(ops::default_worker_id);
     ops::check_worker_id(&worker_id)?;
     let task = queue.backend.task(&id)?;
@@ -668,7 +701,7 @@ pub fn run_task(queue: &Queue, args: &super::task::RunArgs, ui: &Ui) -> Result<u
         queue,
         &claim,
         &opts,
-        args.isolate.settings().as_ref(),
+        isolate.as_ref(),
         &mut view,
         &mut human,
     );

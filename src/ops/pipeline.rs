@@ -55,6 +55,11 @@ pub struct Options {
     pub trusted_rev: Option<String>,
     /// The model for every agent (`--model`; wins over `ORCH_MODEL` and the workflow).
     pub model: Option<String>,
+    /// The task section of packets, as the worker that claimed the run's
+    /// task read it from its queue (whichever backend, and the main
+    /// repository's even when the run is isolated in a worktree). `None`:
+    /// read from the queue of the repository the run is in.
+    pub task_context: Option<String>,
 }
 
 impl Options {
@@ -95,6 +100,7 @@ impl Options {
             trusted_rev: self.trusted_rev.clone(),
             model: self.model.clone().or_else(|| recorded.model.clone()),
             stop: self.stop.clone(),
+            task_context: self.task_context.clone(),
         })
     }
 }
@@ -906,6 +912,7 @@ impl<'a> Driver<'a> {
                 agent: &agent,
                 context,
                 for_agent: command.is_some(),
+                task_context: self.opts.task_context.as_deref(),
             },
         )?;
         let packet_rel = packet_rel(&self.id, &g.gate, n);

@@ -3,14 +3,10 @@
 //! (`{"queue": {"url_env": "TEAM_QUEUE_URL"}}`), else the file queue. The
 //! URL itself is never read from a committed file: it may carry a password.
 
-use serde::Deserialize;
-
+use crate::config::{self, FILE as CONFIG_FILE};
+use crate::env;
 use crate::error::{Error, Result};
 use crate::repo::Repo;
-use crate::{env, json};
-
-/// The repository's config file.
-pub const CONFIG_FILE: &str = "orchestration/config.json";
 
 /// Where the queue lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,19 +15,6 @@ pub enum Target {
     File,
     /// A PostgreSQL database (many machines).
     Postgres(String),
-}
-
-#[derive(Deserialize)]
-struct Config {
-    #[serde(default)]
-    queue: Option<QueueConfig>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct QueueConfig {
-    /// The environment variable that holds the URL on each machine.
-    url_env: String,
 }
 
 /// Resolves the queue's backend. `flag` is `--queue` (or `ORCH_QUEUE_URL`,
@@ -46,16 +29,7 @@ pub fn resolve(repo: &Repo, flag: Option<&str>) -> Result<Target> {
     {
         return target(url.trim(), env::QUEUE_URL);
     }
-    let path = repo.join(CONFIG_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Target::File),
-        Err(e) => return Err(Error::read(CONFIG_FILE, e)),
-    };
-    let config: Config = json::parse(&text, CONFIG_FILE).map_err(|e| {
-        e.hint(r#"the queue section names a variable, never the URL: {"queue": {"url_env": "TEAM_QUEUE_URL"}}"#)
-    })?;
-    let Some(queue) = config.queue else {
+    let Some(queue) = config::load(repo)?.queue else {
         return Ok(Target::File);
     };
     let var = queue.url_env.trim();

@@ -853,6 +853,12 @@ pub fn drive(
         .run_id
         .clone()
         .filter(|r| store.load(r).is_ok_and(|run| !run.is_completed()));
+    // The task as this worker's queue tells it, not the worktree's copy.
+    let mut opts = opts.clone();
+    opts.task_context = crate::queue::context::build(queue, &claim.task)
+        .ok()
+        .map(|c| crate::queue::context::render(&c));
+    let opts = &opts;
     let mut events = TaskEvents {
         queue,
         claim,

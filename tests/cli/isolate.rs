@@ -232,3 +232,85 @@ fn pr_mode_pushes_the_branch_and_opens_a_pull_request() {
         "{t}"
     );
 }
+
+/// The dependency finished in the user's tree (its events and run are not
+/// committed, so the isolated worktree's copy of the backlog still says
+/// TODO): the dependent's packet, in its worktree, tells the agent what
+/// the worker's queue says: DONE, with the run and its output.
+#[test]
+fn an_isolated_runs_packet_reads_the_backlog_of_the_workers_queue() {
+    let agent = "mkdir -p \"$ORCH_ARTIFACT_PATH\"\nprintf 'done\\nmade for %s\\n' \"$ORCH_SLUG\" > \"$ORCH_ARTIFACT_PATH/A1.md\"\n\
+        cp \"$ORCH_PROMPT_FILE\" \"$USER_REPO/packet-$ORCH_SLUG.txt\"\n";
+    let repo = fixture(agent);
+    let base = add_w(&repo, "write the base", "base", &[]);
+    let top = add_w(&repo, "build on it", "top", &["--depends-on", &base]);
+    repo.git(&["checkout", "-q", "-b", "main"]);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "backlog"]);
+    let root = repo.path().display().to_string();
+    let env = [("USER_REPO", root.as_str())];
+    repo.orch_env(&["task", "run", &base], &env).ok();
+    repo.orch_env(&["task", "run", &top, "--isolate"], &env)
+        .ok();
+    let base_run = run_of(&repo, &base);
+    let packet = repo.read("packet-top.txt");
+    for needle in [
+        format!("- {base} DONE: write the base"),
+        format!("  - run {base_run} PASSED"),
+        "    - out/base/A1.md (gate A1".to_string(),
+        "      > made for base".to_string(),
+    ] {
+        assert!(
+            packet.contains(&needle),
+            "packet lacks {needle:?}:\n{packet}"
+        );
+    }
+}
+
+/// `orchestration/config.json` can make isolation the default (with its
+/// finish mode); `--no-isolate` runs one here anyway; a wrong value in it
+/// is an error naming the file, and isolation-only options without
+/// isolation are refused.
+#[test]
+fn the_repository_config_makes_isolation_the_default() {
+    let (repo, ids) = three_tasks(QUICK);
+    repo.write(
+        "orchestration/config.json",
+        r#"{"isolate": {"default": true, "finish": "merge"}}"#,
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "isolate by default"]);
+    repo.orch_env(&["task", "run", &ids[0]], &FAST).ok();
+    assert_eq!(show(&repo, &ids[0])["task"]["status"], "DONE");
+    assert!(
+        repo.git(&["log", "--format=%s", "-1", "main"])
+            .contains(&ids[0]),
+        "merged into main"
+    );
+    assert_eq!(user_status(&repo), "", "the user's tree follows main");
+    // --no-isolate: here, in the user's tree, no branch.
+    repo.orch_env(&["task", "run", &ids[1], "--no-isolate"], &FAST)
+        .ok();
+    assert!(repo.exists("out/b/A1.md"));
+    assert!(
+        repo.git(&["branch", "--list", &format!("orch/{}", ids[1])])
+            .is_empty()
+    );
+    // Committing in the user's tree does not go with isolated runs.
+    repo.orch(&["worker", "--once", "--commit"])
+        .code(2)
+        .stderr_has("do not apply to isolated runs");
+    repo.write(
+        "orchestration/config.json",
+        "{\"isolate\": {\"default\": true,\n \"finish\": \"squash\"}}",
+    );
+    repo.orch(&["task", "run", &ids[2]])
+        .code(2)
+        .stderr_has("orchestration/config.json:2:")
+        .stderr_has("squash");
+    repo.write("orchestration/config.json", "{}");
+    repo.orch(&["task", "run", &ids[2], "--finish", "merge"])
+        .code(2)
+        .stderr_has("--finish applies to isolated runs");
+    assert_eq!(show(&repo, &ids[2])["task"]["status"], "TODO");
+}
