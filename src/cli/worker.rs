@@ -61,7 +61,9 @@ pub enum WorkerAction {
     /// resumes them.
     #[command(after_long_help = AFTER_LONG_HELP)]
     Rescue(RescueArgs),
-    /// Forget workers that have been gone for more than a day.
+    /// Forget workers that have been gone for more than a day, and remove
+    /// the worktrees of isolated runs that no run needs any more (never one
+    /// whose task is claimed or BLOCKED, or that holds uncommitted work).
     Cleanup(JsonArg),
 }
 
@@ -660,13 +662,29 @@ fn cleanup(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
             forgotten.push(w.id);
         }
     }
+    let settings = crate::isolate::Settings {
+        dir: crate::config::load(queue.repo)?
+            .isolate
+            .and_then(|i| i.worktrees),
+        ..crate::isolate::Settings::default()
+    };
+    let worktrees = crate::isolate::sweep(queue, &settings)?;
     if as_json {
-        ui.out(&json::to_pretty_string(&json!({"forgotten": forgotten})));
-    } else if forgotten.is_empty() {
+        ui.out(&json::to_pretty_string(
+            &json!({"forgotten": forgotten, "worktrees": worktrees}),
+        ));
+        return Ok(exit::SUCCESS);
+    }
+    if forgotten.is_empty() {
         ui.note("no worker has been gone for more than a day");
-    } else {
-        for id in &forgotten {
-            ui.line(&format!("forgot {id}"));
+    }
+    for id in &forgotten {
+        ui.line(&format!("forgot {id}"));
+    }
+    for w in &worktrees {
+        match &w.kept_because {
+            None => ui.line(&format!("removed {} (task {})", w.path, w.task)),
+            Some(why) => ui.note(&format!("kept {} (task {}): {why}", w.path, w.task)),
         }
     }
     Ok(exit::SUCCESS)

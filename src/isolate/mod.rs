@@ -6,6 +6,10 @@
 //! (fast-forward, or rebased when the base moved) or proposed as a pull
 //! request through `gh`.
 
+mod sweep;
+
+pub use sweep::{Swept, sweep};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

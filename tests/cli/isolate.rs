@@ -176,6 +176,16 @@ fn a_conflict_in_the_outputs_blocks_the_task_and_keeps_its_worktree() {
         "theirs\n",
         "the base is as they left it"
     );
+    // Cleanup leaves it for the person who resolves the conflict.
+    let v = repo.orch(&["worker", "cleanup", "--json"]).ok().json();
+    assert_eq!(v["worktrees"][0]["removed"], false, "{v}");
+    assert!(
+        v["worktrees"][0]["kept_because"]
+            .as_str()
+            .unwrap()
+            .contains("BLOCKED"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -313,4 +323,122 @@ fn the_repository_config_makes_isolation_the_default() {
         .code(2)
         .stderr_has("--finish applies to isolated runs");
     assert_eq!(show(&repo, &ids[2])["task"]["status"], "TODO");
+}
+
+/// `orch worker cleanup` removes a worktree no run needs (its task DONE,
+/// everything committed on its branch), and keeps, saying why, one whose
+/// task is claimed (by a live worker, then a dead one) and one holding an
+/// interrupted run that the next worker resumes there.
+#[test]
+fn cleanup_removes_only_the_worktrees_no_run_needs() {
+    // A task's first run sleeps (until it is killed) unless told not to.
+    let agent = "if [ ! -e \"$USER_REPO/quick-$ORCH_SLUG\" ]; then touch \"$USER_REPO/quick-$ORCH_SLUG\"; sleep 30; fi\n\
+        mkdir -p \"$ORCH_ARTIFACT_PATH\"\necho done > \"$ORCH_ARTIFACT_PATH/A1.md\"\n";
+    let (repo, ids) = three_tasks(agent);
+    let root = repo.path().display().to_string();
+    let env = [("USER_REPO", root.as_str())];
+    let wt = |id: &str| format!(".git/orch/worktrees/{id}");
+    let cleanup = || {
+        repo.orch_env(&["worker", "cleanup", "--json"], &FAST)
+            .ok()
+            .json()
+    };
+    let entry = |v: &serde_json::Value, id: &str| {
+        v["worktrees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["task"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no worktree of {id} in {v}"))
+    };
+    // a: done, its run committed on orch/<a>; a worktree of it left behind.
+    repo.write("quick-a", "");
+    repo.orch_env(&["task", "run", &ids[0], "--isolate"], &env)
+        .ok();
+    assert!(!repo.path().join(wt(&ids[0])).exists(), "removed when done");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        &wt(&ids[0]),
+        &format!("orch/{}", ids[0]),
+    ]);
+    // b: under way, in its worktree.
+    let mut run = repo.command(&["task", "run", &ids[1], "--isolate"]);
+    run.envs(FAST).envs(env);
+    let mut child = run
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::pipeline::eventually("b to start", || repo.exists("quick-b"));
+    let v = cleanup();
+    assert_eq!(entry(&v, &ids[0])["removed"], true, "{v}");
+    assert!(!repo.path().join(wt(&ids[0])).exists());
+    let b = entry(&v, &ids[1]);
+    assert_eq!(b["removed"], false);
+    assert!(
+        b["kept_because"].as_str().unwrap().contains("claimed"),
+        "{b}"
+    );
+    // Its worker dies: still claimed until a rescue, then its run is
+    // resumable in the worktree.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let b = entry(&cleanup(), &ids[1]);
+    assert!(
+        b["kept_because"].as_str().unwrap().contains("claimed"),
+        "{b}"
+    );
+    repo.orch_env(&["worker", "rescue"], &FAST).ok();
+    assert_eq!(show(&repo, &ids[1])["task"]["status"], "TODO");
+    let b = entry(&cleanup(), &ids[1]);
+    assert!(
+        b["kept_because"].as_str().unwrap().contains("uncommitted"),
+        "{b}"
+    );
+    assert!(repo.path().join(wt(&ids[1])).exists());
+    // The next run resumes there and finishes; nothing is left to clean.
+    repo.orch_env(&["task", "run", &ids[1], "--isolate"], &env)
+        .ok();
+    assert_eq!(show(&repo, &ids[1])["task"]["status"], "DONE");
+    assert_eq!(cleanup()["worktrees"], serde_json::json!([]));
+    repo.orch(&["worker", "cleanup"])
+        .ok()
+        .stderr_has("no worker has been gone for more than a day");
+}
+
+/// With the queue on PostgreSQL nothing of the backlog lives in the
+/// working tree, so isolated workers leave the user's `git status`
+/// byte for byte as it was, untracked files included.
+#[test]
+fn on_postgres_isolated_workers_leave_git_status_identical() {
+    let Some(url) = crate::pgserver::fresh_queue() else {
+        return;
+    };
+    let repo = fixture(QUICK);
+    repo.set_env("ORCH_QUEUE_URL", &url);
+    let ids: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|s| add_w(&repo, &format!("task {s}"), s, &[]))
+        .collect();
+    repo.git(&["checkout", "-q", "-b", "main"]);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "workflow"]);
+    repo.write("agent.sh", &format!("{QUICK}# the user's edit\n"));
+    repo.write("notes.txt", "mine\n");
+    let status = || repo.git(&["status", "--porcelain", "--untracked-files=all"]);
+    let before = status();
+    three_workers(&repo, &["--queue", &url]);
+    assert_eq!(status(), before, "git status is identical");
+    for id in &ids {
+        assert_eq!(show(&repo, id)["task"]["status"], "DONE", "{id}");
+        assert_eq!(
+            repo.git(&["log", "--format=%s", &format!("main..orch/{id}")])
+                .lines()
+                .count(),
+            1
+        );
+    }
 }
