@@ -48,7 +48,7 @@ pub enum TaskAction {
     /// with its status, runs, and the outputs they recorded (hashes, and
     /// the first lines of text outputs). Every packet of the task's run
     /// holds exactly this.
-    Context(ShowArgs),
+    Context(ContextArgs),
     /// Change a task's title, priority, due date, dependencies or tags.
     ///
     /// A dependency that does not exist, or one that would make a cycle,
@@ -169,6 +169,17 @@ pub struct ShowArgs {
     #[arg(value_name = "ID")]
     pub id: String,
     /// Print the task, its events and what is derived from them as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// Task id, or a unique prefix or suffix of one.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Print the same context as JSON: the task, and each dependency with
+    /// its runs and their outputs (path, sha256, first lines).
     #[arg(long)]
     pub json: bool,
 }

@@ -715,7 +715,7 @@ pub fn run_task(queue: &Queue, args: &super::task::RunArgs, ui: &Ui) -> Result<u
     let mut view = ProgressView::new(ui, args.exec.json);
     let mut human =
         super::pipeline::TerminalHuman::new(super::pipeline::interactive(args.exec.json));
-    let driven = worker::drive(
+    let mut driven = worker::drive(
         queue,
         &claim,
         &opts,
@@ -725,10 +725,13 @@ pub fn run_task(queue: &Queue, args: &super::task::RunArgs, ui: &Ui) -> Result<u
     );
     drop(view);
     drop(fg);
-    if let Some(e) = driven.error {
+    if let Some(e) = driven.error.take() {
+        // A worktree no run started in is removed; one holding a run stays.
+        driven.clean_up(queue.repo)?;
         return Err(e);
     }
     let (Some(run), Some(outcome)) = (&driven.run_id, &driven.outcome) else {
+        driven.clean_up(queue.repo)?;
         return Err(Error::conflict(format!(
             "task `{id}` was not run: {}",
             driven.reason.unwrap_or_default()

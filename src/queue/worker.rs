@@ -183,7 +183,8 @@ impl Driven {
         self.worktree.as_ref().map_or(main, |(r, _)| r)
     }
 
-    /// Removes a finished isolated run's worktree (its branch stays).
+    /// Removes a finished isolated run's worktree, or one no run started
+    /// in (its branch stays).
     pub fn clean_up(&self, main: &crate::repo::Repo) -> Result<()> {
         match &self.worktree {
             Some((wt, true)) => crate::isolate::remove(main, wt.root()),
@@ -928,7 +929,9 @@ pub fn drive(
         }
     }
     if driven.worktree.is_none() {
-        driven.worktree = wt.map(|w| (w.repo, false));
+        // Kept while it holds a run; one no run started in goes.
+        let unused = driven.run_id.is_none();
+        driven.worktree = wt.map(|w| (w.repo, unused));
     }
     match result {
         Ok((_, o)) => driven.outcome = Some(o),

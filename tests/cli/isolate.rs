@@ -442,3 +442,30 @@ fn on_postgres_isolated_workers_leave_git_status_identical() {
         );
     }
 }
+
+/// A run that cannot start (its workflow, on the base branch, is broken)
+/// leaves no worktree behind.
+#[test]
+fn a_run_that_cannot_start_leaves_no_worktree() {
+    let (repo, ids) = three_tasks(QUICK);
+    // Broken on main; whole in the user's tree (not yet committed).
+    let whole = repo.read("orchestration/workflows/w.json");
+    repo.write("orchestration/workflows/w.json", "{\"workflow\": ");
+    repo.git(&["commit", "-q", "-am", "break the workflow"]);
+    repo.write("orchestration/workflows/w.json", &whole);
+    repo.orch_env(&["task", "run", &ids[0], "--isolate"], &FAST)
+        .code(2)
+        .stderr_has("orchestration/workflows/w.json");
+    assert!(
+        !repo
+            .path()
+            .join(format!(".git/orch/worktrees/{}", ids[0]))
+            .exists(),
+        "removed"
+    );
+    assert!(
+        repo.git(&["worktree", "list"]).lines().count() == 1,
+        "{}",
+        repo.git(&["worktree", "list"])
+    );
+}
