@@ -19,14 +19,20 @@ const FAST: [(&str, &str); 3] = [
 /// out/c), committed on `main`; the ids.
 fn three_tasks(agent: &str) -> (TestRepo, Vec<String>) {
     let repo = fixture(agent);
+    let ids = add_three(&repo);
+    (repo, ids)
+}
+
+/// Adds the three tasks to `repo`'s queue and commits everything on `main`.
+fn add_three(repo: &TestRepo) -> Vec<String> {
     let ids: Vec<String> = ["a", "b", "c"]
         .iter()
-        .map(|s| add_w(&repo, &format!("task {s}"), s, &[]))
+        .map(|s| add_w(repo, &format!("task {s}"), s, &[]))
         .collect();
     repo.git(&["checkout", "-q", "-b", "main"]);
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-q", "-m", "backlog"]);
-    (repo, ids)
+    ids
 }
 
 fn spawn(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Child {
@@ -419,13 +425,7 @@ fn on_postgres_isolated_workers_leave_git_status_identical() {
     };
     let repo = fixture(QUICK);
     repo.set_env("ORCH_QUEUE_URL", &url);
-    let ids: Vec<String> = ["a", "b", "c"]
-        .iter()
-        .map(|s| add_w(&repo, &format!("task {s}"), s, &[]))
-        .collect();
-    repo.git(&["checkout", "-q", "-b", "main"]);
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "workflow"]);
+    let ids = add_three(&repo);
     repo.write("agent.sh", &format!("{QUICK}# the user's edit\n"));
     repo.write("notes.txt", "mine\n");
     let status = || repo.git(&["status", "--porcelain", "--untracked-files=all"]);

@@ -8,6 +8,15 @@ use crate::pgserver::{self, PASSWORD, PASSWORD_USER};
 use crate::team::{self, QUICK, add, add_w, fixture};
 use crate::workers::kinds;
 
+/// The shared server, and the fixture on a fresh queue there
+/// (`ORCH_QUEUE_URL` set); the queue's URL.
+fn on_postgres() -> Option<(&'static pgserver::PgServer, TestRepo, String)> {
+    let url = pgserver::fresh_queue()?;
+    let repo = fixture(QUICK);
+    repo.set_env("ORCH_QUEUE_URL", &url);
+    Some((pgserver::shared()?, repo, url))
+}
+
 #[test]
 fn init_creates_the_schema_once_even_when_two_run_at_once() {
     let Some(server) = pgserver::shared() else {
@@ -46,11 +55,9 @@ fn init_creates_the_schema_once_even_when_two_run_at_once() {
 
 #[test]
 fn status_shows_version_tasks_and_workers() {
-    let Some(url) = pgserver::fresh_queue() else {
+    let Some((_, repo, _)) = on_postgres() else {
         return;
     };
-    let repo = fixture(QUICK);
-    repo.set_env("ORCH_QUEUE_URL", &url);
     let a = add(&repo, "first", &[]);
     add(&repo, "second", &["--depends-on", &a]);
     repo.orch(&["next", "--claim", "--worker", "w1"]).ok();
@@ -273,11 +280,9 @@ mod workers_on_postgres {
 #[test]
 fn an_idle_worker_wakes_at_once_when_a_task_is_added() {
     use std::io::BufRead;
-    let Some(url) = pgserver::fresh_queue() else {
+    let Some((_, repo, _)) = on_postgres() else {
         return;
     };
-    let repo = fixture(QUICK);
-    repo.set_env("ORCH_QUEUE_URL", &url);
     // It looks at the queue every ten minutes: only NOTIFY can wake it in time.
     let mut child = crate::workers::spawn_worker(
         &repo,
@@ -309,13 +314,9 @@ fn an_idle_worker_wakes_at_once_when_a_task_is_added() {
 
 #[test]
 fn one_rescuer_at_a_time_holds_the_advisory_lock() {
-    let Some(server) = pgserver::shared() else {
+    let Some((server, repo, url)) = on_postgres() else {
         return;
     };
-    let url = server.database();
-    let repo = fixture(QUICK);
-    repo.orch(&["queue", "init", "--queue", &url]).ok();
-    repo.set_env("ORCH_QUEUE_URL", &url);
     let a = add(&repo, "abandoned", &[]);
     repo.orch(&["next", "--claim", "--worker", "gone"]).ok();
     // Its heartbeat is older than the limit at once.
@@ -344,13 +345,9 @@ fn one_rescuer_at_a_time_holds_the_advisory_lock() {
 /// worker are left alone.
 #[test]
 fn a_claim_whose_row_has_no_heartbeat_is_rescued_though_its_worker_lives() {
-    let Some(server) = pgserver::shared() else {
+    let Some((server, repo, url)) = on_postgres() else {
         return;
     };
-    let url = server.database();
-    let repo = fixture(QUICK);
-    repo.orch(&["queue", "init", "--queue", &url]).ok();
-    repo.set_env("ORCH_QUEUE_URL", &url);
     let a = add(&repo, "forgotten", &[]);
     let b = add(&repo, "kept", &[]);
     repo.orch(&["next", "--claim", "--worker", "w1"]).ok();
@@ -382,11 +379,9 @@ fn a_claim_whose_row_has_no_heartbeat_is_rescued_though_its_worker_lives() {
 /// runs the write again, and finds it committed: the event is there once.
 #[test]
 fn a_write_whose_commit_reply_is_lost_is_recorded_once() {
-    let Some(url) = pgserver::fresh_queue() else {
+    let Some((_, repo, _)) = on_postgres() else {
         return;
     };
-    let repo = fixture(QUICK);
-    repo.set_env("ORCH_QUEUE_URL", &url);
     let a = add(&repo, "reported", &[]);
     repo.orch_env(
         &[
@@ -517,13 +512,9 @@ fn a_shortlist_reads_on_until_nothing_unread_could_outrank_it() {
 
 #[test]
 fn a_write_that_postgres_picks_to_break_a_deadlock_runs_again() {
-    let Some(server) = pgserver::shared() else {
+    let Some((server, repo, url)) = on_postgres() else {
         return;
     };
-    let url = server.database();
-    let repo = fixture(QUICK);
-    repo.orch(&["queue", "init", "--queue", &url]).ok();
-    repo.set_env("ORCH_QUEUE_URL", &url);
     let a = add(&repo, "first", &[]);
     let b = add(&repo, "second", &["--depends-on", &a]);
     // Another session holds `a`, and never gives way itself.
