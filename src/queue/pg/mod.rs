@@ -233,6 +233,9 @@ impl PgBackend {
     }
 }
 
+/// A copy of more rows than this is a bulk load (`orch queue import`).
+const BULK: usize = 1000;
+
 /// A row's `heartbeat_at` as its age in milliseconds by the server's
 /// clock, so machines whose clocks disagree still agree on who is stale.
 const AGE: &str = "(extract(epoch FROM now() - heartbeat_at) * 1000)::bigint";
@@ -606,6 +609,11 @@ impl Backend for PgBackend {
             }
             Ok(created)
         })?;
+        if new.len() + events.len() > BULK {
+            // The planner's statistics, fresh after a bulk load, so the
+            // shortlist's queries use their indexes from the first `next`.
+            self.with(|c| c.batch_execute("ANALYZE orch_tasks, orch_events"))?;
+        }
         Ok(usize::try_from(created).unwrap_or(usize::MAX))
     }
 
