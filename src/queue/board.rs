@@ -84,6 +84,23 @@ impl Board {
         Ok(Some(board))
     }
 
+    /// The board of a task and the tasks it depends on, each read alone:
+    /// enough to tell the task's context (`context::for_run`) without
+    /// reading a big backlog, not to rank work.
+    pub fn of_task(repo: &Repo, backend: &dyn Backend, id: &str) -> Result<Board> {
+        let task = backend.task(id)?;
+        let mut tasks: Vec<StoredTask> = task
+            .fold()
+            .depends_on
+            .iter()
+            .filter_map(|d| backend.task(d).ok())
+            .collect();
+        tasks.push(task);
+        let mut board = Board::judge(repo, backend, tasks)?;
+        board.unread = Some(Vec::new());
+        Ok(board)
+    }
+
     /// Whether every task is on the board.
     pub fn is_complete(&self) -> bool {
         self.unread.as_ref().is_none_or(Vec::is_empty)

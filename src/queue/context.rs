@@ -77,6 +77,14 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+/// The context of a task whose run is starting: its dependencies are DONE
+/// (it was ready), so reading the task and them alone tells it, however
+/// big the backlog.
+pub fn for_run(queue: &Queue, id: &str) -> Result<TaskContext> {
+    let board = Board::of_task(queue.repo, queue.backend.as_ref(), id)?;
+    of(queue.repo, &board, id)
+}
+
 /// The context of task `id` (a full id) as the backlog and records stand now.
 pub fn build(queue: &Queue, id: &str) -> Result<TaskContext> {
     let board = queue.board()?;

@@ -856,7 +856,7 @@ pub fn drive(
         .filter(|r| store.load(r).is_ok_and(|run| !run.is_completed()));
     // The task as this worker's queue tells it, not the worktree's copy.
     let mut opts = opts.clone();
-    opts.task_context = crate::queue::context::build(queue, &claim.task)
+    opts.task_context = crate::queue::context::for_run(queue, &claim.task)
         .ok()
         .map(|c| crate::queue::context::render(&c));
     let opts = &opts;

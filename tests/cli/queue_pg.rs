@@ -564,3 +564,37 @@ fn a_write_that_postgres_picks_to_break_a_deadlock_runs_again() {
     let v = repo.orch(&["task", "show", &b, "--json"]).ok().json();
     assert_eq!(v["task"]["status"], "CANCELLED", "{v}");
 }
+
+/// On PostgreSQL too, a dependent's packet tells its agent about the
+/// dependency (read from the worker's queue, not from files).
+#[test]
+fn a_dependencys_run_appears_in_its_dependents_packet_on_postgres() {
+    let Some((_, repo, _)) = on_postgres() else {
+        return;
+    };
+    let base = add_w(&repo, "write the base", "base", &[]);
+    let top = add_w(&repo, "build on it", "top", &["--depends-on", &base]);
+    repo.orch(&["task", "run", &base]).ok();
+    repo.orch(&["task", "run", &top]).ok();
+    let run = |id: &str| {
+        team::show(&repo, id)["runs"][0]["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let packet = repo.read(&format!(
+        "orchestration/runs/{}/logs/gates/A1/attempt-1/prompt.txt",
+        run(&top)
+    ));
+    for needle in [
+        format!("## Task {top}: build on it"),
+        format!("- {base} DONE: write the base"),
+        format!("  - run {} PASSED", run(&base)),
+        "    - out/base/A1.md (gate A1".to_string(),
+    ] {
+        assert!(
+            packet.contains(&needle),
+            "packet lacks {needle:?}:\n{packet}"
+        );
+    }
+}
