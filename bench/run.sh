@@ -138,9 +138,10 @@ template_run() { # a real record made by orch: 3 gates, 4 attempts, validations,
         return
     fi
     new_repo "$repo"
-    for d in orchestration/workflows orchestration/gates/contracts orchestration/prompts skills; do
+    for d in orchestration/workflows orchestration/gates/contracts orchestration/prompts skills examples/checks; do
         mkdir -p "$repo/$d" && cp -r "$root/$d/." "$repo/$d/"
     done
+    cp "$root/orchestration/commands.json" "$repo/orchestration/"
     (
         cd "$repo"
         run=$("$orch" run start --workflow visual-essay --slug template 2>/dev/null)
