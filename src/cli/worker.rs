@@ -189,7 +189,7 @@ impl IsolateArgs {
             }
             return Ok(None);
         }
-        Ok(Some(Settings {
+        let settings = Settings {
             base: self.base_branch.clone().or(config.base_branch),
             dir: self.worktrees.clone().or(config.worktrees),
             finish: match self.finish {
@@ -203,7 +203,9 @@ impl IsolateArgs {
                 .clone()
                 .or(config.remote)
                 .unwrap_or_else(|| "origin".to_string()),
-        }))
+        };
+        crate::isolate::check(repo, &settings)?;
+        Ok(Some(settings))
     }
 }
 

@@ -105,6 +105,39 @@ pub fn worktrees_dir(main: &Repo, s: &Settings) -> Result<PathBuf> {
     }
 }
 
+/// Checks, before a task is claimed, that the worktrees `s` puts in stay
+/// out of the user's `git status`: outside the working tree, in its `.git`,
+/// or in a folder git ignores.
+pub fn check(main: &Repo, s: &Settings) -> Result<()> {
+    let dir = worktrees_dir(main, s)?;
+    let Ok(rel) = dir.strip_prefix(main.root()) else {
+        return Ok(());
+    };
+    let rel = rel.display().to_string();
+    let inside = match main.contain(&rel) {
+        Ok(p) => p.rel,
+        Err(_) if !rel.is_empty() => return Ok(()),
+        Err(_) => String::new(),
+    };
+    let seen = if inside.is_empty() {
+        true
+    } else if inside == ".git" || inside.starts_with(".git/") {
+        false
+    } else {
+        !git(main.root(), &["check-ignore", "-q", "--", &format!("{inside}/")])?
+            .status
+            .success()
+    };
+    if seen {
+        return Err(Error::input(format!(
+            "isolated runs' worktrees would go in `{}`, inside your working tree, where `git status` shows them",
+            if inside.is_empty() { "." } else { &inside }
+        ))
+        .hint("use a folder outside it (--worktrees ../orch-worktrees, or \"worktrees\" in orchestration/config.json), or one .gitignore lists"));
+    }
+    Ok(())
+}
+
 /// The task's worktree: made on its first run (branch `orch/<task>` from
 /// the base), found again when its run is resumed.
 pub fn prepare(main: &Repo, task: &str, s: &Settings) -> Result<Worktree> {

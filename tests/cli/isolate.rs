@@ -324,11 +324,46 @@ fn the_repository_config_makes_isolation_the_default() {
         .code(2)
         .stderr_has("orchestration/config.json:2:")
         .stderr_has("squash");
+    for (config, says) in [
+        (
+            r#"{"isolate": {"finsh": "merge"}}"#,
+            "unknown field `finsh`",
+        ),
+        (
+            r#"{"isolate": {"default": true, "base_branch": " "}}"#,
+            "isolate.base_branch is empty",
+        ),
+        // Worktrees where the user's git status would show them.
+        (
+            r#"{"isolate": {"default": true, "worktrees": "wt"}}"#,
+            "would go in `wt`, inside your working tree",
+        ),
+        (
+            r#"{"isolate": {"default": true, "worktrees": "."}}"#,
+            "would go in `.`, inside your working tree",
+        ),
+    ] {
+        repo.write("orchestration/config.json", config);
+        repo.orch(&["task", "run", &ids[2]])
+            .code(2)
+            .stderr_has("orchestration/config.json")
+            .stderr_has(says);
+    }
+    assert_eq!(show(&repo, &ids[2])["task"]["status"], "TODO");
+    // In a folder git ignores, they are out of sight.
+    repo.write(".gitignore", "wt/\n");
+    repo.write(
+        "orchestration/config.json",
+        r#"{"isolate": {"default": true, "worktrees": "wt"}}"#,
+    );
+    let before = user_status(&repo);
+    repo.orch_env(&["task", "run", &ids[2]], &FAST).ok();
+    assert_eq!(show(&repo, &ids[2])["task"]["status"], "DONE");
+    assert_eq!(user_status(&repo), before);
     repo.write("orchestration/config.json", "{}");
     repo.orch(&["task", "run", &ids[2], "--finish", "merge"])
         .code(2)
         .stderr_has("--finish applies to isolated runs");
-    assert_eq!(show(&repo, &ids[2])["task"]["status"], "TODO");
 }
 
 /// `orch worker cleanup` removes a worktree no run needs (its task DONE,
