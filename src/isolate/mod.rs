@@ -124,9 +124,12 @@ pub fn check(main: &Repo, s: &Settings) -> Result<()> {
     } else if inside == ".git" || inside.starts_with(".git/") {
         false
     } else {
-        !git(main.root(), &["check-ignore", "-q", "--", &format!("{inside}/")])?
-            .status
-            .success()
+        !git(
+            main.root(),
+            &["check-ignore", "-q", "--", &format!("{inside}/")],
+        )?
+        .status
+        .success()
     };
     if seen {
         return Err(Error::input(format!(
