@@ -26,7 +26,7 @@ pub struct Swept {
 /// Removes the worktrees of tasks that are not claimed, not `BLOCKED` (a
 /// merge conflict is resolved there) and whose worktree holds nothing
 /// uncommitted (an interrupted run is resumed there), or whose task is
-/// `DONE` or `CANCELLED` (no run resumes there any more). What a removed
+/// `DONE` (no run resumes there any more). What a removed
 /// worktree committed is on its branch, which stays.
 pub fn sweep(queue: &Queue, s: &Settings) -> Result<Vec<Swept>> {
     let board = queue.board()?;
@@ -44,7 +44,9 @@ pub fn sweep(queue: &Queue, s: &Settings) -> Result<Vec<Swept>> {
                 (None, Status::Blocked) => Some(
                     "its task is BLOCKED: resolve it there, or retry or cancel the task".into(),
                 ),
-                (None, Status::Done | Status::Cancelled) => None,
+                // DONE another way: no run resumes there any more. (A
+                // CANCELLED task may be retried, resuming its run there.)
+                (None, Status::Done) => None,
                 (None, _) => interrupted(&path),
             },
             None => interrupted(&path),
