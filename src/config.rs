@@ -79,7 +79,29 @@ pub fn load(repo: &Repo) -> Result<RepoConfig> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RepoConfig::default()),
         Err(e) => return Err(Error::read(FILE, e)),
     };
-    json::parse(&text, FILE).map_err(|e| {
-        e.hint(r#"it may hold {"queue": {"url_env": "TEAM_QUEUE_URL"}} (a variable's name, never the URL) and {"isolate": {"default": true, "finish": "leave|merge|pr", "base_branch": "main", "worktrees": "DIR", "remote": "origin"}}"#)
-    })
+    let hint = r#"it may hold {"queue": {"url_env": "TEAM_QUEUE_URL"}} (a variable's name, never the URL) and {"isolate": {"default": true, "finish": "leave|merge|pr", "base_branch": "main", "worktrees": "DIR", "remote": "origin"}}"#;
+    let config: RepoConfig = json::parse(&text, FILE).map_err(|e| e.hint(hint))?;
+    let isolate = config.isolate.as_ref();
+    let named = [
+        (
+            "queue.url_env",
+            config.queue.as_ref().map(|q| q.url_env.clone()),
+        ),
+        (
+            "isolate.base_branch",
+            isolate.and_then(|i| i.base_branch.clone()),
+        ),
+        ("isolate.remote", isolate.and_then(|i| i.remote.clone())),
+        (
+            "isolate.worktrees",
+            isolate.and_then(|i| i.worktrees.as_ref().map(|w| w.display().to_string())),
+        ),
+    ];
+    if let Some((key, _)) = named
+        .iter()
+        .find(|(_, v)| v.as_deref().is_some_and(|v| v.trim().is_empty()))
+    {
+        return Err(Error::input(format!("{FILE}: {key} is empty")).hint(hint));
+    }
+    Ok(config)
 }

@@ -189,7 +189,7 @@ impl IsolateArgs {
             }
             return Ok(None);
         }
-        Ok(Some(Settings {
+        let settings = Settings {
             base: self.base_branch.clone().or(config.base_branch),
             dir: self.worktrees.clone().or(config.worktrees),
             finish: match self.finish {
@@ -203,7 +203,9 @@ impl IsolateArgs {
                 .clone()
                 .or(config.remote)
                 .unwrap_or_else(|| "origin".to_string()),
-        }))
+        };
+        crate::isolate::check(repo, &settings)?;
+        Ok(Some(settings))
     }
 }
 
@@ -437,8 +439,15 @@ fn list(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
                     .iter()
                     .filter_map(|t| {
                         let run = board.entries[board.get(t)?].folded.run_id.as_ref()?;
+                        // An isolated run is followed in its worktree.
+                        let home = crate::isolate::run_home(queue.repo, t, run);
+                        let dir = if home.root() == queue.repo.root() {
+                            String::new()
+                        } else {
+                            format!("-C {} ", shell_word(&home.root().display().to_string()))
+                        };
                         Some(json!({"task": t, "run_id": run,
-                                    "command": format!("orch run logs --run {run} --follow")}))
+                                    "command": format!("orch {dir}run logs --run {run} --follow")}))
                     })
                     .collect()
             } else {
@@ -573,6 +582,18 @@ fn list(queue: &Queue, as_json: bool, ui: &Ui) -> Result<u8> {
         ui.warn(w);
     }
     Ok(exit::SUCCESS)
+}
+
+/// `w` as one shell word: as it is when it is plain, else single-quoted.
+fn shell_word(w: &str) -> String {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@,=".contains(c))
+    {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
 }
 
 #[allow(clippy::cast_precision_loss)]

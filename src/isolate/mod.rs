@@ -105,6 +105,42 @@ pub fn worktrees_dir(main: &Repo, s: &Settings) -> Result<PathBuf> {
     }
 }
 
+/// Checks, before a task is claimed, that the worktrees `s` puts in stay
+/// out of the user's `git status`: outside the working tree, in its `.git`,
+/// or in a folder git ignores.
+pub fn check(main: &Repo, s: &Settings) -> Result<()> {
+    let dir = worktrees_dir(main, s)?;
+    let Ok(rel) = dir.strip_prefix(main.root()) else {
+        return Ok(());
+    };
+    let rel = rel.display().to_string();
+    let inside = match main.contain(&rel) {
+        Ok(p) => p.rel,
+        Err(_) if !rel.is_empty() => return Ok(()),
+        Err(_) => String::new(),
+    };
+    let seen = if inside.is_empty() {
+        true
+    } else if inside == ".git" || inside.starts_with(".git/") {
+        false
+    } else {
+        !git(
+            main.root(),
+            &["check-ignore", "-q", "--", &format!("{inside}/")],
+        )?
+        .status
+        .success()
+    };
+    if seen {
+        return Err(Error::input(format!(
+            "isolated runs' worktrees would go in `{}`, inside your working tree, where `git status` shows them",
+            if inside.is_empty() { "." } else { &inside }
+        ))
+        .hint("use a folder outside it (--worktrees ../orch-worktrees, or \"worktrees\" in orchestration/config.json), or one .gitignore lists"));
+    }
+    Ok(())
+}
+
 /// The task's worktree: made on its first run (branch `orch/<task>` from
 /// the base), found again when its run is resumed.
 pub fn prepare(main: &Repo, task: &str, s: &Settings) -> Result<Worktree> {
@@ -254,11 +290,46 @@ fn propose(wt: &Worktree, run_id: &str, task: &str, title: &str, s: &Settings) -
 
 /// Removes a worktree (its branch stays).
 pub fn remove(main: &Repo, path: &Path) -> Result<()> {
+    crate::storage::fault::at("worktree-remove")
+        .map_err(|e| Error::conflict(format!("cannot remove the worktree: {e}")))?;
     git_ok(
         main.root(),
         &["worktree", "remove", "--force", &path.display().to_string()],
     )
     .map(|_| ())
+}
+
+/// The worktree checked out on task `task`'s branch, wherever it was made
+/// (any `--worktrees` folder): `None` when there is none.
+pub fn worktree_of(main: &Repo, task: &str) -> Option<PathBuf> {
+    let out = git(main.root(), &["worktree", "list", "--porcelain"]).ok()?;
+    let wanted = format!("branch refs/heads/{}", branch(task));
+    let mut path = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(p) = line.strip_prefix("worktree ") {
+            path = Some(PathBuf::from(p));
+        } else if line == wanted {
+            return path;
+        }
+    }
+    None
+}
+
+/// The repository task `task`'s run `run_id` is recorded in: `main`, or
+/// the task's worktree while an isolated run is there (not yet merged).
+/// Rescue, stuck checks and `orch worker list` look at a run there.
+pub fn run_home(main: &Repo, task: &str, run_id: &str) -> Repo {
+    let holds = |root: &Path| {
+        root.join(crate::storage::layout::run_json(run_id))
+            .is_file()
+    };
+    if holds(main.root()) {
+        return main.clone();
+    }
+    worktree_of(main, task)
+        .filter(|p| holds(p))
+        .and_then(|p| Repo::at(&p).ok())
+        .unwrap_or_else(|| main.clone())
 }
 
 /// Worktrees of this clone's isolated runs: (task id, path).

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{Settings, git, list, remove};
 use crate::error::Result;
 use crate::queue::Queue;
+use crate::queue::liveness::Health;
 use crate::queue::task::Status;
 
 /// One worktree of an isolated run, and what cleanup did with it.
@@ -24,23 +25,31 @@ pub struct Swept {
 
 /// Removes the worktrees of tasks that are not claimed, not `BLOCKED` (a
 /// merge conflict is resolved there) and whose worktree holds nothing
-/// uncommitted (an interrupted run is resumed there). Everything a removed
-/// worktree held is on its branch, which stays.
+/// uncommitted (an interrupted run is resumed there), or whose task is
+/// `DONE` (no run resumes there any more). What a removed
+/// worktree committed is on its branch, which stays.
 pub fn sweep(queue: &Queue, s: &Settings) -> Result<Vec<Swept>> {
     let board = queue.board()?;
     let mut out = Vec::new();
     for (task, path) in list(queue.repo, s)? {
         let kept = match board.get(&task).map(|i| &board.entries[i]) {
-            Some(e) if e.claim.is_some() => Some(format!(
-                "its task is claimed by worker `{}`",
-                e.claim.as_ref().map_or("", |(c, _)| c.worker.as_str())
-            )),
-            Some(e) if e.folded.status == Status::Blocked => {
-                Some("its task is BLOCKED: resolve it there, or retry or cancel the task".into())
-            }
-            _ => dirty(&path).then(|| {
-                "it holds uncommitted changes (an interrupted run, resumed there)".to_string()
-            }),
+            Some(e) => match (&e.claim, e.folded.status) {
+                (Some((c, Health::Live)), _) => {
+                    Some(format!("its task is claimed by worker `{}`", c.worker))
+                }
+                (Some((c, Health::Dead(_))), _) => Some(format!(
+                    "its task is still claimed by worker `{}`, which is gone: `orch worker rescue` frees it",
+                    c.worker
+                )),
+                (None, Status::Blocked) => Some(
+                    "its task is BLOCKED: resolve it there, or retry or cancel the task".into(),
+                ),
+                // DONE another way: no run resumes there any more. (A
+                // CANCELLED task may be retried, resuming its run there.)
+                (None, Status::Done) => None,
+                (None, _) => interrupted(&path),
+            },
+            None => interrupted(&path),
         };
         if kept.is_none() {
             remove(queue.repo, &path)?;
@@ -58,9 +67,10 @@ pub fn sweep(queue: &Queue, s: &Settings) -> Result<Vec<Swept>> {
     Ok(out)
 }
 
-/// Whether a worktree has changes or files git does not ignore (or cannot
-/// be read: then it is kept).
-fn dirty(path: &std::path::Path) -> bool {
+/// Why a worktree is kept for its task's next run: it has changes or
+/// files git does not ignore (or cannot be read).
+fn interrupted(path: &std::path::Path) -> Option<String> {
     git(path, &["status", "--porcelain", "--untracked-files=all"])
         .map_or(true, |o| !o.status.success() || !o.stdout.is_empty())
+        .then(|| "it holds uncommitted changes (an interrupted run, resumed there)".to_string())
 }

@@ -22,6 +22,7 @@ use crate::queue::backend::Writer;
 use crate::queue::board::Board;
 use crate::queue::liveness::{self, Health, Intervals};
 use crate::queue::task::{Event, EventKind, Status};
+use crate::repo::Repo;
 use crate::storage::layout;
 use crate::{clock, lease};
 
@@ -46,16 +47,11 @@ pub struct Rescued {
 }
 
 impl Rescued {
-    /// Sends the `rescued` notification about its run; never fails the rescue.
-    fn notify(mut self, queue: &Queue, offline: bool) -> Rescued {
+    /// Sends the `rescued` notification about its run (recorded in it,
+    /// where it is: `home`); never fails the rescue.
+    fn notify(mut self, home: &Repo, offline: bool) -> Rescued {
         if let Some(run) = &self.run_id {
-            match crate::notify::dispatch(
-                queue.repo,
-                run,
-                crate::notify::Event::Rescued,
-                None,
-                offline,
-            ) {
+            match crate::notify::dispatch(home, run, crate::notify::Event::Rescued, None, offline) {
                 Ok(sent) => self.notified = sent,
                 Err(e) => self.notify_error = Some(e.to_string()),
             }
@@ -95,6 +91,13 @@ fn rescue_now(
     let host = lease::hostname();
     for e in &board.entries {
         let run_id = e.folded.run_id.clone();
+        // Where the run is recorded: here, or an isolated run's worktree.
+        let home = || {
+            run_id.as_deref().map_or_else(
+                || queue.repo.clone(),
+                |r| crate::isolate::run_home(queue.repo, e.id(), r),
+            )
+        };
         match &e.claim {
             Some((claim, health)) => {
                 let (dead, why) = match health {
@@ -105,7 +108,7 @@ fn rescue_now(
                                 .is_some_and(|a| a > iv.stuck_after)
                             && run_id
                                 .as_deref()
-                                .and_then(|r| last_progress(queue.repo.root(), r))
+                                .and_then(|r| last_progress(home().root(), r))
                                 .is_some_and(|t| {
                                     now.duration_since(t).unwrap_or_default() > iv.stuck_after
                                 });
@@ -126,9 +129,10 @@ fn rescue_now(
                 if !queue.backend.release(claim, Some(&event))? {
                     continue;
                 }
+                let home = home();
                 let run_interrupted = match (&run_id, dead) {
                     (Some(r), true) => {
-                        crate::ops::run::interrupt(queue.repo, r, &reason).unwrap_or(false)
+                        crate::ops::run::interrupt(&home, r, &reason).unwrap_or(false)
                     }
                     _ => false,
                 };
@@ -143,7 +147,7 @@ fn rescue_now(
                         notified: Vec::new(),
                         notify_error: None,
                     }
-                    .notify(queue, offline),
+                    .notify(&home, offline),
                 );
             }
             // IN_PROGRESS by its events but claimed by nobody: the machine
@@ -153,7 +157,7 @@ fn rescue_now(
                 && e.folded.host.as_deref() == Some(host.as_str())
                 && run_id
                     .as_deref()
-                    .is_none_or(|r| matches!(lease::held_by_another(queue.repo, r), Ok(None))) =>
+                    .is_none_or(|r| matches!(lease::held_by_another(&home(), r), Ok(None))) =>
             {
                 let reason =
                     format!("rescued by {rescuer}: it was IN_PROGRESS, but no worker holds it");
@@ -172,8 +176,9 @@ fn rescue_now(
                 {
                     continue;
                 }
+                let home = home();
                 let run_interrupted = run_id.as_deref().is_some_and(|r| {
-                    crate::ops::run::interrupt(queue.repo, r, &reason).unwrap_or(false)
+                    crate::ops::run::interrupt(&home, r, &reason).unwrap_or(false)
                 });
                 out.push(
                     Rescued {
@@ -186,7 +191,7 @@ fn rescue_now(
                         notified: Vec::new(),
                         notify_error: None,
                     }
-                    .notify(queue, offline),
+                    .notify(&home, offline),
                 );
             }
             None => {}

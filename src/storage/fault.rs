@@ -12,7 +12,9 @@
 //! journals after. `write_atomic` (a file replaced on its own: vettings,
 //! reports) has a `temp` and a `rename` step too. On a PostgreSQL queue,
 //! `pg-append-reply` (a task event) and `pg-commit-reply` (any other
-//! write) commit, then act as if the reply was lost.
+//! write) commit, then act as if the reply was lost. `worktree-remove`:
+//! removing an isolated run's worktree (a worker that dies there leaves
+//! it to `orch worker cleanup`).
 
 use std::io;
 use std::sync::OnceLock;

@@ -324,21 +324,61 @@ fn the_repository_config_makes_isolation_the_default() {
         .code(2)
         .stderr_has("orchestration/config.json:2:")
         .stderr_has("squash");
+    for (config, says) in [
+        (
+            r#"{"isolate": {"finsh": "merge"}}"#,
+            "unknown field `finsh`",
+        ),
+        (
+            r#"{"isolate": {"default": true, "base_branch": " "}}"#,
+            "isolate.base_branch is empty",
+        ),
+        // Worktrees where the user's git status would show them.
+        (
+            r#"{"isolate": {"default": true, "worktrees": "wt"}}"#,
+            "would go in `wt`, inside your working tree",
+        ),
+        (
+            r#"{"isolate": {"default": true, "worktrees": "."}}"#,
+            "would go in `.`, inside your working tree",
+        ),
+    ] {
+        repo.write("orchestration/config.json", config);
+        repo.orch(&["task", "run", &ids[2]])
+            .code(2)
+            .stderr_has("orchestration/config.json")
+            .stderr_has(says);
+    }
+    assert_eq!(show(&repo, &ids[2])["task"]["status"], "TODO");
+    // In a folder git ignores, they are out of sight.
+    repo.write(".gitignore", "wt/\n");
+    repo.write(
+        "orchestration/config.json",
+        r#"{"isolate": {"default": true, "worktrees": "wt"}}"#,
+    );
+    let before = user_status(&repo);
+    repo.orch_env(&["task", "run", &ids[2]], &FAST).ok();
+    assert_eq!(show(&repo, &ids[2])["task"]["status"], "DONE");
+    assert_eq!(user_status(&repo), before);
     repo.write("orchestration/config.json", "{}");
     repo.orch(&["task", "run", &ids[2], "--finish", "merge"])
         .code(2)
         .stderr_has("--finish applies to isolated runs");
-    assert_eq!(show(&repo, &ids[2])["task"]["status"], "TODO");
 }
 
 /// `orch worker cleanup` removes a worktree no run needs (its task DONE,
 /// everything committed on its branch), and keeps, saying why, one whose
 /// task is claimed (by a live worker, then a dead one) and one holding an
-/// interrupted run that the next worker resumes there.
+/// interrupted run that the next worker resumes there, until its task is
+/// DONE another way. While the isolated run goes on, `orch worker list`
+/// gives the command that follows it in its worktree; when its worker is
+/// killed, rescue marks the run interrupted there.
 #[test]
 fn cleanup_removes_only_the_worktrees_no_run_needs() {
-    // A task's first run sleeps (until it is killed) unless told not to.
-    let agent = "if [ ! -e \"$USER_REPO/quick-$ORCH_SLUG\" ]; then touch \"$USER_REPO/quick-$ORCH_SLUG\"; sleep 30; fi\n\
+    // A task's first run says so, then sleeps (until it is killed), unless
+    // told not to.
+    let agent = "if [ ! -e \"$USER_REPO/quick-$ORCH_SLUG\" ]; then echo \"working on $ORCH_SLUG\"\n\
+        echo $$ > \"$USER_REPO/agent-$ORCH_SLUG\"; touch \"$USER_REPO/quick-$ORCH_SLUG\"; exec sleep 30; fi\n\
         mkdir -p \"$ORCH_ARTIFACT_PATH\"\necho done > \"$ORCH_ARTIFACT_PATH/A1.md\"\n";
     let (repo, ids) = three_tasks(agent);
     let root = repo.path().display().to_string();
@@ -358,6 +398,12 @@ fn cleanup_removes_only_the_worktrees_no_run_needs() {
             .cloned()
             .unwrap_or_else(|| panic!("no worktree of {id} in {v}"))
     };
+    let kept_because = |v: &serde_json::Value, id: &str, why: &str| {
+        let e = entry(v, id);
+        assert_eq!(e["removed"], false, "{v}");
+        assert!(e["kept_because"].as_str().unwrap().contains(why), "{e}");
+        assert!(repo.path().join(wt(id)).exists());
+    };
     // a: done, its run committed on orch/<a>; a worktree of it left behind.
     repo.write("quick-a", "");
     repo.orch_env(&["task", "run", &ids[0], "--isolate"], &env)
@@ -370,49 +416,120 @@ fn cleanup_removes_only_the_worktrees_no_run_needs() {
         &wt(&ids[0]),
         &format!("orch/{}", ids[0]),
     ]);
-    // b: under way, in its worktree.
-    let mut run = repo.command(&["task", "run", &ids[1], "--isolate"]);
-    run.envs(FAST).envs(env);
-    let mut child = run
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    crate::pipeline::eventually("b to start", || repo.exists("quick-b"));
+    // b and c: under way, each in its worktree.
+    let mut running: Vec<Child> = ids[1..]
+        .iter()
+        .map(|id| spawn(&repo, &["task", "run", id, "--isolate"], &env))
+        .collect();
+    crate::pipeline::eventually("b and c to start", || {
+        repo.exists("quick-b") && repo.exists("quick-c")
+    });
     let v = cleanup();
     assert_eq!(entry(&v, &ids[0])["removed"], true, "{v}");
     assert!(!repo.path().join(wt(&ids[0])).exists());
-    let b = entry(&v, &ids[1]);
-    assert_eq!(b["removed"], false);
-    assert!(
-        b["kept_because"].as_str().unwrap().contains("claimed"),
-        "{b}"
+    kept_because(&v, &ids[1], "claimed");
+    // What worker list says to type follows b's run where it is.
+    let listed = repo.orch(&["worker", "list", "--json"]).ok().json();
+    let b_run = run_of(&repo, &ids[1]);
+    let command = listed["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w["follow"].as_array().unwrap().clone())
+        .find(|f| f["task"] == ids[1].as_str())
+        .unwrap_or_else(|| panic!("nothing to follow b in {listed}"))["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let words: Vec<&str> = command.split(' ').collect();
+    assert_eq!(words[..2], ["orch", "-C"], "{command}");
+    assert!(words[2].ends_with(&wt(&ids[1])), "{command}");
+    assert_eq!(words[3..], ["run", "logs", "--run", &b_run, "--follow"]);
+    repo.orch(&words[1..words.len() - 1])
+        .ok()
+        .stdout_has("working on b");
+    // Their workers die (and their agents with them): still claimed until
+    // a rescue, which marks each run interrupted in its worktree.
+    for (child, slug) in running.iter_mut().zip(["b", "c"]) {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let pid = repo.read(&format!("agent-{slug}"));
+        std::process::Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
+            .unwrap();
+    }
+    kept_because(
+        &cleanup(),
+        &ids[1],
+        "which is gone: `orch worker rescue` frees it",
     );
-    // Its worker dies: still claimed until a rescue, then its run is
-    // resumable in the worktree.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let b = entry(&cleanup(), &ids[1]);
-    assert!(
-        b["kept_because"].as_str().unwrap().contains("claimed"),
-        "{b}"
-    );
-    repo.orch_env(&["worker", "rescue"], &FAST).ok();
+    repo.orch_env(&["worker", "rescue"], &FAST)
+        .ok()
+        .stdout_has(&format!("run {b_run} marked interrupted"));
     assert_eq!(show(&repo, &ids[1])["task"]["status"], "TODO");
-    let b = entry(&cleanup(), &ids[1]);
-    assert!(
-        b["kept_because"].as_str().unwrap().contains("uncommitted"),
-        "{b}"
-    );
-    assert!(repo.path().join(wt(&ids[1])).exists());
-    // The next run resumes there and finishes; nothing is left to clean.
+    let in_worktree: serde_json::Value = serde_json::from_str(&repo.read(&format!(
+        "{}/orchestration/runs/{b_run}/record/RUN.json",
+        wt(&ids[1])
+    )))
+    .unwrap();
+    assert_eq!(in_worktree["status"], "INTERRUPTED");
+    let v = cleanup();
+    kept_because(&v, &ids[1], "uncommitted");
+    kept_because(&v, &ids[2], "uncommitted");
+    // The next run of b resumes there and finishes; c is done by hand, so
+    // no run needs its interrupted one any more.
     repo.orch_env(&["task", "run", &ids[1], "--isolate"], &env)
         .ok();
     assert_eq!(show(&repo, &ids[1])["task"]["status"], "DONE");
+    let log = repo.git(&["log", "--format=%s", &format!("main..orch/{}", ids[1])]);
+    assert!(
+        log.contains(&b_run),
+        "the run resumed is the one committed: {log}"
+    );
+    repo.orch(&["task", "done", &ids[2]]).ok();
+    let v = cleanup();
+    assert_eq!(v["worktrees"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(entry(&v, &ids[2])["removed"], true, "{v}");
+    assert!(!repo.path().join(wt(&ids[2])).exists());
     assert_eq!(cleanup()["worktrees"], serde_json::json!([]));
     repo.orch(&["worker", "cleanup"])
         .ok()
         .stderr_has("no worker has been gone for more than a day");
+}
+
+/// A worker killed after committing a task's run, before removing its
+/// worktree, leaves the worktree behind: `orch worker cleanup` (after a
+/// rescue, which has nothing to free) removes it and says so; the branch
+/// keeps the run.
+#[test]
+fn a_worktree_a_killed_worker_left_is_removed_by_cleanup() {
+    let (repo, ids) = three_tasks(QUICK);
+    let w = spawn(
+        &repo,
+        &["worker", "--id", "w1", "--once", "--isolate"],
+        &[("ORCH_FAULT", "worktree-remove:kill")],
+    );
+    let out = finish(w);
+    assert_ne!(out.code, 0, "it was killed: {}", out.stderr);
+    let id = ids
+        .iter()
+        .find(|id| show(&repo, id)["task"]["status"] == "DONE")
+        .expect("the task it ran");
+    let left = format!(".git/orch/worktrees/{id}");
+    assert!(repo.path().join(&left).exists(), "left behind");
+    assert_eq!(show(&repo, id)["task"]["status"], "DONE");
+    repo.orch_env(&["worker", "rescue"], &FAST).ok();
+    repo.orch_env(&["worker", "cleanup"], &FAST)
+        .ok()
+        .stdout_has(&format!("removed {left} (task {id})"));
+    assert!(!repo.path().join(&left).exists());
+    assert!(repo.git(&["worktree", "list"]).lines().count() == 1);
+    let run = run_of(&repo, id);
+    assert!(
+        repo.git(&["log", "--format=%s", &format!("main..orch/{id}")])
+            .contains(&run)
+    );
 }
 
 /// With the queue on PostgreSQL nothing of the backlog lives in the
@@ -468,4 +585,31 @@ fn a_run_that_cannot_start_leaves_no_worktree() {
         "{}",
         repo.git(&["worktree", "list"])
     );
+}
+
+/// Rescue judges an isolated run by its worktree: a run silent there for
+/// longer than ORCH_STUCK_AFTER_S is rescued as stuck, and the process
+/// that drove it gives it up.
+#[test]
+fn an_isolated_run_that_makes_no_progress_is_rescued_as_stuck() {
+    let agent = "echo $$ > \"$USER_REPO/agent\"\nexec sleep 30\n";
+    let (repo, ids) = three_tasks(agent);
+    let root = repo.path().display().to_string();
+    let stuck = [("ORCH_STUCK_AFTER_S", "0.3"), ("USER_REPO", root.as_str())];
+    let run = spawn(&repo, &["task", "run", &ids[0], "--isolate"], &stuck);
+    crate::pipeline::eventually("the agent to start", || repo.exists("agent"));
+    crate::pipeline::eventually("a rescue", || {
+        repo.orch_env(&["worker", "rescue"], &stuck)
+            .ok()
+            .stdout
+            .contains("its run showed no progress")
+    });
+    let pid = repo.read("agent");
+    let out = finish(run);
+    std::process::Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap();
+    out.stderr_has("its claim was taken over");
+    assert_eq!(show(&repo, &ids[0])["task"]["status"], "TODO");
 }
