@@ -856,9 +856,15 @@ pub fn drive(
         .filter(|r| store.load(r).is_ok_and(|run| !run.is_completed()));
     // The task as this worker's queue tells it, not the worktree's copy.
     let mut opts = opts.clone();
-    opts.task_context = crate::queue::context::for_run(queue, &claim.task)
-        .ok()
-        .map(|c| crate::queue::context::render(&c));
+    // If it cannot be read, the packet says so rather than fall back to
+    // what the run's repository holds (an isolated worktree's is stale).
+    opts.task_context = Some(match crate::queue::context::for_run(queue, &claim.task) {
+        Ok(c) => crate::queue::context::render(&c),
+        Err(e) => format!(
+            "## Task {}\n\n(its context cannot be read: {e})\n",
+            claim.task
+        ),
+    });
     let opts = &opts;
     let mut events = TaskEvents {
         queue,
