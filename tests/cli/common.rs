@@ -313,17 +313,7 @@ impl TestRepo {
 
     /// Runs git in the repository, which must succeed; returns its stdout.
     pub fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(&self.root)
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        git_in(&self.root, args)
     }
 
     /// A configured command for the orch binary, run in the repository.
@@ -701,4 +691,19 @@ pub fn pasted(said: &str, marker: &str) -> Vec<String> {
     let words = shlex::split(cmd).unwrap_or_else(|| panic!("cannot split {cmd:?}"));
     assert_eq!(words[0], "orch", "{cmd}");
     words
+}
+
+/// Runs git in `dir`, which must succeed; returns its stdout.
+pub fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -9,23 +9,9 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::common::{BIN, Out};
+use crate::common::{BIN, Out, git_in as git};
 use crate::pgserver;
 use crate::team::{QUICK, fixture};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn orch(dir: &Path, args: &[&str], queue: &str) -> Command {
     let mut cmd = Command::new(BIN);

@@ -276,6 +276,11 @@ impl PgServer {
             .unwrap_or_else(|e| panic!("connect to the test server: {e}"))
     }
 
+    /// A client of the database `url` (one of `database`'s) names.
+    pub fn client_of(&self, url: &str) -> postgres::Client {
+        self.client(url.rsplit('/').next().unwrap_or(url))
+    }
+
     /// A new empty database; its URL.
     pub fn database(&self) -> String {
         let name = format!("q{}", NEXT_DB.fetch_add(1, Ordering::SeqCst));

@@ -45,7 +45,7 @@ fn init_creates_the_schema_once_even_when_two_run_at_once() {
     repo.orch(&["queue", "init", "--queue", &url])
         .ok()
         .stdout_has("is up to date (schema version 1)");
-    let mut c = server.client(url.rsplit('/').next().unwrap());
+    let mut c = server.client_of(&url);
     let versions: i64 = c
         .query_one("SELECT count(*) FROM orch_schema", &[])
         .unwrap()
@@ -321,7 +321,7 @@ fn one_rescuer_at_a_time_holds_the_advisory_lock() {
     repo.orch(&["next", "--claim", "--worker", "gone"]).ok();
     // Its heartbeat is older than the limit at once.
     repo.set_env("ORCH_STALE_AFTER_S", "0.001");
-    let mut other = server.client(url.rsplit('/').next().unwrap());
+    let mut other = server.client_of(&url);
     other
         .execute("SELECT pg_advisory_lock($1)", &[&RESCUE_LOCK])
         .unwrap();
@@ -360,7 +360,7 @@ fn a_claim_whose_row_has_no_heartbeat_is_rescued_though_its_worker_lives() {
         "{}",
         out.stdout
     );
-    let mut c = server.client(url.rsplit('/').next().unwrap());
+    let mut c = server.client_of(&url);
     c.execute(
         "UPDATE orch_tasks SET heartbeat_at = now() - interval '2 minutes' WHERE id = $1",
         &[&a],
@@ -518,7 +518,7 @@ fn a_write_that_postgres_picks_to_break_a_deadlock_runs_again() {
     let a = add(&repo, "first", &[]);
     let b = add(&repo, "second", &["--depends-on", &a]);
     // Another session holds `a`, and never gives way itself.
-    let mut other = server.client(url.rsplit('/').next().unwrap());
+    let mut other = server.client_of(&url);
     let mut tx = other.transaction().unwrap();
     tx.batch_execute("SET LOCAL deadlock_timeout = '60s'")
         .unwrap();
@@ -532,7 +532,7 @@ fn a_write_that_postgres_picks_to_break_a_deadlock_runs_again() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut watch = server.client(url.rsplit('/').next().unwrap());
+    let mut watch = server.client_of(&url);
     let mut waiting = || {
         watch
             .query_one(
