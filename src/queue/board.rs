@@ -96,9 +96,7 @@ impl Board {
             .filter_map(|d| backend.task(d).ok())
             .collect();
         tasks.push(task);
-        let mut board = Board::judge(repo, backend, tasks)?;
-        board.unread = Some(Vec::new());
-        Ok(board)
+        Board::judge(repo, backend, tasks)
     }
 
     /// Whether every task is on the board.
